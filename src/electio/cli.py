@@ -1,0 +1,111 @@
+"""Command-line interface ``electio`` (texts in French)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from electio import config
+from electio.catalogue import catalogue
+from electio.errors import ElectioError
+from electio.fetch import locate, status
+
+app = typer.Typer(help="Electio : prévision des tendances électorales par commune à partir de données publiques.", no_args_is_help=True)
+console = Console()
+
+DepartementOpt = Annotated[str, typer.Option("--departement", "-d", help="Département à charger (code INSEE, ex. 69, 2A, 971).")]
+FranceOpt = Annotated[bool, typer.Option("--france", help="Charger toutes les communes de France (scrutins nationaux).")]
+WarehouseOpt = Annotated[Path | None, typer.Option("--entrepot", help="Fichier DuckDB de l'entrepôt (défaut : data/warehouse/electio.duckdb).")]
+
+
+def territory_from(departement: str, france: bool):
+    from electio.pipeline.etl import Territory
+
+    return Territory(None if france else departement.upper().zfill(2))
+
+
+@app.command("sources")
+def sources_cmd(
+    verifier: Annotated[bool, typer.Option("--verifier/--sans-verifier", help="Recalculer les empreintes sha256.")] = False,
+    dossier: Annotated[str | None, typer.Option("--dossier", help="Filtrer : elections, geo ou indicators.")] = None,
+) -> None:
+    """Lister le catalogue des sources : titre, producteur, licence, URL et statut."""
+    table = Table(title="Catalogue des sources", show_lines=False)
+    for column in ("id", "titre", "producteur", "licence", "url", "statut"):
+        table.add_column(column, overflow="fold")
+    counts: dict[str, int] = {}
+    for source in catalogue().values():
+        if dossier and source.folder != dossier:
+            continue
+        state = status(source) if verifier else ("present" if locate(source) else "missing")
+        counts[state] = counts.get(state, 0) + 1
+        table.add_row(source.id, source.title, source.publisher[:60], source.licence[:40], source.url or source.provenance_url, state)
+    console.print(table)
+    console.print(" · ".join(f"{k} : {v}" for k, v in sorted(counts.items())))
+
+
+def _print_result(result) -> None:
+    checks = Table(title="Contrats de qualité")
+    for column in ("table", "règle", "sévérité", "lignes en échec"):
+        checks.add_column(column)
+    for check in result.checks:
+        style = "red" if check.lignes_en_echec and check.severite == "bloquante" else None
+        checks.add_row(check.table_name, check.regle, check.severite, str(check.lignes_en_echec), style=style)
+    console.print(checks)
+    matrix = result.coverage.pivot_table(index="scrutin_id", columns="territoire", values="communes_presentes", aggfunc="sum")
+    expected = result.coverage.groupby("territoire")["communes_attendues"].first()
+    cov = Table(title="Couverture : communes présentes / attendues (COG 2026)")
+    cov.add_column("scrutin")
+    shown = list(matrix.columns)[:12]
+    for dep in shown:
+        cov.add_column(f"{dep} (/{expected[dep]})", justify="right")
+    for scrutin, row in matrix.iterrows():
+        cov.add_row(scrutin, *(str(int(row[d])) for d in shown))
+    console.print(cov)
+    if len(matrix.columns) > len(shown):
+        totals = result.coverage.groupby("scrutin_id")[["communes_presentes", "communes_attendues"]].sum()
+        console.print("France entière (toutes les colonnes dans la table couverture_scrutin) :")
+        for scrutin, row in totals.iterrows():
+            console.print(f"  {scrutin} : {row.communes_presentes} / {row.communes_attendues}")
+    console.print(f"Entrepôt écrit : {result.warehouse} (exécution {result.run_id})")
+
+
+def run_etl_with_progress(departement: str, france: bool, entrepot: Path | None):
+    from electio.pipeline.etl import load_scrutins, run_etl
+
+    territory = territory_from(departement, france)
+    steps = 5 + sum(territory.covers(c) for c in load_scrutins()["couverture"])
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=console) as bar:
+        task = bar.add_task(f"ETL {territory.code}", total=steps)
+
+        def advance(message: str) -> None:
+            bar.update(task, advance=1, description=message)
+
+        return run_etl(territory, entrepot, progress=advance)
+
+
+@app.command("etl")
+def etl_cmd(departement: DepartementOpt = config.DEFAULT_DEPARTEMENT, france: FranceOpt = False, entrepot: WarehouseOpt = None) -> None:
+    """Construire l'entrepôt (résultats électoraux harmonisés au COG 2026) pour un territoire."""
+    try:
+        result = run_etl_with_progress(departement, france, entrepot)
+    except ElectioError as exc:
+        console.print(f"[red]Erreur :[/red] {exc}")
+        console.print("L'entrepôt précédent est intact.")
+        raise typer.Exit(code=1) from None
+    _print_result(result)
+
+
+@app.command("run")
+def run_cmd(departement: DepartementOpt = config.DEFAULT_DEPARTEMENT, france: FranceOpt = False, entrepot: WarehouseOpt = None) -> None:
+    """Exécuter toute la chaîne sur un territoire (ETL, puis les étapes suivantes)."""
+    etl_cmd(departement, france, entrepot)
+
+
+if __name__ == "__main__":
+    app()

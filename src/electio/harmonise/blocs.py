@@ -1,0 +1,75 @@
+"""Political blocs: the versioned referential (referentials/blocs*.csv) applied to candidates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from electio.config import REFERENTIALS_DIR
+from electio.errors import InputError
+
+BLOCS_CSV = REFERENTIALS_DIR / "blocs.csv"
+ASSIGNMENTS_CSV = REFERENTIALS_DIR / "blocs_affectation.csv"
+ASSIGNMENT_COLUMNS = ["version", "scrutin_id", "type_cle", "cle", "libelle", "bloc", "justification"]
+
+
+def read_referential(path: Path, columns: list[str]) -> pd.DataFrame:
+    """Read a referential CSV as strings, checking its columns."""
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise InputError(path, f"référentiel illisible ({exc})") from exc
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise InputError(path, f"colonnes manquantes : {', '.join(missing)}")
+    return frame
+
+
+def load_blocs(path: Path = BLOCS_CSV) -> pd.DataFrame:
+    """``dim_bloc`` rows."""
+    frame = read_referential(path, ["code_bloc", "libelle", "ordre", "couleur", "description"])
+    frame["ordre"] = frame["ordre"].astype(int)
+    return frame
+
+
+def load_assignments(path: Path = ASSIGNMENTS_CSV, blocs: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Assignments of candidates/lists/nuances to blocs; keys unique, blocs known."""
+    frame = read_referential(path, ASSIGNMENT_COLUMNS)
+    dupes = frame.duplicated(["scrutin_id", "type_cle", "cle"], keep=False)
+    if dupes.any():
+        line = int(dupes.idxmax()) + 2
+        raise InputError(path, f"clé en double : {frame.loc[dupes.idxmax(), 'cle']!r}", line=line)
+    bad_type = ~frame["type_cle"].isin(["candidat", "nuance"])
+    if bad_type.any():
+        raise InputError(path, "type_cle doit valoir candidat ou nuance", line=int(bad_type.idxmax()) + 2)
+    if blocs is not None:
+        unknown = ~frame["bloc"].isin(set(blocs["code_bloc"]))
+        if unknown.any():
+            i = int(unknown.idxmax())
+            raise InputError(path, f"bloc inconnu {frame.loc[i, 'bloc']!r}", line=i + 2)
+    return frame
+
+
+def assign_blocs(candidates: pd.DataFrame, assignments: pd.DataFrame, source_file: str) -> pd.DataFrame:
+    """Attach bloc, version and justification to each (scrutin_id, candidat, prenom, nuance).
+
+    The key is the nuance when the referential keys that ballot by nuance, else the candidate.
+    A candidate absent from the referential is an error naming the source file and the referential.
+    """
+    keyed = candidates.copy()
+    kinds = assignments.drop_duplicates("scrutin_id").set_index("scrutin_id")["type_cle"]
+    keyed["type_cle"] = keyed["scrutin_id"].map(kinds).fillna("candidat")
+    keyed["cle"] = keyed["candidat"].where(keyed["type_cle"] == "candidat", keyed["nuance"])
+    merged = keyed.merge(assignments, on=["scrutin_id", "type_cle", "cle"], how="left")
+    unknown = merged[merged["bloc"].isna()]
+    if not unknown.empty:
+        names = ", ".join(sorted(set(unknown["cle"].astype(str)))[:10])
+        raise InputError(
+            source_file,
+            f"candidat(s)/nuance(s) absent(s) du référentiel des blocs {ASSIGNMENTS_CSV.name} "
+            f"pour {unknown['scrutin_id'].iloc[0]} : {names}",
+        )
+    return merged.rename(columns={"bloc": "code_bloc", "version": "version_referentiel"})[
+        ["scrutin_id", "candidat", "prenom", "nuance", "code_bloc", "version_referentiel", "justification"]
+    ]

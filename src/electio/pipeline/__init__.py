@@ -1,0 +1,1 @@
+"""Pipelines wiring the stages: sources → parse → harmonise → warehouse."""

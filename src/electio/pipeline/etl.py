@@ -1,0 +1,213 @@
+"""Election ETL: catalogue → fetch → parse → harmonise (COG 2026, blocs) → contracts → warehouse."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from electio import config
+from electio.catalogue import Source, get_source
+from electio.errors import InputError
+from electio.fetch import fetch
+from electio.harmonise import blocs, geography
+from electio.parse.ballot import ParsedBallot
+from electio.pipeline.lineage import Lineage, now
+from electio.quality import contracts
+from electio.warehouse.store import write_tables
+
+SCRUTINS_CSV = config.REFERENTIALS_DIR / "scrutins.csv"
+ABROAD_CODE = "ZZ999"
+ABROAD_DEP = "ZZ"
+GEO_SOURCES = {
+    "communes": "cog__decoupage_administratif_6_0_0_communes",
+    "departements": "cog__decoupage_administratif_6_0_0_departements",
+    "regions": "cog__decoupage_administratif_6_0_0_regions",
+    "communes_2024": "cog__decoupage_administratif_4_1_0_communes",
+    "passage": "cog_history__cogugaison_tables_passage",
+    "cog_history": "cog_history__cogugaison_cog",
+}
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Territory:
+    """The area loaded: one département, or all of France when ``departement`` is None."""
+
+    departement: str | None
+
+    @property
+    def code(self) -> str:
+        return self.departement or "FR"
+
+    def covers(self, couverture: str) -> bool:
+        """Whether a source covering ``couverture`` (FR or a département) has data here."""
+        return self.departement is None or couverture in ("FR", self.departement)
+
+
+@dataclass
+class EtlResult:
+    """What a run wrote: table row counts, quality results, coverage matrix, lineage id."""
+
+    run_id: str
+    warehouse: Path
+    counts: dict[str, int]
+    checks: list[contracts.CheckResult]
+    coverage: pd.DataFrame
+
+
+def load_scrutins(path: Path = SCRUTINS_CSV) -> pd.DataFrame:
+    """The ballots referential (one row per ballot and round)."""
+    frame = blocs.read_referential(path, ["scrutin_id", "type_scrutin", "annee", "tour", "date_scrutin", "libelle", "source_id", "cog_annee", "couverture"])
+    for column in ("annee", "tour", "cog_annee"):
+        frame[column] = frame[column].astype(int)
+    frame["date_scrutin"] = pd.to_datetime(frame["date_scrutin"]).dt.date
+    return frame
+
+
+def call_parser(source: Source, path: Path, scrutin_id: str) -> ParsedBallot:
+    """Dispatch to the parser the catalogue names (``module.function`` under electio.parse)."""
+    if not source.parser:
+        raise InputError(path, f"aucun analyseur déclaré pour la source {source.id}")
+    module_name, _, function = source.parser.rpartition(".")
+    module = importlib.import_module(f"electio.parse.{module_name}")
+    return getattr(module, function)(path, scrutin_id)
+
+
+def reference_geography(lineage: Lineage, territory: Territory) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+    """Dimension frames of the territory and the commune-code mapping to COG 2026."""
+    paths = {key: lineage.record_input(fetch(get_source(sid))) for key, sid in GEO_SOURCES.items()}
+    communes = geography.load_reference_communes(paths["communes"], paths["departements"], paths["regions"])
+    departements = geography.load_departements(paths["departements"])
+    regions = geography.load_regions(paths["regions"])
+    mapping = geography.build_commune_mapping(paths["communes"], paths["passage"], paths["cog_history"], paths["communes_2024"])
+    communes["type_unite"] = "commune"
+    if territory.departement is None:
+        departements = pd.concat([departements, pd.DataFrame([{"code_departement": ABROAD_DEP, "nom_departement": "Français établis hors de France", "code_region": None}])])
+        abroad = {"code_commune": ABROAD_CODE, "nom_commune": "Français établis hors de France", "code_departement": ABROAD_DEP,
+                  "code_region": None, "zone": "etranger", "population": pd.NA, "type_unite": "hors_commune"}
+        communes = pd.concat([communes, pd.DataFrame([abroad])], ignore_index=True)
+    else:
+        communes = communes[communes["code_departement"] == territory.departement]
+        if communes.empty:
+            raise InputError(paths["communes"], f"département inconnu du COG 2026 : {territory.departement}")
+    dims = {
+        "dim_region": regions[["code_region", "nom_region"]],
+        "dim_departement": departements[["code_departement", "nom_departement", "code_region"]],
+        "dim_commune": communes.reset_index(drop=True),
+        "map_commune_cog": mapping,
+    }
+    return dims, mapping
+
+
+def map_ballot(parsed: ParsedBallot, mapping: pd.DataFrame, communes: pd.DataFrame, source_path: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Map a parsed ballot onto the territory's COG 2026 communes: (participation, voix, audit)."""
+    part = parsed.participation.copy()
+    abroad = part["code_commune_source"].str.startswith(ABROAD_DEP)
+    mapped = geography.map_codes(part["code_commune_source"], mapping)
+    part["code_commune"] = mapped["code_reference"].to_numpy()
+    part["methode"] = mapped["methode"].to_numpy()
+    part.loc[abroad, ["code_commune", "methode"]] = [ABROAD_CODE, "etranger"]
+    unknown = part[part["code_commune"].isna()]
+    if not unknown.empty:
+        first = unknown.iloc[0]
+        raise InputError(source_path, f"code commune inconnu du COG : {first['code_commune_source']} ({first['libelle_commune']})", line=int(first["ligne_source"]))
+    part = part[part["code_commune"].isin(set(communes["code_commune"]))]
+    code_of = part.set_index("code_commune_source")["code_commune"]
+    voix = parsed.voix[parsed.voix["code_commune_source"].isin(code_of.index)].copy()
+    voix["code_commune"] = voix["code_commune_source"].map(code_of)
+    audit = part.rename(columns={"libelle_commune": "libelle_source"})
+    audit["scrutin_id"] = parsed.scrutin_id
+    counts = ["inscrits", "votants", "blancs", "nuls", "exprimes"]
+    participation = part.groupby("code_commune", as_index=False)[counts].sum(min_count=1)
+    participation.insert(0, "scrutin_id", parsed.scrutin_id)
+    voix["scrutin_id"] = parsed.scrutin_id
+    return participation, voix, audit[["scrutin_id", "code_commune_source", "libelle_source", "code_commune", "methode", "ligne_source"]]
+
+
+def candidates_and_results(voix: pd.DataFrame, assignments: pd.DataFrame, source_files: dict[str, str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``dim_candidat`` (with bloc) and ``fact_resultat_commune`` from all ballots' voix rows."""
+    keys = ["scrutin_id", "candidat", "nuance"]
+    distinct = voix.groupby(keys, dropna=False, as_index=False).agg(prenom=("prenom", "first"))
+    parts = [blocs.assign_blocs(group, assignments, source_files[sid]) for sid, group in distinct.groupby("scrutin_id")]
+    dim = pd.concat(parts, ignore_index=True).sort_values(keys, na_position="first").reset_index(drop=True)
+    dim.insert(0, "candidat_id", pd.array(range(1, len(dim) + 1), dtype="Int64"))
+    facts = voix.merge(dim[["candidat_id", *keys]], on=keys, how="left")
+    facts = facts.groupby(["scrutin_id", "code_commune", "candidat_id"], as_index=False)["voix"].sum()
+    return dim, facts
+
+
+def coverage_matrix(participation: pd.DataFrame, communes: pd.DataFrame, scrutins: pd.DataFrame) -> pd.DataFrame:
+    """Communes present / expected per ballot and département of the territory."""
+    real = communes[communes["type_unite"] == "commune"]
+    expected = real.groupby("code_departement").size().rename("communes_attendues")
+    present = participation.merge(real[["code_commune", "code_departement"]], on="code_commune")
+    present = present.groupby(["scrutin_id", "code_departement"]).size().rename("communes_presentes")
+    grid = pd.MultiIndex.from_product([scrutins["scrutin_id"], expected.index], names=["scrutin_id", "code_departement"])
+    matrix = present.reindex(grid, fill_value=0).reset_index().merge(expected.reset_index(), on="code_departement")
+    matrix["taux"] = matrix["communes_presentes"] / matrix["communes_attendues"]
+    return matrix.rename(columns={"code_departement": "territoire"})
+
+
+def run_etl(territory: Territory, target: Path | None = None, progress: Progress | None = None) -> EtlResult:
+    """Build the warehouse for a territory into ``target`` (atomically swapped in)."""
+    target = target or config.warehouse_path()
+    say = progress or (lambda _msg: None)
+    lineage = Lineage(territory.code)
+
+    t0 = now()
+    say("Référentiel géographique (COG 2026)")
+    dims, mapping = reference_geography(lineage, territory)
+    lineage.record_step("harmonise_geographie", None, len(mapping), len(dims["dim_commune"]), 0, t0)
+
+    dim_bloc = blocs.load_blocs()
+    assignments = blocs.load_assignments(blocs.ASSIGNMENTS_CSV, dim_bloc)
+    scrutins = load_scrutins()
+    scrutins = scrutins[scrutins["couverture"].map(territory.covers)].reset_index(drop=True)
+
+    parts, voix, audits, source_files = [], [], [], {}
+    for row in scrutins.itertuples():
+        t0 = now()
+        say(f"Scrutin {row.scrutin_id}")
+        source = get_source(row.source_id)
+        path = lineage.record_input(fetch(source))
+        source_files[row.scrutin_id] = str(path)
+        parsed = call_parser(source, path, row.scrutin_id)
+        participation, ballot_voix, audit = map_ballot(parsed, mapping, dims["dim_commune"], path)
+        rejected = len(parsed.participation) - len(audit)
+        lineage.record_step("parse_harmonise", source.id, len(parsed.participation), len(participation), rejected, t0)
+        parts.append(participation)
+        voix.append(ballot_voix)
+        audits.append(audit)
+
+    t0 = now()
+    say("Blocs politiques et faits")
+    all_voix = pd.concat(voix, ignore_index=True)
+    dim_candidat, fact_resultat = candidates_and_results(all_voix, assignments, source_files)
+    fact_participation = pd.concat(parts, ignore_index=True)
+    lineage.record_step("blocs_faits", None, len(all_voix), len(fact_resultat), 0, t0)
+
+    tables = {
+        **dims,
+        "dim_scrutin": scrutins,
+        "dim_bloc": dim_bloc,
+        "dim_candidat": dim_candidat,
+        "fact_participation": fact_participation,
+        "fact_resultat_commune": fact_resultat,
+        "map_commune_scrutin": pd.concat(audits, ignore_index=True),
+    }
+    say("Contrats de qualité")
+    checks = contracts.run_contracts(tables)
+    contracts.raise_on_blocking(checks)
+    coverage = coverage_matrix(fact_participation, dims["dim_commune"], scrutins)
+
+    say("Écriture de l'entrepôt")
+    tables.update(lineage.tables())
+    tables["dq_check"] = contracts.as_frame(checks, lineage.run_id)
+    tables["couverture_scrutin"] = coverage
+    counts = write_tables(target, tables)
+    return EtlResult(lineage.run_id, target, counts, checks, coverage)

@@ -1,0 +1,1 @@
+"""Data-quality contracts on staging and fact tables."""

@@ -1,0 +1,1 @@
+"""The warehouse: DDL and atomic writes of the star schema."""

@@ -1,0 +1,32 @@
+"""Shared fixtures: the public mirror (real data) and a throw-away project home."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from electio import config
+
+
+def require_mirror() -> Path:
+    """The mirror of raw files; fails under CI when missing, skips elsewhere."""
+    mirror = config.mirror_dir()
+    if mirror is None or not mirror.is_dir():
+        if os.environ.get("CI") == "true":
+            pytest.fail("miroir des données brutes introuvable (../shared/data/raw ou ELECTIO_MIRROR) : requis en CI")
+        pytest.skip("miroir des données brutes absent")
+    return mirror
+
+
+@pytest.fixture(scope="session")
+def mirror() -> Path:
+    return require_mirror()
+
+
+@pytest.fixture()
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty ELECTIO_HOME so tests never touch the project's own warehouse."""
+    monkeypatch.setenv("ELECTIO_HOME", str(tmp_path))
+    return tmp_path

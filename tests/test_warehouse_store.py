@@ -1,0 +1,97 @@
+"""Atomic warehouse writes and data-quality contracts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from electio.errors import QualityError
+from electio.quality import contracts
+from electio.warehouse.store import schema_sql, write_tables
+
+
+def tiny_tables() -> dict[str, pd.DataFrame]:
+    i64 = lambda values: pd.array(values, dtype="Int64")  # noqa: E731
+    return {
+        "dim_region": pd.DataFrame({"code_region": ["84"], "nom_region": ["Auvergne-Rhône-Alpes"]}),
+        "dim_departement": pd.DataFrame({"code_departement": ["69"], "nom_departement": ["Rhône"], "code_region": ["84"]}),
+        "dim_commune": pd.DataFrame({"code_commune": ["69001", "69002"], "nom_commune": ["Affoux", "Aigueperse"],
+                                     "code_departement": ["69", "69"], "code_region": ["84", "84"], "zone": ["metro"] * 2,
+                                     "population": i64([400, 300]), "type_unite": ["commune"] * 2}),
+        "dim_bloc": pd.DataFrame({"code_bloc": ["gauche", "droite"], "libelle": ["Gauche", "Droite"], "ordre": [1, 2],
+                                  "couleur": ["#000000", "#ffffff"], "description": ["", ""]}),
+        "dim_scrutin": pd.DataFrame({"scrutin_id": ["pres2017_t2"], "type_scrutin": ["presidentielle"], "annee": [2017], "tour": [2],
+                                     "date_scrutin": [pd.Timestamp("2017-05-07").date()], "libelle": ["P"], "source_id": ["s"],
+                                     "cog_annee": [2017], "couverture": ["FR"]}),
+        "dim_candidat": pd.DataFrame({"candidat_id": i64([1, 2]), "scrutin_id": ["pres2017_t2"] * 2, "candidat": ["A", "B"],
+                                      "prenom": [None, None], "nuance": [None, None], "code_bloc": ["gauche", "droite"],
+                                      "version_referentiel": ["t"] * 2, "justification": ["", ""]}),
+        "fact_participation": pd.DataFrame({"scrutin_id": ["pres2017_t2"] * 2, "code_commune": ["69001", "69002"],
+                                            "inscrits": i64([100, 80]), "votants": i64([80, 60]), "blancs": i64([5, 2]),
+                                            "nuls": i64([5, 3]), "exprimes": i64([70, 55])}),
+        "fact_resultat_commune": pd.DataFrame({"scrutin_id": ["pres2017_t2"] * 4, "code_commune": ["69001", "69001", "69002", "69002"],
+                                               "candidat_id": i64([1, 2, 1, 2]), "voix": i64([30, 40, 25, 30])}),
+    }
+
+
+def test_schema_is_commented_and_portable() -> None:
+    con = duckdb.connect()
+    con.execute(schema_sql())
+    uncommented = con.execute(
+        "SELECT table_name, column_name FROM duckdb_columns() WHERE NOT internal AND comment IS NULL "
+        "AND table_name NOT LIKE 'v_%'"
+    ).fetchall()
+    assert uncommented == []
+    assert "DOUBLE" not in schema_sql().upper().replace("DOUBLE PRECISION", "")
+
+
+def test_views_compute_bloc_shares(tmp_path: Path) -> None:
+    target = tmp_path / "w.duckdb"
+    write_tables(target, tiny_tables())
+    con = duckdb.connect(str(target), read_only=True)
+    rows = con.execute("SELECT code_commune, bloc, voix, part FROM v_resultat_bloc_commune ORDER BY 1, 2").fetchall()
+    assert rows[0] == ("69001", "droite", 40, pytest.approx(40 / 70))
+    assert len(rows) == 4
+
+
+def test_failed_build_leaves_previous_warehouse(tmp_path: Path) -> None:
+    target = tmp_path / "w.duckdb"
+    write_tables(target, tiny_tables())
+    before = target.read_bytes()
+    broken = tiny_tables()
+    broken["fact_participation"] = broken["fact_participation"].assign(code_commune=["69001", "99999"])  # FK violation
+    with pytest.raises(duckdb.Error):
+        write_tables(target, broken)
+    assert target.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["w.duckdb"]
+
+
+def test_contracts_pass_on_consistent_tables() -> None:
+    results = contracts.run_contracts(tiny_tables())
+    assert all(r.lignes_en_echec == 0 for r in results)
+    contracts.raise_on_blocking(results)
+
+
+@pytest.mark.parametrize(
+    ("table", "column", "values", "rule"),
+    [
+        ("fact_participation", "votants", [120, 60], "inscrits >= votants"),
+        ("fact_participation", "exprimes", [-1, 55], "exprimes"),
+        ("fact_resultat_commune", "voix", [31, 40, 25, 30], "somme des voix = exprimes"),
+        ("dim_candidat", "code_bloc", ["gauche", "centre"], "code_bloc connu"),
+        ("fact_participation", "code_commune", ["69001", "69001"], "unique"),
+    ],
+)
+def test_contracts_block_bad_rows(table: str, column: str, values: list, rule: str) -> None:
+    tables = tiny_tables()
+    frame = tables[table].copy()
+    frame[column] = pd.array(values, dtype=frame[column].dtype)
+    tables[table] = frame
+    results = contracts.run_contracts(tables)
+    failed = [r for r in results if r.lignes_en_echec > 0]
+    assert any(rule in r.regle or rule in (r.exemple or "") for r in failed), failed
+    with pytest.raises(QualityError):
+        contracts.raise_on_blocking(results)
