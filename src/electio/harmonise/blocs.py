@@ -33,9 +33,21 @@ def load_blocs(path: Path = BLOCS_CSV) -> pd.DataFrame:
     return frame
 
 
-def load_assignments(path: Path = ASSIGNMENTS_CSV, blocs: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Assignments of candidates/lists/nuances to blocs; keys unique, blocs known."""
+def version_key(version: str) -> tuple[int, ...]:
+    """Order versions like ``2026.1`` < ``2026.2`` < ``2027.1``."""
+    return tuple(int(part) for part in version.split("."))
+
+
+def load_assignments(path: Path = ASSIGNMENTS_CSV, blocs: pd.DataFrame | None = None, version: str | None = None) -> pd.DataFrame:
+    """Assignments of one referential version (default: the latest); keys unique, blocs known."""
     frame = read_referential(path, ASSIGNMENT_COLUMNS)
+    try:
+        chosen = version or max(frame["version"], key=version_key)
+    except ValueError as exc:
+        raise InputError(path, f"version illisible ou fichier vide ({exc})") from exc
+    if chosen not in set(frame["version"]):
+        raise InputError(path, f"version {chosen!r} absente du référentiel")
+    frame = frame[frame["version"] == chosen]
     dupes = frame.duplicated(["scrutin_id", "type_cle", "cle"], keep=False)
     if dupes.any():
         line = int(dupes.idxmax()) + 2
