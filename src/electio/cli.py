@@ -57,21 +57,14 @@ def _print_result(result) -> None:
         style = "red" if check.lignes_en_echec and check.severite == "bloquante" else None
         checks.add_row(check.table_name, check.regle, check.severite, str(check.lignes_en_echec), style=style)
     console.print(checks)
-    matrix = result.coverage.pivot_table(index="scrutin_id", columns="territoire", values="communes_presentes", aggfunc="sum")
-    expected = result.coverage.groupby("territoire")["communes_attendues"].first()
-    cov = Table(title="Couverture : communes présentes / attendues (COG 2026)")
-    cov.add_column("scrutin")
-    shown = list(matrix.columns)[:12]
-    for dep in shown:
-        cov.add_column(f"{dep} (/{expected[dep]})", justify="right")
-    for scrutin, row in matrix.iterrows():
-        cov.add_row(scrutin, *(str(int(row[d])) for d in shown))
+    order = {sid: i for i, sid in enumerate(result.coverage["scrutin_id"].drop_duplicates())}
+    by_ballot = result.coverage.groupby("scrutin_id", sort=False)[["communes_presentes", "communes_attendues"]].sum()
+    cov = Table(title=f"Couverture : communes présentes / attendues (COG 2026), {result.coverage['territoire'].nunique()} département(s)")
+    for column in ("scrutin", "présentes", "attendues", "taux"):
+        cov.add_column(column, justify="right")
+    for scrutin, row in sorted(by_ballot.iterrows(), key=lambda item: order[item[0]]):
+        cov.add_row(scrutin, str(row.communes_presentes), str(row.communes_attendues), f"{row.communes_presentes / row.communes_attendues:.1%}")
     console.print(cov)
-    if len(matrix.columns) > len(shown):
-        totals = result.coverage.groupby("scrutin_id")[["communes_presentes", "communes_attendues"]].sum()
-        console.print("France entière (toutes les colonnes dans la table couverture_scrutin) :")
-        for scrutin, row in totals.iterrows():
-            console.print(f"  {scrutin} : {row.communes_presentes} / {row.communes_attendues}")
     console.print(f"Entrepôt écrit : {result.warehouse} (exécution {result.run_id})")
 
 
@@ -105,6 +98,40 @@ def etl_cmd(departement: DepartementOpt = config.DEFAULT_DEPARTEMENT, france: Fr
 def run_cmd(departement: DepartementOpt = config.DEFAULT_DEPARTEMENT, france: FranceOpt = False, entrepot: WarehouseOpt = None) -> None:
     """Exécuter toute la chaîne sur un territoire (ETL, puis les étapes suivantes)."""
     etl_cmd(departement, france, entrepot)
+
+
+@app.command("load")
+def load_cmd(
+    target: Annotated[str | None, typer.Option("--target", help="URL PostgreSQL cible (postgresql://utilisateur@hôte:port/base). Défaut : variable ELECTIO_PG_URL, puis fichier .env ; préférez-les pour ne pas exposer le mot de passe.")] = None,
+    entrepot: WarehouseOpt = None,
+    schema: Annotated[str, typer.Option("--schema", help="Schéma PostgreSQL à remplacer.")] = "electio",
+) -> None:
+    """Copier l'entrepôt DuckDB dans PostgreSQL (schéma remplacé d'un bloc) et comparer les lignes par table."""
+    import psycopg
+    from rich.markup import escape
+
+    from electio.warehouse import postgres
+
+    url = target or ""
+    try:
+        url = postgres.resolve_url(target)
+        source = entrepot or config.warehouse_path()
+        console.print(f"Chargement de {source} vers {postgres.redact(url, url)} (schéma {schema})…")
+        before = postgres.duckdb_counts(source)
+        loaded = postgres.load_to_postgres(source, url, schema)
+    except (ElectioError, FileNotFoundError, psycopg.Error) as exc:
+        console.print("[red]Erreur :[/red]", escape(postgres.redact(str(exc), url)))
+        console.print("Le schéma PostgreSQL précédent est intact.")
+        raise typer.Exit(code=1) from None
+    table = Table(title=f"Lignes par table : DuckDB → PostgreSQL ({schema})")
+    for column in ("table", "DuckDB", "PostgreSQL", "statut"):
+        table.add_column(column, justify="right" if column in ("DuckDB", "PostgreSQL") else "left")
+    for name in [*loaded, *(t for t in before if t not in loaded)]:
+        copied = loaded.get(name)
+        state = "non copiée (absente du DDL)" if copied is None else ("identique" if copied == before[name] else "écart")
+        table.add_row(name, str(before[name]), "" if copied is None else str(copied), state)
+    console.print(table)
+    console.print(f"{len(loaded)} tables chargées ; lecture seule : rôle {postgres.READER_ROLE}.")
 
 
 if __name__ == "__main__":

@@ -20,8 +20,10 @@ from electio.quality import contracts
 from electio.warehouse.store import write_tables
 
 SCRUTINS_CSV = config.REFERENTIALS_DIR / "scrutins.csv"
+EXTRA_MAPPING_CSV = config.REFERENTIALS_DIR / "communes_hors_cog.csv"
 ABROAD_CODE = "ZZ999"
 ABROAD_DEP = "ZZ"
+ABROAD_PREFIXES = ("ZZ", "99")  # Ministry code ZZ (2017, 2019); département 99 in 2014
 GEO_SOURCES = {
     "communes": "cog__decoupage_administratif_6_0_0_communes",
     "departements": "cog__decoupage_administratif_6_0_0_departements",
@@ -85,6 +87,9 @@ def reference_geography(lineage: Lineage, territory: Territory) -> tuple[dict[st
     departements = geography.load_departements(paths["departements"])
     regions = geography.load_regions(paths["regions"])
     mapping = geography.build_commune_mapping(paths["communes"], paths["passage"], paths["cog_history"], paths["communes_2024"])
+    extra = blocs.read_referential(EXTRA_MAPPING_CSV, list(mapping.columns))
+    extra["annee_modification"] = pd.to_numeric(extra["annee_modification"]).astype("Int64")
+    mapping = pd.concat([mapping, extra[~extra["code_source"].isin(mapping["code_source"])]], ignore_index=True)
     communes["type_unite"] = "commune"
     if territory.departement is None:
         departements = pd.concat([departements, pd.DataFrame([{"code_departement": ABROAD_DEP, "nom_departement": "Français établis hors de France", "code_region": None}])])
@@ -107,7 +112,7 @@ def reference_geography(lineage: Lineage, territory: Territory) -> tuple[dict[st
 def map_ballot(parsed: ParsedBallot, mapping: pd.DataFrame, communes: pd.DataFrame, source_path: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Map a parsed ballot onto the territory's COG 2026 communes: (participation, voix, audit)."""
     part = parsed.participation.copy()
-    abroad = part["code_commune_source"].str.startswith(ABROAD_DEP)
+    abroad = part["code_commune_source"].str.startswith(ABROAD_PREFIXES)
     mapped = geography.map_codes(part["code_commune_source"], mapping)
     part["code_commune"] = mapped["code_reference"].to_numpy()
     part["methode"] = mapped["methode"].to_numpy()

@@ -95,13 +95,24 @@ def participation_rules(part: pd.DataFrame) -> list[CheckResult]:
     ]
 
 
-def vote_sum_rule(part: pd.DataFrame, res: pd.DataFrame) -> CheckResult:
-    """Sum of voix over candidates equals exprimés for every commune and ballot."""
+# Municipales in communes under 1,000 inhabitants are multi-seat majority votes: each voter
+# may vote for several candidates, so the sum of voix legitimately exceeds exprimés there.
+MULTI_VOTE_TYPES = {"municipales"}
+
+
+def vote_sum_rules(part: pd.DataFrame, res: pd.DataFrame, scrutins: pd.DataFrame) -> list[CheckResult]:
+    """Sum of voix equals exprimés per commune and ballot: blocking, a warning for multi-vote ballots."""
     sums = res.groupby(["scrutin_id", "code_commune"], as_index=False)["voix"].sum()
     merged = part.merge(sums, on=["scrutin_id", "code_commune"], how="left")
     merged["voix"] = merged["voix"].fillna(0)
     failing = merged[merged["voix"] != merged["exprimes"]][["scrutin_id", "code_commune", "exprimes", "voix"]]
-    return _rule("fact_resultat_commune", "somme des voix = exprimes", failing)
+    multi = set(scrutins.loc[scrutins["type_scrutin"].isin(MULTI_VOTE_TYPES), "scrutin_id"])
+    in_multi = failing["scrutin_id"].isin(multi)
+    return [
+        _rule("fact_resultat_commune", "somme des voix = exprimes", failing[~in_multi]),
+        _rule("fact_resultat_commune", "somme des voix = exprimes (scrutin plurinominal : plusieurs voix par électeur)",
+              failing[in_multi], WARNING),
+    ]
 
 
 def known_codes_rule(table: str, frame: pd.DataFrame, column: str, known: pd.Series, label: str) -> CheckResult:
@@ -119,7 +130,7 @@ def run_contracts(tables: dict[str, pd.DataFrame]) -> list[CheckResult]:
         *schema_checks(RESULTAT, res),
         *schema_checks(CANDIDAT, cand),
         *participation_rules(part),
-        vote_sum_rule(part, res),
+        *vote_sum_rules(part, res, tables["dim_scrutin"]),
         known_codes_rule("fact_participation", part, "code_commune", communes, "dim_commune"),
         known_codes_rule("fact_resultat_commune", res, "code_commune", communes, "dim_commune"),
         known_codes_rule("dim_candidat", cand, "code_bloc", blocs, "dim_bloc"),

@@ -1,0 +1,62 @@
+"""Time the ETL (wall time, peak memory) for the Rhône and for France, next to a bare parse.
+
+The bare parse reads the same raw election files with the parsers only (no mapping, no
+contracts, no warehouse), so the ratio shows the ETL's own overhead.
+Usage: python benchmarks/etl_timing.py [--france]   (results printed as a table and JSON)
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+CHILD = r"""
+import json, resource, sys, time
+from pathlib import Path
+mode, arg, out = sys.argv[1], sys.argv[2], sys.argv[3]
+t0 = time.perf_counter()
+if mode == "etl":
+    from electio.pipeline.etl import Territory, run_etl
+    run_etl(Territory(None if arg == "FR" else arg), Path(out))
+else:
+    from electio.catalogue import get_source
+    from electio.fetch import fetch
+    from electio.pipeline.etl import Territory, call_parser, load_scrutins
+    territory = Territory(None if arg == "FR" else arg)
+    for row in load_scrutins().itertuples():
+        if territory.covers(row.couverture):
+            source = get_source(row.source_id)
+            call_parser(source, fetch(source).path, row.scrutin_id)
+wall = time.perf_counter() - t0
+peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"mode": mode, "territoire": arg, "wall_s": round(wall, 2), "peak_mib": round(peak_mib, 1)}))
+"""
+
+
+def measure(mode: str, territory: str) -> dict:
+    """Run one measurement in a fresh interpreter so peak memory is its own."""
+    with tempfile.TemporaryDirectory() as tmp:
+        done = subprocess.run([sys.executable, "-c", CHILD, mode, territory, str(Path(tmp) / "w.duckdb")],
+                              capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    territories = ["69", "FR"] if "--france" in sys.argv else ["69"]
+    results = [measure(mode, t) for t in territories for mode in ("parse", "etl")]
+    print(f"{'territoire':<10} {'mode':<6} {'secondes':>9} {'pic Mio':>9}")
+    for r in results:
+        print(f"{r['territoire']:<10} {r['mode']:<6} {r['wall_s']:>9} {r['peak_mib']:>9}")
+    for t in territories:
+        parse, etl = (next(r for r in results if r["territoire"] == t and r["mode"] == m) for m in ("parse", "etl"))
+        print(f"{t} : ETL / analyse seule = {etl['wall_s'] / parse['wall_s']:.2f}x")
+    print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Parsers of the raw election files: one module per source layout."""
