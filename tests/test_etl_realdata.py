@@ -1,0 +1,206 @@
+"""End-to-end ETL on the public mirror: exact totals, harmonisation, bad input, lineage."""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import shutil
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from electio.catalogue import get_source
+from electio.errors import ChecksumError, InputError
+from electio.fetch import sha256_of
+from electio.pipeline import etl
+from electio.pipeline.etl import Territory, load_scrutins, run_etl
+
+pytestmark = pytest.mark.realdata
+
+AKTIUR_FIXED = {"departement", "commune", "commune_libelle", "inscrits", "votants", "blancs", "exprimes"}
+
+
+@pytest.fixture(scope="module")
+def rhone(mirror: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    target = tmp_path_factory.mktemp("rhone") / "electio.duckdb"
+    run_etl(Territory("69"), target)
+    return target
+
+
+@pytest.fixture(scope="module")
+def france(mirror: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    target = tmp_path_factory.mktemp("france") / "electio.duckdb"
+    run_etl(Territory(None), target)
+    return target
+
+
+def raw_sums(path: Path, departement: str | None) -> dict[str, int]:
+    """Column sums of a raw aktiur wide file, straight from the file with DuckDB (independent of the parsers)."""
+    con = duckdb.connect()
+    where = f"WHERE departement = '{departement}'" if departement else ""
+    rel = con.sql(f"SELECT * FROM read_csv('{path}', all_varchar=true, quote='\"') {where}")
+    columns = [c for c in rel.columns if c not in {"departement", "commune", "commune_libelle", "bureau", "circonscription"}]
+    sums = rel.aggregate(", ".join(f'SUM(CAST("{c}" AS BIGINT)) AS "{c}"' for c in columns)).fetchall()[0]
+    return dict(zip(columns, (int(v) for v in sums), strict=True))
+
+
+def warehouse_sums(path: Path, scrutin_id: str) -> dict[str, int]:
+    con = duckdb.connect(str(path), read_only=True)
+    part = con.execute(
+        "SELECT SUM(inscrits), SUM(votants), SUM(exprimes) FROM fact_participation WHERE scrutin_id = ?", [scrutin_id]
+    ).fetchone()
+    voix = con.execute(
+        "SELECT candidat, SUM(voix) FROM v_resultat_candidat_commune WHERE scrutin_id = ? GROUP BY candidat", [scrutin_id]
+    ).fetchall()
+    return {"inscrits": part[0], "votants": part[1], "exprimes": part[2], **{c: int(v) for c, v in voix}}
+
+
+NATIONAL_WIDE = ["pres2017_t1", "pres2017_t2", "leg2017_t2", "euro2014_t1", "euro2019_t1"]
+
+
+@pytest.mark.parametrize("scrutin_id", NATIONAL_WIDE)
+@pytest.mark.parametrize("territory", ["69", "FR"])
+def test_totals_equal_raw_file(scrutin_id: str, territory: str, rhone: Path, france: Path, mirror: Path) -> None:
+    source = get_source(load_scrutins().set_index("scrutin_id").loc[scrutin_id, "source_id"])
+    raw = raw_sums(mirror / source.mirror_path, None if territory == "FR" else territory)
+    built = warehouse_sums(france if territory == "FR" else rhone, scrutin_id)
+    for column, value in raw.items():
+        if column != "blancs":
+            assert built[column] == value, (scrutin_id, column)
+
+
+def test_pres2017_t1_france_inscrits(france: Path) -> None:
+    assert warehouse_sums(france, "pres2017_t1")["inscrits"] == 47_582_183
+
+
+def test_rhone_ministry_files_totals(rhone: Path, mirror: Path) -> None:
+    """pres2012 and pres2022 (Ministry layouts) : sums equal the raw file's columns."""
+    for scrutin_id, sep in (("pres2012_t1", ";"), ("pres2022_t1", ";"), ("pres2022_t2", ";")):
+        source = get_source(load_scrutins().set_index("scrutin_id").loc[scrutin_id, "source_id"])
+        raw = pd.read_csv(mirror / source.mirror_path, sep=sep, dtype=str)
+        built = warehouse_sums(rhone, scrutin_id)
+        assert built["inscrits"] == raw["Inscrits"].astype(int).sum()
+        assert built["exprimes"] == raw["Exprimés"].astype(int).sum()
+        voix_columns = [c for c in raw.columns if c.startswith("Voix_")]
+        assert sum(v for k, v in built.items() if k not in {"inscrits", "votants", "exprimes"}) == sum(raw[c].astype(int).sum() for c in voix_columns)
+    assert warehouse_sums(rhone, "pres2012_t1")["HOLLANDE"] == 237_779
+
+
+def test_rhone_one_row_per_reference_commune(rhone: Path) -> None:
+    con = duckdb.connect(str(rhone), read_only=True)
+    communes = con.execute("SELECT COUNT(*) FROM dim_commune").fetchone()[0]
+    per_ballot = con.execute("SELECT scrutin_id, COUNT(*) , COUNT(DISTINCT code_commune) FROM fact_participation GROUP BY 1").fetchall()
+    assert communes == 266
+    assert len(per_ballot) == 10
+    assert all(n == d == communes for _, n, d in per_ballot)
+    coverage = con.execute("SELECT MIN(taux) FROM couverture_scrutin").fetchone()[0]
+    assert coverage == 1.0
+
+
+def test_every_source_commune_is_mapped_and_audited(rhone: Path) -> None:
+    con = duckdb.connect(str(rhone), read_only=True)
+    methods = dict(con.execute("SELECT methode, COUNT(*) FROM map_commune_scrutin GROUP BY 1").fetchall())
+    assert "inconnu" not in methods and methods["fusion"] > 0
+    # pres2012 had 293 Rhône communes of the 2012 geography: all are audited.
+    assert con.execute("SELECT COUNT(*) FROM map_commune_scrutin WHERE scrutin_id = 'pres2012_t1'").fetchone()[0] == 293
+
+
+def test_bloc_shares_sum_to_one(rhone: Path) -> None:
+    con = duckdb.connect(str(rhone), read_only=True)
+    worst = con.execute(
+        "SELECT MAX(ABS(s - 1)) FROM (SELECT scrutin_id, code_commune, SUM(part) s FROM v_resultat_bloc_commune GROUP BY 1, 2)"
+    ).fetchone()[0]
+    assert worst < 1e-9
+
+
+def test_lineage_and_quality_recorded(rhone: Path) -> None:
+    con = duckdb.connect(str(rhone), read_only=True)
+    run = con.execute("SELECT run_id, code_version, territoire, statut FROM etl_run").fetchall()
+    assert len(run) == 1 and run[0][2] == "69" and run[0][3] == "succes"
+    inputs = con.execute("SELECT source_id, sha256 FROM etl_input").fetchall()
+    assert {sid for sid, _ in inputs} >= {"pres2017_t1_commune", "pres2022_t1_bureau_69", "cog__decoupage_administratif_6_0_0_communes"}
+    assert all(sha == get_source(sid).sha256 for sid, sha in inputs)
+    steps = con.execute("SELECT COUNT(*) FROM etl_step WHERE source_id IS NOT NULL AND lignes_lues > 0").fetchone()[0]
+    assert steps == 10
+    blocking = con.execute("SELECT SUM(lignes_en_echec) FROM dq_check WHERE severite = 'bloquante'").fetchone()[0]
+    assert blocking == 0
+
+
+# ─── Bad input: clear error naming the file, previous warehouse intact ──────────────────
+
+def _corrupt(source_id: str, tmp_path: Path, mirror: Path, damage) -> tuple[Path, object]:
+    """Write a damaged copy of a source's file; return it and a catalogue entry whose sha matches it."""
+    source = get_source(source_id)
+    damaged = tmp_path / Path(source.mirror_path).name
+    damage(mirror / source.mirror_path, damaged)
+    return damaged, dataclasses.replace(source, sha256=sha256_of(damaged))
+
+
+def _truncate_gzip(src: Path, dst: Path) -> None:
+    dst.write_bytes(src.read_bytes()[: src.stat().st_size // 2])
+
+
+def _rewrite_text(edit):
+    def damage(src: Path, dst: Path) -> None:
+        text = gzip.decompress(src.read_bytes()).decode("utf-8")
+        dst.write_bytes(gzip.compress(edit(text).encode("utf-8")))
+    return damage
+
+
+def _drop_column(text: str) -> str:
+    return text.replace("inscrits,", "inscrit_s,", 1)
+
+
+def _non_numeric_vote(text: str) -> str:
+    lines = text.split("\n")
+    fields = lines[5].split(",")
+    fields[-1] = "douze"
+    lines[5] = ",".join(fields)
+    return "\n".join(lines)
+
+
+def _unknown_candidate(text: str) -> str:
+    return text.replace("LFN", "LXYZ", 1)
+
+
+@pytest.mark.parametrize(
+    ("damage", "expected", "line"),
+    [
+        (_truncate_gzip, "gzip|tronqué|corrompu", None),
+        (_rewrite_text(_drop_column), "inscrits", None),
+        (_rewrite_text(_non_numeric_vote), "douze", 6),
+        (_rewrite_text(_unknown_candidate), "LXYZ", None),
+    ],
+    ids=["gzip_tronque", "colonne_manquante", "voix_non_numerique", "nuance_inconnue"],
+)
+def test_bad_input_names_file_and_keeps_warehouse(damage, expected: str, line: int | None, rhone: Path, mirror: Path,
+                                                  tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "w.duckdb"
+    shutil.copy(rhone, target)
+    before = sha256_of(target)
+    damaged, source = _corrupt("euro2014_commune", tmp_path, mirror, damage)
+    monkeypatch.setattr(etl, "get_source", lambda sid: source if sid == source.id else get_source(sid))
+    monkeypatch.setattr("electio.fetch._candidates", lambda s: [(damaged, "miroir")] if s.id == source.id else _real_candidates(s))
+    with pytest.raises(InputError, match=expected) as error:
+        run_etl(Territory("69"), target)
+    assert damaged.name in str(error.value)
+    if line is not None:
+        assert f"ligne {line}" in str(error.value)
+    assert sha256_of(target) == before
+    assert sorted(p.name for p in tmp_path.iterdir() if p.suffix != ".gz") == ["w.duckdb"]
+
+
+def test_checksum_mismatch_stops_the_run(rhone: Path, mirror: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "w.duckdb"
+    shutil.copy(rhone, target)
+    before = sha256_of(target)
+    damaged, _ = _corrupt("euro2014_commune", tmp_path, mirror, _rewrite_text(_unknown_candidate))
+    monkeypatch.setattr("electio.fetch._candidates", lambda s: [(damaged, "miroir")] if s.id == "euro2014_commune" else _real_candidates(s))
+    with pytest.raises(ChecksumError, match=damaged.name):
+        run_etl(Territory("69"), target)
+    assert sha256_of(target) == before
+
+
+from electio.fetch import _candidates as _real_candidates  # noqa: E402  (kept after the tests that patch it)
