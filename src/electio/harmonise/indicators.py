@@ -67,11 +67,16 @@ def _best_rows(frame: pd.DataFrame) -> pd.DataFrame:
     return ordered.drop_duplicates(KEYS).drop(columns=["_na", "_rang"])
 
 
+def _cog_key(frame: pd.DataFrame) -> pd.Series:
+    """``cog_annee`` as a join key (-1 for NA)."""
+    return frame["cog_annee"].fillna(-1).astype(int)
+
+
 def _match_denominator(numerator: pd.DataFrame, denominator: pd.DataFrame, match: str) -> pd.DataFrame:
     """Numerator rows with the denominator of the same code and COG, matched on the year."""
     by = ["code_commune_source", "_cog"]
-    left = numerator.assign(_cog=numerator["cog_annee"].fillna(-1).astype(int), _an=numerator["annee"].astype(int))
-    right = denominator.assign(_cog=denominator["cog_annee"].fillna(-1).astype(int), _an=denominator["annee"].astype(int))
+    left = numerator.assign(_cog=_cog_key(numerator), _an=numerator["annee"].astype(int))
+    right = denominator.assign(_cog=_cog_key(denominator), _an=denominator["annee"].astype(int))
     right = right[[*by, "_an", "valeur", "qualite"]].rename(columns={"valeur": "_den", "qualite": "_qden"})
     if match == SAME_YEAR:
         return left.merge(right, on=[*by, "_an"], how="inner")
@@ -128,8 +133,8 @@ def derive_rates(frame: pd.DataFrame) -> pd.DataFrame:
     if not derived:
         return frame
     new = finalize(pd.concat(derived, ignore_index=True))
-    existing = frame[KEYS].astype(str).agg("|".join, axis=1)
-    new = new[~new[KEYS].astype(str).agg("|".join, axis=1).isin(set(existing))]
+    flagged = new.merge(frame[KEYS].drop_duplicates(), on=KEYS, how="left", indicator=True)
+    new = new[(flagged["_merge"] == "left_only").to_numpy()]
     return finalize(pd.concat([frame, new], ignore_index=True))
 
 
@@ -232,7 +237,8 @@ def _missing_parts(frame: pd.DataFrame, mapping: pd.DataFrame, expected: Collect
     parts = mapping[mapping["code_source"].isin(set(expected))]
     keys = frame[["code_reference", "indicateur", "annee"]].drop_duplicates()
     wanted = keys.merge(parts, on="code_reference")
-    present = frame[["code_commune_source", "indicateur", "annee"]].rename(columns={"code_commune_source": "code_source"})
+    present = frame[["code_commune_source", "indicateur", "annee"]]
+    present = present.rename(columns={"code_commune_source": "code_source"})
     wanted = wanted.merge(present.assign(_ok=True), on=["code_source", "indicateur", "annee"], how="left")
     return wanted[wanted["_ok"].isna()][["code_reference", "indicateur", "annee"]].drop_duplicates()
 
@@ -258,7 +264,8 @@ def to_reference_cog(
     """
     frame = finalize(frame)
     if frame.duplicated(["code_commune_source", "indicateur", "annee"]).any():
-        raise InputError("tableau d'indicateurs", "plusieurs lignes par commune, indicateur et année : une source à la fois")
+        message = "plusieurs lignes par commune, indicateur et année : une source à la fois"
+        raise InputError("tableau d'indicateurs", message)
     units = indicator_units() if units is None else units
     unknown = sorted(set(frame["indicateur"]) - set(units))
     if unknown:
@@ -267,7 +274,8 @@ def to_reference_cog(
     merged = frame.merge(mapping, left_on="code_commune_source", right_on="code_source", how="left")
     unmapped = merged["code_reference"].isna()
     if unmapped.any():
-        log.warning("%d lignes sans code de référence écartées (%s…)", unmapped.sum(), merged.loc[unmapped, "code_commune_source"].iloc[0])
+        first = merged.loc[unmapped, "code_commune_source"].iloc[0]
+        log.warning("%d lignes sans code de référence écartées (%s…)", unmapped.sum(), first)
         merged = merged[~unmapped].reset_index(drop=True)
     merged["_poids"] = _weights(merged, population)
     merged["_manque"] = False

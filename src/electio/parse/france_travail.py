@@ -28,7 +28,14 @@ from pathlib import Path
 import pandas as pd
 
 from electio.errors import InputError
-from electio.parse.indicators_common import DERIVE, finalize, keep_communes, parse_numbers, read_text_table, require_columns
+from electio.parse.indicators_common import (
+    DERIVE,
+    finalize,
+    keep_communes,
+    parse_numbers,
+    read_text_table,
+    require_columns,
+)
 
 COG = 2024
 INDICATEUR = "demandeurs_emploi"
@@ -83,7 +90,9 @@ def parse_job_seekers(path: Path) -> pd.DataFrame:
     require_columns(frame, ["codgeo", "YEAR", "Demandeurs_Emploi"], path)
     frame = keep_communes(frame, "codgeo", path, aggregate=_AGGREGATE)
     frame, duplicates, conflicts = clean(frame)
-    log.info("%s : %d lignes dupliquées et %d lignes contradictoires écartées", path.name, duplicates, conflicts)
+    log.info(
+        "%s : %d lignes dupliquées et %d lignes contradictoires écartées", path.name, duplicates, conflicts
+    )
     valeur, _ = parse_numbers(frame["Demandeurs_Emploi"], frame["_ligne"], path, "Demandeurs_Emploi")
     frame = frame.assign(valeur=valeur).join(parse_month(frame["YEAR"], frame["_ligne"], path))
     yearly = frame.groupby(["codgeo", "annee"]).agg(valeur=("valeur", "mean"), mois=("valeur", "count"))

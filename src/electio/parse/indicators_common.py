@@ -77,10 +77,23 @@ def read_text_table(
         text = raw.decode(encoding)
     except UnicodeDecodeError as exc:
         raise InputError(path, f"encodage inattendu (attendu : {encoding}) : {exc}") from exc
-    frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False)
+    try:
+        frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False)
+    except pd.errors.ParserError as exc:
+        line = re.search(r"line (\d+)", str(exc))
+        raise InputError(path, f"ligne mal formée : {exc}", line=int(line.group(1)) if line else None) from exc
     frame.columns = [c.strip() for c in frame.columns]
     frame["_ligne"] = range(2, len(frame) + 2)
     return frame
+
+
+def read_parquet(path: Path) -> pd.DataFrame:
+    """Parquet file as a frame with ``_ligne`` (1-based row number), or an InputError."""
+    try:
+        frame = pd.read_parquet(path)
+    except (OSError, ValueError) as exc:
+        raise InputError(path, f"parquet illisible : {exc}") from exc
+    return frame.assign(_ligne=range(1, len(frame) + 1))
 
 
 def require_columns(frame: pd.DataFrame, columns: Iterable[str], path: Path) -> None:
@@ -107,7 +120,8 @@ def keep_communes(
     bad = ~codes.str.match(COMMUNE_CODE)
     if bad.any():
         first = frame[bad].iloc[0]
-        line = int(first[line_column]) if line_column in frame.columns else None
+        line = first.get(line_column)
+        line = None if line is None or pd.isna(line) else int(line)
         raise InputError(
             path,
             f"code commune invalide « {first[code_column]} » (5 caractères attendus)",

@@ -56,9 +56,9 @@ from electio.parse.indicators_common import (
     keep_communes,
     parent_commune,
     parse_numbers,
+    read_parquet,
     require_columns,
 )
-from electio.parse.urssaf import read_parquet
 
 COG = 2025
 PERIODS = {"11": 2011, "16": 2016, "22": 2022}

@@ -175,7 +175,8 @@ def parse_ssmsi_base(path: Path) -> pd.DataFrame:
     require_columns(frame, ["annee", "indicateur", "nombre", "est_diffuse"], path)
     frame = keep_communes(frame, code, path)
     frame = frame[frame["indicateur"].isin(BASE_CATEGORIES)]
-    nombre, _ = parse_numbers(frame["nombre"], frame["_ligne"], path, "nombre", secret_tokens=frozenset({"NA", ""}))
+    withheld = frozenset({"NA", ""})
+    nombre, _ = parse_numbers(frame["nombre"], frame["_ligne"], path, "nombre", secret_tokens=withheld)
     annee, _ = parse_numbers(frame["annee"], frame["_ligne"], path, "annee")
     frame = frame.assign(
         _groupe=frame["indicateur"].map(BASE_CATEGORIES),

@@ -19,12 +19,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from electio.errors import InputError
 from electio.parse.indicators_common import (
     OK,
     finalize,
     keep_communes,
     parse_numbers,
+    read_parquet,
     require_columns,
     sum_arrondissements,
 )
@@ -32,15 +32,6 @@ from electio.parse.indicators_common import (
 COG = 2021
 INDICATEUR = "effectifs_salaries_prives"
 LEVEL = "communes"
-
-
-def read_parquet(path: Path) -> pd.DataFrame:
-    """Parquet file as a frame with ``_ligne`` (1-based row number), or an InputError."""
-    try:
-        frame = pd.read_parquet(path)
-    except (OSError, ValueError) as exc:
-        raise InputError(path, f"parquet illisible : {exc}") from exc
-    return frame.assign(_ligne=range(1, len(frame) + 1))
 
 
 def parse_headcount(path: Path) -> pd.DataFrame:
