@@ -192,6 +192,36 @@ def test_bad_input_names_file_and_keeps_warehouse(damage, expected: str, line: i
     assert sorted(p.name for p in tmp_path.iterdir() if p.suffix != ".gz") == ["w.duckdb"]
 
 
+def _text_in_rate_column(src: Path, dst: Path) -> None:
+    lines = src.read_text(encoding="utf-8-sig").split("\n")
+    assert lines[3].startswith("01004;") and ";20510;" in lines[3]  # Q219, the median
+    lines[3] = lines[3].replace(";20510;", ";abc;", 1)
+    dst.write_text("\ufeff" + "\n".join(lines), encoding="utf-8")
+
+
+def _short_commune_code(src: Path, dst: Path) -> None:
+    lines = src.read_text(encoding="utf-8-sig").split("\n")
+    assert lines[4].startswith("01005;")
+    lines[4] = lines[4][2:]  # "01005;…" becomes "005;…"
+    dst.write_text("\ufeff" + "\n".join(lines), encoding="utf-8")
+
+
+@pytest.mark.parametrize(("damage", "expected", "line"), [(_text_in_rate_column, "abc", 4), (_short_commune_code, "code", 5)],
+                         ids=["taux_texte", "code_commune_court"])
+def test_bad_indicator_file_names_file_and_keeps_warehouse(damage, expected: str, line: int, rhone: Path, mirror: Path,
+                                                           tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "w.duckdb"
+    shutil.copy(rhone, target)
+    before = sha256_of(target)
+    damaged, source = _corrupt("revenus__insee_filosofi_filo2019_disp_com", tmp_path, mirror, damage)
+    monkeypatch.setattr("electio.pipeline.indicators.catalogue", lambda: {**_real_catalogue(), source.id: source})
+    monkeypatch.setattr("electio.fetch._candidates", lambda s: [(damaged, "miroir")] if s.id == source.id else _real_candidates(s))
+    with pytest.raises(InputError, match=expected) as error:
+        run_etl(Territory("69"), target)
+    assert damaged.name in str(error.value) and f"ligne {line}" in str(error.value)
+    assert sha256_of(target) == before
+
+
 def test_checksum_mismatch_stops_the_run(rhone: Path, mirror: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     target = tmp_path / "w.duckdb"
     shutil.copy(rhone, target)
@@ -203,4 +233,53 @@ def test_checksum_mismatch_stops_the_run(rhone: Path, mirror: Path, tmp_path: Pa
     assert sha256_of(target) == before
 
 
-from electio.fetch import _candidates as _real_candidates  # noqa: E402  (kept after the tests that patch it)
+from electio.catalogue import catalogue as _real_catalogue  # noqa: E402  (kept after the tests that patch it)
+from electio.fetch import _candidates as _real_candidates  # noqa: E402
+
+
+# ─── Indicators ──────────────────────────────────────────────────────────────────────────
+
+def test_indicator_view_contract(rhone: Path) -> None:
+    con = duckdb.connect(str(rhone), read_only=True)
+    columns = [r[0] for r in con.execute("DESCRIBE v_indicateur_commune").fetchall()]
+    assert columns[:7] == ["code_commune", "indicateur", "annee", "valeur", "unite", "source", "qualite"]
+    dim = [r[0] for r in con.execute("DESCRIBE dim_indicateur").fetchall()]
+    assert dim[:6] == ["indicateur", "libelle", "theme", "unite", "definition", "source"]
+    # Secret or unpublished values are NULL, never 0; every value is dated.
+    bad = con.execute("SELECT COUNT(*) FROM fact_indicateur_commune WHERE qualite IN ('secret', 'non_publie') AND valeur IS NOT NULL").fetchone()[0]
+    assert bad == 0
+    undated = con.execute("SELECT COUNT(*) FROM fact_indicateur_commune WHERE date_publication IS NULL").fetchone()[0]
+    assert undated == 0
+    themes = {r[0] for r in con.execute("SELECT DISTINCT theme FROM couverture_indicateur WHERE statut = 'ok'").fetchall()}
+    assert {"securite", "emploi", "pauvrete_revenus", "population", "entreprises"} <= themes
+    gaps = {r[0] for r in con.execute("SELECT indicateur FROM couverture_indicateur WHERE statut = 'lacune'").fetchall()}
+    assert "associations_pour_1000hab" in gaps
+
+
+def _raw_population(path: Path, departement: str) -> dict[str, int]:
+    """Population of each commune of a département straight from an npm tarball (independent of the parser)."""
+    import json
+    import tarfile
+
+    with tarfile.open(path) as tar:
+        communes = json.load(tar.extractfile("package/data/communes.json"))
+    return {c["code"]: int(c["population"]) for c in communes
+            if c.get("departement") == departement and c.get("type", "commune-actuelle") == "commune-actuelle" and c.get("population") is not None}
+
+
+@pytest.mark.parametrize("version", ["0_8_0", "1_1_1", "3_1_1", "4_0_0", "5_0_1", "6_0_0"])
+def test_population_reconciles_with_raw_file(version: str, rhone: Path, mirror: Path) -> None:
+    """Warehouse population (COG 2026) + values set aside as incomplete merges = raw sum for dep 69."""
+    source = get_source(f"population__npm_etalab_decoupage_administratif_{version}")
+    raw = _raw_population(mirror / source.mirror_path, "69")
+    con = duckdb.connect(str(rhone), read_only=True)
+    rows = con.execute(
+        "SELECT f.code_commune, f.valeur FROM fact_indicateur_commune f WHERE indicateur = 'population' AND source_id = ?", [source.id]
+    ).fetchall()
+    mapping = dict(con.execute("SELECT code_source, code_reference FROM map_commune_cog").fetchall())
+    kept = {code: value for code, value in rows if value is not None}
+    set_aside = sum(v for code, v in raw.items() if mapping.get(code, code) not in kept)
+    assert sum(kept.values()) + set_aside == sum(raw.values())
+    # Every commune of the territory has a row; NULLs are only the documented incomplete merges.
+    assert len(rows) >= 265
+    assert len(kept) >= len(rows) - 4

@@ -31,6 +31,7 @@ class Source:
     format: str
     parser: str = ""
     served_sha256: str = ""  # sha256 of the bytes the URL serves, when the mirror stores them gzipped
+    charger: bool = True  # false: declared (layout check, sample) but not loaded by the ETL
 
     @property
     def filename(self) -> str:

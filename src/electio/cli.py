@@ -72,7 +72,7 @@ def run_etl_with_progress(departement: str, france: bool, entrepot: Path | None)
     from electio.pipeline.etl import load_scrutins, run_etl
 
     territory = territory_from(departement, france)
-    steps = 5 + sum(territory.covers(c) for c in load_scrutins()["couverture"])
+    steps = 7 + sum(territory.covers(c) for c in load_scrutins()["couverture"])
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=console) as bar:
         task = bar.add_task(f"ETL {territory.code}", total=steps)
 
@@ -132,6 +132,67 @@ def load_cmd(
         table.add_row(name, str(before[name]), "" if copied is None else str(copied), state)
     console.print(table)
     console.print(f"{len(loaded)} tables chargées ; lecture seule : rôle {postgres.READER_ROLE}.")
+
+
+@app.command("explore")
+def explore_cmd(
+    entrepot: WarehouseOpt = None,
+    scrutins: Annotated[str | None, typer.Option("--scrutins", help="Scrutins à analyser, séparés par des virgules (défaut : tous).")] = None,
+    evolution: Annotated[str, typer.Option("--evolution", help="Carte d'évolution entre deux scrutins : départ:arrivée.")] = "pres2017_t1:pres2022_t1",
+    reference: Annotated[str | None, typer.Option("--reference", help="Scrutin de la réponse affichée (défaut : dernière présidentielle, 1er tour).")] = None,
+    ponderation: Annotated[str, typer.Option("--ponderation", help="aucune (chaque commune compte pour un) ou votants.")] = "aucune",
+    bootstrap: Annotated[int, typer.Option("--bootstrap", min=50, help="Nombre de rééchantillonnages bootstrap.")] = 1000,
+    graine: Annotated[int, typer.Option("--graine", help="Graine du générateur aléatoire (résultats reproductibles).")] = 2026,
+    html: Annotated[bool, typer.Option("--html/--sans-html", help="Écrire aussi les pages HTML interactives.")] = True,
+) -> None:
+    """Analyse exploratoire : cartes, histogrammes, cartes de chaleur des corrélations, indicateur le plus corrélé."""
+    from electio.analysis.correlations import BootstrapSettings
+    from electio.analysis.explore import CAUSATION, ExploreOptions, run_explore
+
+    if ponderation not in ("aucune", "votants") or evolution.count(":") != 1:
+        console.print("[red]Erreur :[/red] --ponderation vaut aucune ou votants ; --evolution s'écrit départ:arrivée.")
+        raise typer.Exit(code=2)
+    options = ExploreOptions(
+        scrutins=tuple(s.strip() for s in scrutins.split(",")) if scrutins else (), evolution=tuple(evolution.split(":")),
+        reference=reference, ponderation=ponderation, bootstrap=BootstrapSettings(bootstrap, graine), html=html,
+    )
+    try:
+        with console.status("Analyse exploratoire…") as spinner:
+            result = run_explore(entrepot, options, progress=lambda message: spinner.update(message))
+    except (ElectioError, FileNotFoundError, ValueError) as exc:
+        console.print(f"[red]Erreur :[/red] {exc}")
+        raise typer.Exit(code=1) from None
+    cover = result.coverage
+    console.print(f"Contours des communes : {cover.covered}/{cover.expected} couvertes" + (f" ; sans contour : {', '.join(cover.missing)}" if cover.missing else ""))
+    for note in result.notes:
+        console.print(f"[yellow]{note}[/yellow]")
+    if not result.answers.empty:
+        shown = result.answers[result.answers["scrutin_id"] == result.reference]
+        table = Table(title=f"Indicateur le plus corrélé — {result.reference_label} (ρ de Spearman, IC 95 % bootstrap)")
+        for column in ("cible", "indicateur (année)", "ρ", "IC 95 %", "ρ partiel", "IC 95 % partiel", "communes", "devant le 2e ?"):
+            table.add_column(column, justify="right" if column not in ("cible", "indicateur (année)") else "left")
+        for _, row in shown.iterrows():
+            table.add_row(*answer_cells(row))
+        console.print(table)
+        console.print(f"Tableau complet : table analysis_correlation ({result.stored.get('analysis_correlation', 0)} lignes), "
+                      f"réponses : analysis_answer ({result.stored.get('analysis_answer', 0)} lignes) et {result.output / 'reponse_correlation.txt'}")
+        console.print(f"[bold]{CAUSATION}[/bold]")
+    console.print(f"{len(result.figures)} fichiers écrits dans {result.output} en {result.timings['total']:.0f} s.")
+
+
+def answer_cells(row) -> list[str]:
+    """One printed row of the answer table, numbers in French."""
+    from electio.analysis.figures import fr_number
+
+    def ci(low, high) -> str:
+        return "" if low is None or low != low else f"{fr_number(low, 2)} à {fr_number(high, 2)}"
+
+    partial = row["coefficient_partiel"]
+    return [
+        row["libelle_cible"], f"{row['libelle_indicateur']} ({row['annee_indicateur']})", fr_number(row["coefficient"], 2),
+        ci(row["ic_bas"], row["ic_haut"]), "" if partial is None or partial != partial else fr_number(partial, 2),
+        ci(row["ic_partiel_bas"], row["ic_partiel_haut"]), str(row["n_communes"]), "oui" if row["ecart_significatif"] else "non (ex æquo)",
+    ]
 
 
 if __name__ == "__main__":

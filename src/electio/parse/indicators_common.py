@@ -209,12 +209,15 @@ def drop_arrondissements(frame: pd.DataFrame) -> pd.DataFrame:
 def sum_arrondissements(frame: pd.DataFrame) -> pd.DataFrame:
     """Replace arrondissement rows of a long frame of counts by their sum on the parent commune.
 
-    For files (e.g. URSSAF) that give Paris, Lyon, Marseille only by arrondissement. A parent
-    with a missing arrondissement value gets NA with the worst flag; sums are flagged ``derive``.
+    For files (e.g. URSSAF) that give Paris, Lyon, Marseille mainly by arrondissement. A row
+    already on the parent code (URSSAF: a few salaried posts not assigned to an arrondissement)
+    is added to the sum. A parent with a missing part gets NA with the worst flag; sums are
+    flagged ``derive``.
     """
     arr = is_arrondissement(frame["code_commune_source"])
     if not arr.any():
         return frame
+    arr |= frame["code_commune_source"].isin(set(parent_commune(frame.loc[arr, "code_commune_source"])))
     parts = frame[arr].assign(code_commune_source=parent_commune(frame.loc[arr, "code_commune_source"]))
     keys = ["code_commune_source", "cog_annee", "indicateur", "annee"]
     rank = parts["qualite"].map({q: i for i, q in enumerate(QUALITES)})

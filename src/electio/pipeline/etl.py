@@ -15,6 +15,7 @@ from electio.errors import InputError
 from electio.fetch import fetch
 from electio.harmonise import blocs, geography
 from electio.parse.ballot import ParsedBallot
+from electio.pipeline.indicators import build_indicators
 from electio.pipeline.lineage import Lineage, now
 from electio.quality import contracts
 from electio.warehouse.store import write_tables
@@ -205,6 +206,9 @@ def run_etl(territory: Territory, target: Path | None = None, progress: Progress
         "fact_resultat_commune": fact_resultat,
         "map_commune_scrutin": pd.concat(audits, ignore_index=True),
     }
+    say("Indicateurs locaux")
+    tables.update(build_indicators(lineage, mapping, dims["dim_commune"], say))
+
     say("Contrats de qualité")
     checks = contracts.run_contracts(tables)
     contracts.raise_on_blocking(checks)

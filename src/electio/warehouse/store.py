@@ -31,12 +31,21 @@ TABLE_ORDER = [
     "etl_step",
     "dq_check",
     "couverture_scrutin",
+    "dim_indicateur",
+    "fact_indicateur_commune",
+    "couverture_indicateur",
 ]
+ETL_DDL = ("schema.sql", "indicators.sql")  # the tables the ETL builds; later stages add their own DDL files
+
+
+def ddl(name: str) -> str:
+    """One portable DDL file of the warehouse package."""
+    return resources.files("electio.warehouse").joinpath(name).read_text(encoding="utf-8")
 
 
 def schema_sql() -> str:
-    """The portable DDL of the star schema."""
-    return resources.files("electio.warehouse").joinpath("schema.sql").read_text(encoding="utf-8")
+    """The portable DDL of the tables the ETL builds."""
+    return "\n".join(ddl(name) for name in ETL_DDL)
 
 
 def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
@@ -99,3 +108,35 @@ def connect(path: Path, read_only: bool = True) -> duckdb.DuckDBPyConnection:
     if not path.is_file():
         raise FileNotFoundError(f"entrepôt absent : {path} (lancez d'abord « electio etl »)")
     return duckdb.connect(str(path), read_only=read_only)
+
+
+def replace_stage_tables(target: Path, ddl_file: str, tables: Mapping[str, pd.DataFrame], keys: Mapping[str, object]) -> dict[str, int]:
+    """Write a later stage's tables into the existing warehouse, in one transaction.
+
+    Creates the tables of ``ddl_file`` when absent (its ``CREATE TABLE`` run as ``IF NOT EXISTS``,
+    comments re-applied), deletes the rows matching ``keys`` (column → value, e.g. the territory)
+    from each table of ``tables``, then inserts the frames. Any failure rolls back: the file is
+    left as it was. Returns the rows inserted per table.
+    """
+    import re
+
+    text = resources.files("electio.warehouse").joinpath(ddl_file).read_text(encoding="utf-8")
+    declared = {name.lower() for name in re.findall(r"CREATE\s+TABLE\s+(\w+)", text, flags=re.IGNORECASE)}
+    unknown = set(tables) - declared
+    if unknown:
+        raise ValueError(f"tables absentes de {ddl_file} : {sorted(unknown)}")
+    text = re.sub(r"CREATE\s+TABLE\s+", "CREATE TABLE IF NOT EXISTS ", text, flags=re.IGNORECASE)
+    where = " AND ".join(f'"{column}" = ?' for column in keys) or "TRUE"
+    counts: dict[str, int] = {}
+    with connect(target, read_only=False) as con:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(text)
+            for table, frame in tables.items():
+                con.execute(f'DELETE FROM "{table}" WHERE {where}', list(keys.values()))
+                counts[table] = insert_frame(con, table, frame)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+    return counts
