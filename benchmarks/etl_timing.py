@@ -1,7 +1,7 @@
 """Time the ETL (wall time, peak memory) for the Rhône and for France, next to a bare parse.
 
-The bare parse reads the same raw election files with the parsers only (no mapping, no
-contracts, no warehouse), so the ratio shows the ETL's own overhead.
+The bare parse reads the same raw election and indicator files with the parsers only (no
+mapping, no contracts, no warehouse), so the ratio shows the ETL's own overhead.
 Usage: python benchmarks/etl_timing.py [--france]   (results printed as a table and JSON)
 """
 
@@ -27,11 +27,14 @@ else:
     from electio.catalogue import get_source
     from electio.fetch import fetch
     from electio.pipeline.etl import Territory, call_parser, load_scrutins
+    from electio.pipeline.indicators import indicator_sources, parse_indicator
     territory = Territory(None if arg == "FR" else arg)
     for row in load_scrutins().itertuples():
         if territory.covers(row.couverture):
             source = get_source(row.source_id)
             call_parser(source, fetch(source).path, row.scrutin_id)
+    for source in indicator_sources():
+        parse_indicator(source, fetch(source).path)
 wall = time.perf_counter() - t0
 peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps({"mode": mode, "territoire": arg, "wall_s": round(wall, 2), "peak_mib": round(peak_mib, 1)}))
