@@ -122,7 +122,7 @@ def test_lineage_and_quality_recorded(rhone: Path) -> None:
     inputs = con.execute("SELECT source_id, sha256 FROM etl_input").fetchall()
     assert {sid for sid, _ in inputs} >= {"pres2017_t1_commune", "pres2022_t1_bureau_69", "cog__decoupage_administratif_6_0_0_communes"}
     assert all(sha == get_source(sid).sha256 for sid, sha in inputs)
-    steps = con.execute("SELECT COUNT(*) FROM etl_step WHERE source_id IS NOT NULL AND lignes_lues > 0").fetchone()[0]
+    steps = con.execute("SELECT COUNT(*) FROM etl_step WHERE etape = 'parse_harmonise' AND lignes_lues > 0").fetchone()[0]
     assert steps == 10
     blocking = con.execute("SELECT SUM(lignes_en_echec) FROM dq_check WHERE severite = 'bloquante'").fetchone()[0]
     assert blocking == 0

@@ -146,6 +146,8 @@ def explore_cmd(
     html: Annotated[bool, typer.Option("--html/--sans-html", help="Écrire aussi les pages HTML interactives.")] = True,
 ) -> None:
     """Analyse exploratoire : cartes, histogrammes, cartes de chaleur des corrélations, indicateur le plus corrélé."""
+    import duckdb
+
     from electio.analysis.correlations import BootstrapSettings
     from electio.analysis.explore import CAUSATION, ExploreOptions, run_explore
 
@@ -162,37 +164,131 @@ def explore_cmd(
     except (ElectioError, FileNotFoundError, ValueError) as exc:
         console.print(f"[red]Erreur :[/red] {exc}")
         raise typer.Exit(code=1) from None
-    cover = result.coverage
-    console.print(f"Contours des communes : {cover.covered}/{cover.expected} couvertes" + (f" ; sans contour : {', '.join(cover.missing)}" if cover.missing else ""))
+    except duckdb.Error as exc:
+        console.print(f"[red]Erreur :[/red] entrepôt inaccessible (verrouillé par un autre processus ?) : {exc}")
+        console.print("L'entrepôt est inchangé ; relancez « electio explore » quand il est libre.")
+        raise typer.Exit(code=1) from None
+    console.print(result.coverage.describe().capitalize(), style=None if result.coverage.complete else "red")
     for note in result.notes:
         console.print(f"[yellow]{note}[/yellow]")
     if not result.answers.empty:
         shown = result.answers[result.answers["scrutin_id"] == result.reference]
-        table = Table(title=f"Indicateur le plus corrélé — {result.reference_label} (ρ de Spearman, IC 95 % bootstrap)")
-        for column in ("cible", "indicateur (année)", "ρ", "IC 95 %", "ρ partiel", "IC 95 % partiel", "communes", "devant le 2e ?"):
-            table.add_column(column, justify="right" if column not in ("cible", "indicateur (année)") else "left")
-        for _, row in shown.iterrows():
-            table.add_row(*answer_cells(row))
-        console.print(table)
+        console.rule(f"Indicateur le plus corrélé à chaque cible — {result.reference_label}")
+        for text in shown["texte"]:
+            console.print(f"• {text}")
+        if shown.empty:
+            console.print("Aucun indicateur disponible avant ce scrutin : voir les autres scrutins dans analysis_answer.")
         console.print(f"Tableau complet : table analysis_correlation ({result.stored.get('analysis_correlation', 0)} lignes), "
                       f"réponses : analysis_answer ({result.stored.get('analysis_answer', 0)} lignes) et {result.output / 'reponse_correlation.txt'}")
         console.print(f"[bold]{CAUSATION}[/bold]")
     console.print(f"{len(result.figures)} fichiers écrits dans {result.output} en {result.timings['total']:.0f} s.")
 
 
-def answer_cells(row) -> list[str]:
-    """One printed row of the answer table, numbers in French."""
-    from electio.analysis.figures import fr_number
+@app.command("export")
+def export_cmd(
+    entrepot: WarehouseOpt = None,
+    dossier: Annotated[Path | None, typer.Option("--dossier", help="Dossier des exports, entièrement régénéré (défaut : output/exports).")] = None,
+) -> None:
+    """Exporter le schéma en étoile (CSV, Parquet, dump SQL, dictionnaire, Power BI) et le MCD."""
+    import duckdb
 
-    def ci(low, high) -> str:
-        return "" if low is None or low != low else f"{fr_number(low, 2)} à {fr_number(high, 2)}"
+    from electio.outputs.exports import EXCEL_MAX_ROWS, export_all
 
-    partial = row["coefficient_partiel"]
-    return [
-        row["libelle_cible"], f"{row['libelle_indicateur']} ({row['annee_indicateur']})", fr_number(row["coefficient"], 2),
-        ci(row["ic_bas"], row["ic_haut"]), "" if partial is None or partial != partial else fr_number(partial, 2),
-        ci(row["ic_partiel_bas"], row["ic_partiel_haut"]), str(row["n_communes"]), "oui" if row["ecart_significatif"] else "non (ex æquo)",
-    ]
+    try:
+        with console.status("Export de l'entrepôt…"):
+            result = export_all(entrepot or config.warehouse_path(), dossier or config.output_dir() / "exports")
+    except (ElectioError, FileNotFoundError, duckdb.Error) as exc:
+        console.print(f"[red]Erreur :[/red] {exc}")
+        console.print("Le dossier d'exports précédent est intact.")
+        raise typer.Exit(code=1) from None
+    table = Table(title="Objets exportés")
+    for column in ("objet", "type", "lignes", "fichiers"):
+        table.add_column(column, justify="right" if column == "lignes" else "left")
+    for kind, counts in (("table", result["tables"]), ("vue", result["views"])):
+        for name, rows in counts.items():
+            files = "CSV, Parquet" if rows <= EXCEL_MAX_ROWS else "Parquet (trop grand pour Excel)"
+            table.add_row(name, kind, f"{rows:,}".replace(",", " "), files)
+    console.print(table)
+    console.print(f"{len(result['relations'])} relations (clés étrangères) ; dump SQL, dictionnaire de données et démarrage Power BI écrits.")
+    if not result["images"]:
+        console.print("[yellow]Graphviz (dot) absent : MCD écrit en Mermaid et DOT seulement (apt-get install graphviz pour le PNG et le SVG).[/yellow]")
+    console.print(f"{len(result['files'])} fichiers dans {result['out_dir']} en {result['seconds']:.1f} s.")
+
+
+@app.command("evaluate")
+def evaluate_cmd(
+    entrepot: WarehouseOpt = None,
+    entrepot_france: Annotated[Path | None, typer.Option("--entrepot-france", help="Entrepôt France (electio etl --france) : européennes 2019 entraînées sur toutes les communes et testées sur la France et le département.")] = None,
+    rapide: Annotated[bool, typer.Option("--rapide", help="Réglages légers (peu d'arbres) pour un essai rapide ; chiffres non représentatifs.")] = False,
+    carte: Annotated[Path | None, typer.Option("--carte", help="Fiche du modèle (Markdown) à écrire (défaut : output/model_card.md).")] = None,
+) -> None:
+    """Entraîner et évaluer les modèles par backtests chronologiques, choisir le modèle retenu, écrire les tables model_*."""
+    import duckdb
+
+    from electio.models import evaluate
+
+    try:
+        with console.status("Modèles…") as spinner:
+            result = evaluate.run_evaluation(entrepot, entrepot_france, fast=rapide, progress=lambda message: spinner.update(message))
+    except (ElectioError, FileNotFoundError, ValueError, duckdb.Error) as exc:
+        console.print(f"[red]Erreur :[/red] {exc}")
+        console.print("Les tables de l'entrepôt sont intactes.")
+        raise typer.Exit(code=1) from None
+    for note in result.notes:
+        console.print(f"[yellow]{note}[/yellow]")
+    _print_evaluation(result, evaluate)
+    path = carte or config.output_dir() / "model_card.md"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(evaluate.model_card_markdown(result), encoding="utf-8")
+    console.print(f"Modèle retenu sauvegardé : {result.model_path} (empreinte des données {result.table_sha256[:12]}…) ; fiche : {path}")
+    console.print("Lignes écrites : " + ", ".join(f"{t} {n}" for t, n in result.stored.items()) + f" ; durée {result.timings['total']:.0f} s.")
+
+
+def _cell(value, kind: str = "pts") -> str:
+    """A French-formatted number: points (2 decimals), percentage or plain."""
+    if value is None or value != value:
+        return "—"
+    text = {"pts": f"{value:.2f}", "pct": f"{value:.1%}", "num": f"{value:.3f}"}[kind]
+    return text.replace(".", ",").replace("%", " %")
+
+
+def _print_evaluation(result, evaluate) -> None:
+    """The French tables of ``electio evaluate``."""
+    from electio.models.metrics import EXPLANATIONS
+
+    territory = result.territoire
+    main = evaluate.main_table(result.evaluation, evaluate.MAIN_TEST, territory)
+    if not main.empty:
+        table = Table(title=f"Présidentielle 2022, 1er tour — {territory} : MAE moyenne par bloc (points) et autres mesures")
+        for column in ("modèle", "MAE cond.", "gain / swing unif.", "MAE non cond.", "tête exacte", "tête équil.", "Brier", "couv. 80 %", "couv. 95 %"):
+            table.add_column(column, justify="left" if column == "modèle" else "right")
+        for name, row in main.iterrows():
+            table.add_row(evaluate.MODEL_LABELS[name], _cell(row["mae_cond"]), _cell(row["gain_vs_swing_uniforme"], "pct"), _cell(row["mae_non_cond"]),
+                          _cell(row["acc_tete"], "pct"), _cell(row["bacc_tete"], "pct"), _cell(row["brier"], "num"), _cell(row["couv80"], "pct"),
+                          _cell(row["couv95"], "pct"), style="bold" if name == evaluate.RETAINED else None)
+        console.print(table)
+    console.print(f"Modèle retenu : [bold]{evaluate.MODEL_LABELS[result.chosen]}[/bold]. {evaluate.RULE}")
+    for goal, value, reached in evaluate.goals_status(result.evaluation, territory):
+        console.print(f"  {'[green]atteint[/green]' if reached else '[red]non atteint[/red]'} — {goal} : {_cell(value, 'pct')}")
+    overview = evaluate.tests_overview(result.evaluation)
+    table = Table(title="MAE moyenne par bloc (points), horizon naturel : conditionnelle / non conditionnelle (totaux départementaux prévus)")
+    table.add_column("modèle")
+    scenarios = list(dict.fromkeys(column[:3] for column in overview.columns))
+    for scrutin, terr, horizon in scenarios:
+        table.add_column(f"{scrutin} {terr} ({horizon} ans)", justify="right")
+    for name, row in overview.iterrows():
+        cells = [" / ".join(_cell(row.get((*scenario, c))) for c in (True, False)) for scenario in scenarios]
+        table.add_row(evaluate.MODEL_LABELS[name], *cells, style="bold" if name == evaluate.RETAINED else None)
+    console.print(table)
+    horizons = Table(title="Cas par horizon (années entre le dernier scrutin connu et le scrutin prévu), modèle retenu, conditionnel")
+    for column in ("horizon", "territoire", "scrutins prévus", "communes × scrutins", "MAE moyenne"):
+        horizons.add_column(column, justify="right")
+    for row in result.horizons.itertuples():
+        horizons.add_row(f"{row.horizon_ans} an{'s' if row.horizon_ans > 1 else ''}", row.territoire, row.scrutins or "aucun", str(int(row.communes)), _cell(row.mae_retenu))
+    console.print(horizons)
+    console.print("[bold]Lecture des mesures[/bold]")
+    for name, text in EXPLANATIONS.items():
+        console.print(f"  {name} : {text}")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,1 @@
+"""Features: the commune × ballot modelling table (targets and leak-free features)."""

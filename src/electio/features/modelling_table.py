@@ -1,0 +1,405 @@
+"""The modelling table: one row per commune × target ballot, with targets and leak-free features.
+
+Targets: each bloc's share of exprimés (0 for a bloc that did not stand) and the abstention
+rate (1 − votants / inscrits), plus their log-ratio deviations from the département.
+Features use only what was known before the target ballot:
+
+* the commune's results at the last ballot of the same type and at the last ballot of any
+  type (shares, deviation from the département in points and in clr, abstention, age in years);
+* its mean clr deviation over every earlier ballot (its structural lean);
+* the ballot type and the time since the last known ballot;
+* local indicators published before the information date (``date_publication < D``), when the
+  warehouse has ``v_indicateur_commune``.
+
+Only first rounds of présidentielles, législatives and européennes are used: second rounds
+(two blocs) and the single municipales file are different contests. Targets are présidentielles
+and européennes only (the same offer in every commune); législatives feed the features.
+A bloc that did not stand in a ballot has no row in ``v_resultat_bloc_commune``: its share is
+taken as 0, its deviation as undefined (NaN, left to the learners' imputation).
+The ``horizon`` argument drops the ballots less than ``horizon`` years (rounded) before each
+target, to measure accuracy at longer horizons with the same code.
+
+Column families: keys; ``y_*`` targets; ``present_*`` blocs standing in the target ballot
+(official candidate lists, known before the vote); ``aux_*`` values of earlier ballots used by
+the baselines and the territory model; ``ref_z_*`` reference deviations; ``f_*`` features.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import warnings
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from electio import config
+from electio.models.compositional import clr_deviation, logit, smooth_shares
+
+BALLOT_TYPES: tuple[str, ...] = ("presidentielle", "legislatives", "europeennes")
+# Législatives are features only: each circonscription has its own offer, so a bloc may be
+# absent from part of a département and the commune's deviation is not the same quantity.
+TARGET_TYPES: tuple[str, ...] = ("presidentielle", "europeennes")
+AVAILABILITY_CSV = config.REFERENTIALS_DIR / "indicateurs_disponibilite.csv"
+DAYS_PER_YEAR = 365.25
+ABSTENTION = "abstention"
+FEATURE_PREFIX = "f_"
+Z_CLIP = 4.0
+KEYS = ["scrutin_id", "code_commune"]
+
+
+@dataclass(frozen=True)
+class ElectionData:
+    """Election results of one warehouse, in the shape the modelling table needs.
+
+    ``ballots``: scrutin_id, type_scrutin, date_scrutin (Timestamp), one bool column per bloc
+    (the bloc stood), sorted by date. ``results``: scrutin_id, code_commune, code_departement,
+    inscrits, votants, exprimes and ``voix_<bloc>``. ``indicators``: code_commune, indicateur,
+    annee, valeur, date_publication — or None when the warehouse has none.
+    """
+
+    blocs: tuple[str, ...]
+    ballots: pd.DataFrame
+    results: pd.DataFrame
+    indicators: pd.DataFrame | None = None
+    territoire: str = "69"
+
+
+# ─── Loading ─────────────────────────────────────────────────────────────────────────────
+
+def _has_relation(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchone()[0])
+
+
+def _relation_columns(con: duckdb.DuckDBPyConnection, name: str) -> set[str]:
+    rows = con.execute("SELECT column_name FROM information_schema.columns WHERE table_name = ?", [name]).fetchall()
+    return {r[0] for r in rows}
+
+
+def load_indicators(con: duckdb.DuckDBPyConnection, availability: Path = AVAILABILITY_CSV) -> pd.DataFrame | None:
+    """Indicator values with their publication date, or None when the warehouse has none.
+
+    The date comes from the view's ``date_publication`` column when it has one, else from
+    ``referentials/indicateurs_disponibilite.csv`` joined on (source, annee). Values without a
+    publication date are dropped: their availability cannot be proven.
+    """
+    if not _has_relation(con, "v_indicateur_commune"):
+        return None
+    columns = _relation_columns(con, "v_indicateur_commune")
+    dated = "date_publication" in columns
+    select = "code_commune, indicateur, annee, valeur" + (", date_publication" if dated else ", source")
+    frame = con.execute(f"SELECT {select} FROM v_indicateur_commune WHERE valeur IS NOT NULL").df()
+    if not dated:
+        if not availability.is_file():
+            return None
+        dates = pd.read_csv(availability, dtype={"source_id": str})[["source_id", "annee", "date_publication"]]
+        frame = frame.merge(dates, left_on=["source", "annee"], right_on=["source_id", "annee"], how="inner")
+    frame["date_publication"] = pd.to_datetime(frame["date_publication"])
+    frame["valeur"] = frame["valeur"].astype(float)
+    return frame[["code_commune", "indicateur", "annee", "valeur", "date_publication"]].dropna().reset_index(drop=True)
+
+
+def load_election_data(path: Path, territoire: str | None = None) -> ElectionData:
+    """Read the first rounds of the modelled ballot types from a warehouse (read-only)."""
+    from electio.warehouse.store import connect
+
+    with connect(path) as con:
+        blocs = tuple(r[0] for r in con.execute("SELECT code_bloc FROM dim_bloc ORDER BY ordre").fetchall())
+        types = ", ".join(f"'{t}'" for t in BALLOT_TYPES)
+        ballots = con.execute(
+            f"SELECT scrutin_id, type_scrutin, date_scrutin FROM dim_scrutin WHERE tour = 1 AND type_scrutin IN ({types}) ORDER BY date_scrutin"
+        ).df()
+        long = con.execute(
+            """SELECT r.scrutin_id, r.code_commune, c.code_departement, r.bloc, r.voix
+               FROM v_resultat_bloc_commune r JOIN dim_commune c USING (code_commune)
+               WHERE c.type_unite = 'commune'"""
+        ).df()
+        participation = con.execute(
+            """SELECT p.scrutin_id, p.code_commune, p.inscrits, p.votants, p.exprimes
+               FROM v_participation_commune p JOIN dim_commune c USING (code_commune)
+               WHERE c.type_unite = 'commune' AND p.exprimes > 0 AND p.inscrits > 0"""
+        ).df()
+        indicators = load_indicators(con)
+        run_territory = con.execute("SELECT territoire FROM etl_run ORDER BY started_at DESC LIMIT 1").fetchone()
+    long = long[long["scrutin_id"].isin(ballots["scrutin_id"])]
+    return assemble(blocs, ballots, long, participation, indicators, territoire or (run_territory[0] if run_territory else "69"))
+
+
+def assemble(blocs: Sequence[str], ballots: pd.DataFrame, long: pd.DataFrame, participation: pd.DataFrame,
+             indicators: pd.DataFrame | None = None, territoire: str = "69") -> ElectionData:
+    """Build :class:`ElectionData` from long bloc results (scrutin_id, code_commune, code_departement, bloc, voix)."""
+    stood = long[["scrutin_id", "bloc"]].drop_duplicates().assign(flag=True)
+    presence = stood.pivot(index="scrutin_id", columns="bloc", values="flag").reindex(columns=list(blocs)).fillna(False).astype(bool)
+    ballots = ballots.assign(date_scrutin=pd.to_datetime(ballots["date_scrutin"]))
+    ballots = ballots.merge(presence, left_on="scrutin_id", right_index=True, how="inner").sort_values("date_scrutin").reset_index(drop=True)
+    wide = long.pivot_table(index=["scrutin_id", "code_commune", "code_departement"], columns="bloc", values="voix", aggfunc="sum")
+    wide = wide.reindex(columns=list(blocs)).add_prefix("voix_").reset_index()
+    wide.columns.name = None
+    results = wide.merge(participation, on=KEYS, how="inner")
+    results = results[results["scrutin_id"].isin(ballots["scrutin_id"])].reset_index(drop=True)
+    return ElectionData(tuple(blocs), ballots, results, indicators, territoire)
+
+
+# ─── Per-ballot profiles ─────────────────────────────────────────────────────────────────
+
+def outputs(blocs: Sequence[str]) -> list[str]:
+    """Modelled quantities: every bloc's share of exprimés, then the abstention rate."""
+    return [*blocs, ABSTENTION]
+
+
+def territory_shares(frame: pd.DataFrame, blocs: Sequence[str], level: str = "code_departement") -> pd.DataFrame:
+    """Each territory's bloc shares of exprimés and abstention rate (``T_<output>`` columns)."""
+    voix = [f"voix_{b}" for b in blocs]
+    sums = frame.groupby(level)[[*voix, "exprimes", "votants", "inscrits"]].sum()
+    out = sums[voix].div(sums["exprimes"], axis=0).fillna(0.0)
+    out.columns = [f"T_{b}" for b in blocs]
+    out[f"T_{ABSTENTION}"] = 1 - sums["votants"] / sums["inscrits"]
+    return out
+
+
+def ballot_profile(data: ElectionData, scrutin_id: str) -> pd.DataFrame:
+    """One ballot's commune rows (index code_commune): per output its value (``part_``), its
+    deviation from the département in points (``ecart_``) and in log-ratio (``z_``: clr for
+    blocs, logit difference for abstention) and the département value (``T_``)."""
+    blocs = list(data.blocs)
+    rows = data.results[data.results["scrutin_id"] == scrutin_id].set_index("code_commune")
+    stood = data.ballots.set_index("scrutin_id").loc[scrutin_id, blocs].to_numpy(bool)
+    present = np.broadcast_to(stood, (len(rows), len(blocs)))
+    totals = territory_shares(rows, blocs).reindex(rows["code_departement"])
+    voix = rows[[f"voix_{b}" for b in blocs]].fillna(0.0).to_numpy(float)
+    exprimes = rows["exprimes"].to_numpy(float)
+    territory = totals[[f"T_{b}" for b in blocs]].to_numpy(float)
+    value = np.column_stack([voix / exprimes[:, None], 1 - rows["votants"].to_numpy(float) / rows["inscrits"].to_numpy(float)])
+    t_all = np.column_stack([territory, totals[f"T_{ABSTENTION}"].to_numpy(float)])
+    z = clr_deviation(smooth_shares(voix, exprimes, present), np.where(present, np.clip(territory, 1e-6, None), 0.0), present)
+    z = np.column_stack([z, logit(value[:, -1]) - logit(t_all[:, -1])])
+    stood_all = np.append(stood, True)
+    out = pd.DataFrame(index=rows.index)
+    out["code_departement"] = rows["code_departement"]
+    for j, o in enumerate(outputs(blocs)):
+        out[f"part_{o}"] = value[:, j]
+        out[f"ecart_{o}"] = value[:, j] - t_all[:, j] if stood_all[j] else np.nan
+        out[f"z_{o}"] = z[:, j]
+        out[f"T_{o}"] = t_all[:, j]
+    out["exprimes"] = exprimes
+    out["inscrits"] = rows["inscrits"].to_numpy(float)
+    return out
+
+
+def ballot_profiles(data: ElectionData) -> dict[str, pd.DataFrame]:
+    """:func:`ballot_profile` of every ballot."""
+    return {sid: ballot_profile(data, sid) for sid in data.ballots["scrutin_id"]}
+
+
+# ─── Information sets ────────────────────────────────────────────────────────────────────
+
+def years_between(earlier: pd.Timestamp, later: pd.Timestamp) -> float:
+    """Years from ``earlier`` to ``later``."""
+    return (later - earlier).days / DAYS_PER_YEAR
+
+
+def known_ballots(ballots: pd.DataFrame, target: str, horizon: int | None = None) -> pd.DataFrame:
+    """Ballots known before ``target``: strictly earlier, and at least ``horizon`` years before (rounded)."""
+    date = ballots.set_index("scrutin_id").loc[target, "date_scrutin"]
+    known = ballots[ballots["date_scrutin"] < date]
+    if horizon is not None:
+        gaps = ((date - known["date_scrutin"]).dt.days / DAYS_PER_YEAR).round()
+        known = known[gaps.to_numpy() >= horizon]
+    return known
+
+
+def information_date(ballots: pd.DataFrame, target: str, horizon: int | None = None) -> pd.Timestamp:
+    """Date up to which indicators may be used: the ballot date, minus ``horizon`` years."""
+    date = ballots.set_index("scrutin_id").loc[target, "date_scrutin"]
+    return date if horizon is None else date - pd.Timedelta(days=round(horizon * DAYS_PER_YEAR))
+
+
+def available_horizons(ballots: pd.DataFrame, target: str, longest: int) -> list[int]:
+    """Rounded gaps (years) between ``target`` and each earlier ballot, up to ``longest``."""
+    date = ballots.set_index("scrutin_id").loc[target, "date_scrutin"]
+    gaps = {round(years_between(d, date)) for d in ballots.loc[ballots["date_scrutin"] < date, "date_scrutin"]}
+    return sorted(g for g in gaps if g <= longest)
+
+
+# ─── Features ────────────────────────────────────────────────────────────────────────────
+
+def _history_features(profile: pd.DataFrame, names: Sequence[str], tag: str, years: float) -> pd.DataFrame:
+    """Features from one earlier ballot's profile, named ``f_<tag>_<kind>_<output>``."""
+    columns = [f"{kind}_{o}" for kind in ("part", "ecart", "z") for o in names]
+    out = profile[columns].add_prefix(f"{FEATURE_PREFIX}{tag}_")
+    out[f"{FEATURE_PREFIX}{tag}_annees"] = years
+    return out
+
+
+def _lean(profiles: Sequence[pd.DataFrame], names: Sequence[str], index: pd.Index) -> pd.DataFrame:
+    """Mean log-ratio deviation of each output over several earlier ballots (NaN-aware)."""
+    columns = [f"z_{o}" for o in names]
+    stacked = np.stack([p.reindex(index)[columns].to_numpy(float) for p in profiles])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns: a bloc that never stood
+        mean = np.nanmean(stacked, axis=0)
+    return pd.DataFrame(mean, index=index, columns=[f"{FEATURE_PREFIX}moy_{c}" for c in columns])
+
+
+def reference_deviation(same: pd.DataFrame | None, last: pd.DataFrame, lean: pd.DataFrame, names: Sequence[str]) -> pd.DataFrame:
+    """The commune's expected deviation with no model: same-type value, else last ballot, else mean, else 0."""
+    out = pd.DataFrame(index=lean.index)
+    for o in names:
+        value = last[f"z_{o}"].reindex(lean.index).combine_first(lean[f"{FEATURE_PREFIX}moy_z_{o}"])
+        if same is not None:
+            value = same[f"z_{o}"].reindex(lean.index).combine_first(value)
+        out[f"ref_z_{o}"] = value.fillna(0.0)
+    return out
+
+
+def indicator_features(indicators: pd.DataFrame | None, communes: pd.Index, before: pd.Timestamp) -> pd.DataFrame:
+    """Latest value of each indicator published strictly before ``before`` (``f_ind_<code>``)."""
+    if indicators is None or indicators.empty:
+        return pd.DataFrame(index=communes)
+    known = indicators[(indicators["date_publication"] < before) & indicators["code_commune"].isin(communes)]
+    latest = known.sort_values("annee").groupby(["code_commune", "indicateur"])["valeur"].last().unstack()
+    latest = latest.reindex(index=communes, columns=sorted(indicators["indicateur"].unique()))
+    return latest.add_prefix(f"{FEATURE_PREFIX}ind_")
+
+
+def territory_values(profile: pd.DataFrame, names: Sequence[str], departements: pd.Series) -> pd.DataFrame:
+    """Département values (``T_<output>``) of a ballot for rows in ``departements`` (same index)."""
+    columns = [f"T_{o}" for o in names]
+    per_departement = profile.groupby("code_departement")[columns].first()
+    return per_departement.reindex(departements.to_numpy()).set_axis(departements.index)
+
+
+def _previous_territory(profiles: Sequence[pd.DataFrame], names: Sequence[str], stood: np.ndarray, departements: pd.Series) -> pd.DataFrame:
+    """Département value of each output at the latest ballot where it stood (``profiles`` newest first)."""
+    out = pd.DataFrame(index=departements.index)
+    values = [territory_values(p, names, departements) for p in profiles]
+    for j, o in enumerate(names):
+        value = pd.Series(np.nan, index=departements.index)
+        for territory, flags in zip(values, stood, strict=True):
+            if flags[j]:
+                value = value.combine_first(territory[f"T_{o}"])
+        out[f"aux_Tprev_{o}"] = value
+    return out
+
+
+def target_rows(data: ElectionData, profiles: dict[str, pd.DataFrame], target: str, horizon: int | None = None) -> pd.DataFrame:
+    """Rows of one target ballot: keys, targets (``y_``), auxiliary (``aux_``, ``ref_``) and feature (``f_``) columns."""
+    names = outputs(data.blocs)
+    meta = data.ballots.set_index("scrutin_id")
+    known = known_ballots(data.ballots, target, horizon)
+    if known.empty:
+        return pd.DataFrame()
+    date, kind = meta.loc[target, "date_scrutin"], meta.loc[target, "type_scrutin"]
+    newest_first = known.iloc[::-1]
+    last_id = newest_first["scrutin_id"].iloc[0]
+    same_ids = newest_first.loc[newest_first["type_scrutin"] == kind, "scrutin_id"]
+    same_id = same_ids.iloc[0] if len(same_ids) else None
+    known_profiles = [profiles[s] for s in newest_first["scrutin_id"]]
+    seen = np.unique(np.concatenate([p.index.to_numpy() for p in known_profiles]))
+    now = profiles[target][profiles[target].index.isin(seen)]  # communes with some history only
+    index, departements = now.index, now["code_departement"]
+    last = profiles[last_id].reindex(index)
+    last_territory = territory_values(profiles[last_id], names, departements)
+    same = profiles[same_id].reindex(index) if same_id else None
+    # Comparable ballot, per commune: the last one of the same type if the commune voted in it
+    # (national coverage differs between ballots), else the last ballot of any type.
+    has_same = same["exprimes"].notna() if same is not None else pd.Series(False, index=index)
+    reference = same.where(has_same, last, axis=0) if same is not None else last
+    ref_territory = territory_values(profiles[same_id], names, departements).where(has_same, last_territory, axis=0) if same is not None else last_territory
+
+    keys = pd.DataFrame({"scrutin_id": target, "code_commune": index, "code_departement": departements.to_numpy(),
+                         "type_scrutin": kind, "date_scrutin": date, "scrutin_ref": np.where(has_same, same_id or "", last_id),
+                         "scrutin_dernier": last_id, "horizon_ans": round(years_between(meta.loc[last_id, "date_scrutin"], date))}, index=index)
+    stood = np.append(meta.loc[target, list(data.blocs)].to_numpy(bool), True)
+    columns: dict[str, object] = {}
+    for j, o in enumerate(names):
+        columns |= {f"y_part_{o}": now[f"part_{o}"], f"y_z_{o}": now[f"z_{o}"], f"present_{o}": bool(stood[j]),
+                    f"aux_part_ref_{o}": reference[f"part_{o}"], f"aux_T_ref_{o}": ref_territory[f"T_{o}"],
+                    f"aux_T_der_{o}": last_territory[f"T_{o}"]}
+    sizes = reference[["exprimes", "inscrits"]].combine_first(pd.DataFrame({"exprimes": now["exprimes"].median(), "inscrits": now["inscrits"].median()}, index=index))
+    columns |= {"exprimes": now["exprimes"], "inscrits": now["inscrits"], "aux_exprimes_ref": sizes["exprimes"], "aux_inscrits_ref": sizes["inscrits"]}
+    targets = pd.DataFrame(columns, index=index)
+    known_stood = np.column_stack([newest_first[list(data.blocs)].to_numpy(bool), np.ones(len(newest_first), bool)])
+    targets = targets.join(_previous_territory(known_profiles, names, known_stood, now["code_departement"]))
+
+    lean = _lean(known_profiles, names, index)
+    ref = reference_deviation(same, last, lean, names)
+    same_years = years_between(meta.loc[same_id, "date_scrutin"], date) if same_id else np.nan
+    features = pd.concat([_history_features(last, names, "der", years_between(meta.loc[last_id, "date_scrutin"], date)),
+                          _history_features(same if same is not None else last.select_dtypes("number") * np.nan, names, "meme", same_years), lean], axis=1)
+    features[f"{FEATURE_PREFIX}log_inscrits"] = np.log(sizes["inscrits"])
+    features[f"{FEATURE_PREFIX}meme_type_connu"] = has_same.astype(float)
+    features[f"{FEATURE_PREFIX}nb_scrutins_connus"] = float(len(known))
+    for t in BALLOT_TYPES:
+        features[f"{FEATURE_PREFIX}type_{t}"] = float(kind == t)
+    features = features.join(ref.add_prefix(FEATURE_PREFIX))
+    features = features.join(indicator_features(data.indicators, index, information_date(data.ballots, target, horizon)))
+    return pd.concat([keys, targets, ref, features], axis=1).reset_index(drop=True)
+
+
+def build_modelling_table(data: ElectionData, horizon: int | None = None, targets: Iterable[str] | None = None) -> pd.DataFrame:
+    """The commune × ballot table: one row per commune and target ballot with an earlier ballot known."""
+    profiles = ballot_profiles(data)
+    default = data.ballots.loc[data.ballots["type_scrutin"].isin(TARGET_TYPES), "scrutin_id"]
+    wanted = list(targets) if targets is not None else list(default)
+    frames = [f for f in (target_rows(data, profiles, t, horizon) for t in wanted) if not f.empty]
+    table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    if table.empty:
+        return table
+    indicator_columns = sorted(c for c in table.columns if c.startswith(f"{FEATURE_PREFIX}ind_"))
+    base = [c for c in table.columns if not c.startswith(f"{FEATURE_PREFIX}ind_")]
+    return table[base + indicator_columns]
+
+
+def feature_columns(table: pd.DataFrame) -> list[str]:
+    """The feature columns (``f_…``) of a modelling table."""
+    return [c for c in table.columns if c.startswith(FEATURE_PREFIX)]
+
+
+def _output_of(column: str, names: Sequence[str]) -> str | None:
+    """The output a feature column belongs to (longest matching suffix), or None if commune-level."""
+    return next((o for o in sorted(names, key=len, reverse=True) if column.endswith(f"_{o}")), None)
+
+
+def stacked_design(table: pd.DataFrame, names: Sequence[str]) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """One row per commune × output, with output-generic features, for a single pooled model.
+
+    Per-output features (``f_der_z_centre``…) become generic columns (``f_der_z``), joined by the
+    commune-level ones, the département value at the comparable ballot (``f_T_ref``) and an
+    abstention flag. Target: deviation at the target ballot − reference deviation, NaN for a
+    bloc that did not stand. Log-ratio columns are clipped to ±``Z_CLIP`` (only sampling noise of
+    tiny communes goes beyond). Returns (features, target, group = commune:output), rows
+    ordered output by output.
+    """
+    split = {c: _output_of(c, names) for c in feature_columns(table)}
+    common = [c for c, o in split.items() if o is None]
+    blocks, targets, groups = [], [], []
+    for o in names:
+        block = pd.DataFrame({c[: -len(o) - 1]: table[c].to_numpy(float) for c, owner in split.items() if owner == o})
+        block[f"{FEATURE_PREFIX}T_ref"] = table[f"aux_T_ref_{o}"].to_numpy(float)
+        block[f"{FEATURE_PREFIX}est_abstention"] = float(o == ABSTENTION)
+        block = pd.concat([block, table[common].reset_index(drop=True)], axis=1)
+        target = table[f"y_z_{o}"].to_numpy(float) - table[f"ref_z_{o}"].to_numpy(float)
+        blocks.append(block)
+        targets.append(np.where(table[f"present_{o}"].to_numpy(bool), target, np.nan))
+        groups.append(table["code_commune"].to_numpy(str) + f":{o}")
+    x = pd.concat(blocks, ignore_index=True)
+    z_columns = [c for c in x.columns if c.endswith("_z")]
+    x[z_columns] = x[z_columns].clip(-Z_CLIP, Z_CLIP)
+    return x, np.clip(np.concatenate(targets), -Z_CLIP, Z_CLIP), np.concatenate(groups)
+
+
+def has_indicators(table: pd.DataFrame) -> bool:
+    """Whether any indicator feature is present."""
+    return any(c.startswith(f"{FEATURE_PREFIX}ind_") for c in table.columns)
+
+
+def table_hash(table: pd.DataFrame) -> str:
+    """sha256 of the modelling table (row order and values), to tie a saved model to its data."""
+    digest = hashlib.sha256()
+    digest.update(",".join(table.columns).encode())
+    digest.update(pd.util.hash_pandas_object(table, index=False).to_numpy().tobytes())
+    return digest.hexdigest()

@@ -1,0 +1,1 @@
+"""Supervised models of bloc shares by commune: baselines, learners, backtests, metrics, intervals."""

@@ -1,0 +1,309 @@
+"""Conceptual data model (MCD) generated from the warehouse DDL.
+
+The DDL files (``postgres.DDL_FILES`` order) are run in an in-memory DuckDB database; entities,
+identifiers and foreign keys are then read from ``duckdb_tables()``, ``duckdb_columns()`` and
+``duckdb_constraints()`` (:func:`read_model` works on any DuckDB connection, e.g. the warehouse).
+Each foreign key is a binary association with Merise cardinalities: ``1,1`` (or ``0,1`` when the
+key is nullable) on the referencing entity, ``0,n`` on the referenced one.
+
+Outputs: Mermaid ``erDiagram`` text of the whole model (``mcd.mmd``) and two Graphviz drawings
+(``.dot``, plus ``.svg`` and ``.png`` when the ``dot`` binary of Debian's ``graphviz`` is installed):
+``mcd`` (the star schema: dimensions and facts, sized for a report page) and ``mcd_complet``
+(every table, keys only). Entities show their identifier, foreign keys and a few attributes;
+the full list is in the data dictionary.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import textwrap
+from collections.abc import Sequence
+from dataclasses import dataclass
+from html import escape
+from pathlib import Path
+
+import duckdb
+
+from electio.warehouse.postgres import ddl_scripts, ddl_tables
+
+TITLE = "Modèle conceptuel de données — entrepôt Electio"
+STAR_TITLE = "MCD Electio — schéma en étoile"
+FULL_TITLE = "MCD Electio — toutes les tables"
+FONT = "Helvetica,Arial,sans-serif"
+SHOWN_ATTRIBUTES = 2  # non-key attributes drawn per entity
+PNG_DPI = 150
+
+# (French label, table-name prefixes, header colour); the first matching group wins.
+GROUPS: tuple[tuple[str, tuple[str, ...], str], ...] = (
+    ("Dimensions", ("dim_",), "#cfe2f3"),
+    ("Faits", ("fact_",), "#fce5cd"),
+    ("Tables de passage (audit des codes communes)", ("map_",), "#d9ead3"),
+    ("Traçabilité et qualité", ("etl_", "dq_", "couverture_"), "#e6e6e6"),
+    ("Analyse exploratoire", ("analysis_",), "#e1d5f0"),
+    ("Modèles et prévisions", ("model", "forecast", "prevision", "backtest"), "#fff2cc"),
+)
+OTHER_GROUP = ("Autres tables", (), "#f3f3f3")
+STAR_GROUPS = ("Dimensions", "Faits")  # the groups of the report-page diagram
+_CLAUSE = re.compile(r" : | \(| ; |, |\. |\.$| «")
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    nullable: bool
+    comment: str
+    primary: bool
+    foreign: bool
+
+
+@dataclass(frozen=True)
+class Entity:
+    name: str
+    comment: str
+    columns: tuple[Column, ...]
+
+
+@dataclass(frozen=True)
+class Relation:
+    """A foreign key: ``child.columns`` references ``parent.parent_columns``."""
+
+    child: str
+    columns: tuple[str, ...]
+    parent: str
+    parent_columns: tuple[str, ...]
+    optional: bool
+
+    @property
+    def child_cardinality(self) -> str:
+        return "0,1" if self.optional else "1,1"
+
+    @property
+    def parent_cardinality(self) -> str:
+        return "0,n"
+
+    def describe(self) -> str:
+        """``child.col → parent.col (1,1 / 0,n)``."""
+        return (f"{self.child}.{', '.join(self.columns)} → {self.parent}.{', '.join(self.parent_columns)} "
+                f"({self.child_cardinality} / {self.parent_cardinality})")
+
+
+@dataclass(frozen=True)
+class Model:
+    entities: tuple[Entity, ...]
+    relations: tuple[Relation, ...]
+
+
+# ─── Reading the model ───────────────────────────────────────────────────────────────────
+
+def ddl_table_files() -> dict[str, str]:
+    """Every table of the DDL files, in creation (foreign-key) order, with its DDL file."""
+    return {table: name for name, text in ddl_scripts() for table in ddl_tables(text)}
+
+
+def _keys(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, set[str]], list[tuple]]:
+    """Primary-key columns per table, and foreign keys (table, columns, parent, parent columns)."""
+    rows = con.execute(
+        "SELECT table_name, constraint_type, constraint_column_names, referenced_table, referenced_column_names "
+        "FROM duckdb_constraints() WHERE database_name = current_database() AND schema_name = 'main' "
+        "AND constraint_type IN ('PRIMARY KEY', 'FOREIGN KEY') ORDER BY table_name, constraint_index"
+    ).fetchall()
+    primary = {table: set(cols) for table, kind, cols, _, _ in rows if kind == "PRIMARY KEY"}
+    foreign = [(table, tuple(cols), parent, tuple(parent_cols)) for table, kind, cols, parent, parent_cols in rows if kind == "FOREIGN KEY"]
+    return primary, foreign
+
+
+def read_model(con: duckdb.DuckDBPyConnection, tables: Sequence[str]) -> Model:
+    """Entities (in ``tables`` order) and the foreign keys between them, from DuckDB's catalog."""
+    where = "WHERE database_name = current_database() AND schema_name = 'main'"
+    comments = dict(con.execute(f"SELECT table_name, comment FROM duckdb_tables() {where}").fetchall())
+    columns = con.execute(
+        f"SELECT table_name, column_name, data_type, is_nullable, comment FROM duckdb_columns() {where} ORDER BY table_name, column_index"
+    ).fetchall()
+    primary, foreign = _keys(con)
+    fk_columns = {(t, c) for t, cols, _, _ in foreign for c in cols}
+    nullable = {(t, c): n for t, c, _, n, _ in columns}
+    entities = tuple(
+        Entity(table, comments.get(table) or "", tuple(
+            Column(c, dtype, n, comment or "", c in primary.get(table, set()), (table, c) in fk_columns)
+            for t, c, dtype, n, comment in columns if t == table
+        ))
+        for table in tables
+    )
+    order = {t: i for i, t in enumerate(tables)}
+    relations = tuple(
+        Relation(t, cols, parent, parent_cols, any(nullable[(t, c)] for c in cols))
+        for t, cols, parent, parent_cols in sorted(foreign, key=lambda fk: order.get(fk[0], len(order)))
+        if t in order and parent in order
+    )
+    return Model(entities, relations)
+
+
+def ddl_model() -> Model:
+    """The model of every DDL file, built in an in-memory DuckDB database."""
+    with duckdb.connect() as con:
+        for _, text in ddl_scripts():
+            con.execute(text)
+        return read_model(con, list(ddl_table_files()))
+
+
+# ─── Labels and groups ───────────────────────────────────────────────────────────────────
+
+def group_of(table: str) -> tuple[str, tuple[str, ...], str]:
+    """(French label, prefixes, colour) of the group a table belongs to."""
+    return next((g for g in GROUPS if table.startswith(g[1])), OTHER_GROUP)
+
+
+def short_label(comment: str, width: int = 26) -> list[str]:
+    """A short French title from a table comment: its first clause, on two lines at most."""
+    head = _CLAUSE.split(comment, maxsplit=1)[0].strip() if comment else ""
+    lines = textwrap.wrap(head, width) or [""]
+    return lines if len(lines) <= 2 else [lines[0], lines[1] + "…"]
+
+
+def shown_columns(entity: Entity, extra: int = SHOWN_ATTRIBUTES) -> tuple[list[Column], int]:
+    """Key columns plus the first ``extra`` other attributes; and how many attributes are left out."""
+    keys = [c for c in entity.columns if c.primary or c.foreign]
+    others = [c for c in entity.columns if not (c.primary or c.foreign)]
+    return keys + others[:extra], max(len(others) - extra, 0)
+
+
+def more_attributes(hidden: int) -> str:
+    """``+ 1 autre attribut`` / ``+ n autres attributs``."""
+    return f"+ {hidden} autre attribut" if hidden == 1 else f"+ {hidden} autres attributs"
+
+
+# ─── Mermaid ─────────────────────────────────────────────────────────────────────────────
+
+def _mermaid_entity(entity: Entity) -> list[str]:
+    columns, hidden = shown_columns(entity)
+    title = " ".join(short_label(entity.comment, 200)).replace('"', "'")
+    lines = [f'    {entity.name}["{title}"] {{']
+    for column in columns:
+        keys = ", ".join(k for k, on in (("PK", column.primary), ("FK", column.foreign)) if on)
+        lines.append(f"        {re.sub(r'[^A-Za-z0-9_]', '_', column.type)} {column.name}{' ' + keys if keys else ''}")
+    lines.append("    }")
+    if hidden:
+        lines.append(f"    %% {entity.name} : {more_attributes(hidden)} (voir le dictionnaire de données)")
+    return lines
+
+
+def mermaid(model: Model) -> str:
+    """Mermaid ``erDiagram`` (crow's foot: ``||`` exactly one, ``|o`` zero or one, ``o{`` zero or more)."""
+    lines = ["---", f"title: {TITLE}", "---", "erDiagram"]
+    for label, entities in grouped(model):
+        lines.append(f"    %% ─── {label} ───")
+        for entity in entities:
+            lines += _mermaid_entity(entity)
+    lines.append("    %% ─── Associations (clés étrangères) ───")
+    for r in model.relations:
+        lines.append(f'    {r.parent} {"|o" if r.optional else "||"}--o{{ {r.child} : "{", ".join(r.columns)}"')
+    return "\n".join(lines) + "\n"
+
+
+def grouped(model: Model) -> list[tuple[str, list[Entity]]]:
+    """Entities by group, groups in :data:`GROUPS` order, empty groups left out."""
+    groups = [*GROUPS, OTHER_GROUP]
+    return [(g[0], members) for g in groups if (members := [e for e in model.entities if group_of(e.name) == g])]
+
+
+# ─── Graphviz ────────────────────────────────────────────────────────────────────────────
+
+LEGEND = (
+    "Identifiant souligné · # clé étrangère · tirets : lien facultatif",
+    "Cardinalités Merise (min,max) : 1,1 ou 0,1 à droite de la clé étrangère,",
+    "0,n au départ du lien (entité référencée)",
+)
+
+
+def _column_row(column: Column, cardinality: str | None) -> str:
+    name = escape(column.name)
+    text = f"<U>{name}</U>" if column.primary else name
+    right = f'<FONT COLOR="#1f4e79"><B>{cardinality}</B></FONT>' if cardinality else ""
+    return f'<TR><TD ALIGN="LEFT" PORT="{name}">{"#" if column.foreign else ""}{text}</TD><TD ALIGN="RIGHT">{right}</TD></TR>'
+
+
+def _node(entity: Entity, cardinalities: dict[str, str], attributes: int) -> str:
+    """An entity box: French title, table name, shown columns, count of the others."""
+    columns, hidden = shown_columns(entity, attributes)
+    title = "<BR/>".join(f"<B>{escape(line)}</B>" for line in short_label(entity.comment))
+    rows = [
+        f'<TR><TD COLSPAN="2" BGCOLOR="{group_of(entity.name)[2]}" CELLPADDING="5">{title}<BR/>'
+        f'<FONT POINT-SIZE="11" COLOR="#333333"><I>{escape(entity.name)}</I></FONT></TD></TR>',
+        *(_column_row(c, cardinalities.get(c.name)) for c in columns),
+    ]
+    if hidden:
+        rows.append(f'<TR><TD COLSPAN="2" ALIGN="LEFT"><FONT COLOR="#666666"><I>{more_attributes(hidden)}</I></FONT></TD></TR>')
+    table = f'<TABLE BORDER="1" CELLBORDER="0" CELLSPACING="0" CELLPADDING="2" COLOR="#6d7f99" BGCOLOR="white">{"".join(rows)}</TABLE>'
+    return f"    {entity.name} [label=<{table}>];"
+
+
+def _label_angles(model: Model) -> list[int]:
+    """Angle of each association's ``0,n`` label, alternated around a shared referenced entity."""
+    seen: dict[str, int] = {}
+    angles = []
+    for r in model.relations:
+        k = seen[r.parent] = seen.get(r.parent, -1) + 1
+        angles.append((-1) ** k * (25 + 15 * (k // 2)))
+    return angles
+
+
+def dot_source(model: Model, title: str = TITLE, attributes: int = SHOWN_ATTRIBUTES) -> str:
+    """Graphviz source: one cluster per group; each association runs from the referenced entity to
+    the foreign-key row of the referencing one, which carries the ``1,1`` / ``0,1`` cardinality."""
+    cardinalities = {(r.child, r.columns[0]): r.child_cardinality for r in model.relations}
+    lines = [
+        "digraph mcd {",
+        f'  graph [rankdir=TB, newrank=true, nodesep=0.3, ranksep=0.6, pad=0.2, fontname="{FONT}", fontsize=22, labelloc=t, '
+        f'label=<<B>{escape(title)}</B><BR/><FONT POINT-SIZE="13">{"<BR/>".join(map(escape, LEGEND))}</FONT>>];',
+        f'  node [shape=plain, fontname="{FONT}", fontsize=13];',
+        f'  edge [fontname="{FONT}", fontsize=12, color="#4d4d4d", arrowhead=none, labeldistance=2.2];',
+    ]
+    for index, (label, entities) in enumerate(grouped(model)):
+        lines.append(f'  subgraph cluster_{index} {{ label=<<B>{escape(label)}</B>>; fontsize=16; style="rounded,filled"; '
+                     f'fillcolor="#fbfbfb"; color="#b7b7b7";')
+        lines += [_node(e, {c: k for (t, c), k in cardinalities.items() if t == e.name}, attributes) for e in entities]
+        lines.append("  }")
+    for r, angle in zip(model.relations, _label_angles(model), strict=True):
+        style = ", style=dashed" if r.optional else ""
+        lines.append(f'  {r.parent} -> {r.child}:{r.columns[0]} [taillabel="{r.parent_cardinality}", labelangle={angle}{style}];')
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def star(model: Model) -> Model:
+    """The star schema alone: dimensions, facts and the associations between them."""
+    kept = {e.name for e in model.entities if group_of(e.name)[0] in STAR_GROUPS}
+    return Model(tuple(e for e in model.entities if e.name in kept),
+                 tuple(r for r in model.relations if r.child in kept and r.parent in kept))
+
+
+def render(dot_file: Path) -> list[Path]:
+    """SVG and PNG next to ``dot_file``; nothing when Graphviz's ``dot`` is not installed."""
+    dot = shutil.which("dot")
+    if dot is None:
+        return []
+    outputs = [dot_file.with_suffix(".svg"), dot_file.with_suffix(".png")]
+    for target, options in zip(outputs, (["-Tsvg"], ["-Tpng", f"-Gdpi={PNG_DPI}"]), strict=True):
+        subprocess.run([dot, *options, "-o", str(target), str(dot_file)], check=True, capture_output=True, timeout=120)
+    return outputs
+
+
+def write_mcd(out_dir: Path, model: Model | None = None) -> list[Path]:
+    """Write the MCD; the files written.
+
+    ``mcd.mmd``: Mermaid text of the whole model; ``mcd.dot`` (+ ``.svg``, ``.png`` with Graphviz):
+    the star schema, sized for a report page; ``mcd_complet.dot`` (+ images): every table, keys only.
+    """
+    model = model or ddl_model()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    texts = {
+        out_dir / "mcd.mmd": mermaid(model),
+        out_dir / "mcd.dot": dot_source(star(model), STAR_TITLE),
+        out_dir / "mcd_complet.dot": dot_source(model, FULL_TITLE, attributes=0),
+    }
+    for path, text in texts.items():
+        path.write_text(text, encoding="utf-8")
+    return [*texts, *(image for path in texts if path.suffix == ".dot" for image in render(path))]
