@@ -70,10 +70,32 @@ def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame
     return len(frame)
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_staging(target: Path) -> list[Path]:
+    """Delete staging files left by a killed build (their process is gone); return them."""
+    removed = []
+    for path in target.parent.glob(f".{target.name}.*.building*"):
+        pid = path.name.removeprefix(f".{target.name}.").split(".")[0]
+        if pid.isdigit() and not _pid_alive(int(pid)):
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
+
+
 @contextmanager
 def staged_warehouse(target: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     """Yield a connection to a fresh warehouse file; swap it over ``target`` only on success."""
     target.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_staging(target)
     staging = target.with_name(f".{target.name}.{os.getpid()}.building")
     staging.unlink(missing_ok=True)
     con = duckdb.connect(str(staging))
