@@ -96,8 +96,16 @@ def etl_cmd(departement: DepartementOpt = config.DEFAULT_DEPARTEMENT, france: Fr
 
 @app.command("run")
 def run_cmd(departement: DepartementOpt = config.DEFAULT_DEPARTEMENT, france: FranceOpt = False, entrepot: WarehouseOpt = None) -> None:
-    """Exécuter toute la chaîne sur un territoire (ETL, puis les étapes suivantes)."""
-    etl_cmd(departement, france, entrepot)
+    """Exécuter toute la chaîne sur un territoire : ETL, exploration, modèles, exports."""
+    stages = [
+        ("ETL", lambda: etl_cmd(departement, france, entrepot)),
+        ("Analyse exploratoire", lambda: explore_cmd(entrepot=entrepot)),
+        ("Modèles et backtests", lambda: evaluate_cmd(entrepot=entrepot)),
+        ("Exports et MCD", lambda: export_cmd(entrepot=entrepot)),
+    ]
+    for number, (label, stage) in enumerate(stages, start=1):
+        console.rule(f"Étape {number}/{len(stages)} : {label}")
+        stage()
 
 
 @app.command("load")
