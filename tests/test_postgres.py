@@ -133,7 +133,9 @@ def test_keys_indexes_and_comments(pg_url: str, schema: str, warehouse: Path) ->
     actual = pg_rows(pg_url, "SELECT table_name, constraint_type, count(*) FROM information_schema.table_constraints "
                              "WHERE table_schema = %s AND constraint_type IN ('PRIMARY KEY', 'FOREIGN KEY') "
                              "GROUP BY 1, 2 ORDER BY 1, 2", [schema])
-    assert actual == expected and len(actual) > 20
+    # Tables of later stages absent from this DuckDB file are created empty in PostgreSQL.
+    in_duckdb = {table for table, _, _ in expected}
+    assert [row for row in actual if row[0] in in_duckdb] == expected and len(expected) > 20
     uncommented = pg_rows(pg_url, "SELECT c.relname, a.attname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
                                   "JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped "
                                   "WHERE n.nspname = %s AND c.relkind = 'r' "
