@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -30,3 +31,20 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An empty ELECTIO_HOME so tests never touch the project's own warehouse."""
     monkeypatch.setenv("ELECTIO_HOME", str(tmp_path))
     return tmp_path
+
+
+@pytest.fixture(scope="session")
+def rhone_etl(mirror: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The Rhône warehouse as ``electio etl`` builds it, once per test session. Read it only:
+    a test that writes into a warehouse takes ``rhone_copy``."""
+    from electio.pipeline.etl import Territory, run_etl
+
+    return run_etl(Territory("69"), tmp_path_factory.mktemp("rhone_etl") / "electio.duckdb").warehouse
+
+
+@pytest.fixture()
+def rhone_copy(rhone_etl: Path, tmp_path: Path) -> Path:
+    """A private copy of the session's Rhône warehouse, free to modify."""
+    target = tmp_path / "electio.duckdb"
+    shutil.copy(rhone_etl, target)
+    return target

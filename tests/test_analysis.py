@@ -23,7 +23,6 @@ from electio.analysis import explore
 from electio.analysis.figures import fr_number
 from electio.analysis.geometry import commune_shapes, coverage, dissolve_to_reference
 from electio.cli import app
-from electio.pipeline.etl import Territory, run_etl
 from electio.warehouse.store import replace_stage_tables, write_tables
 
 # ─── Statistics against direct computations ─────────────────────────────────────────────
@@ -298,9 +297,11 @@ def test_analysis_ddl_is_commented_and_portable() -> None:
 # ─── End to end on the Rhône (public mirror) ────────────────────────────────────────────
 
 @pytest.fixture(scope="module")
-def rhone_warehouse(mirror: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The Rhône warehouse as ``electio etl`` builds it (indicators included once the ETL loads them)."""
-    return run_etl(Territory("69"), tmp_path_factory.mktemp("rhone") / "electio.duckdb").warehouse
+def rhone_warehouse(rhone_etl: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the session's Rhône warehouse (``electio explore`` writes its tables into it)."""
+    target = tmp_path_factory.mktemp("rhone") / "electio.duckdb"
+    shutil.copy(rhone_etl, target)
+    return target
 
 
 @pytest.fixture(scope="module")

@@ -23,10 +23,8 @@ AKTIUR_FIXED = {"departement", "commune", "commune_libelle", "inscrits", "votant
 
 
 @pytest.fixture(scope="module")
-def rhone(mirror: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    target = tmp_path_factory.mktemp("rhone") / "electio.duckdb"
-    run_etl(Territory("69"), target)
-    return target
+def rhone(rhone_etl: Path) -> Path:
+    return rhone_etl
 
 
 @pytest.fixture(scope="module")

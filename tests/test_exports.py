@@ -22,7 +22,6 @@ from test_postgres import duck_rows, pg_rows, pg_url, schema  # noqa: F401  (pg_
 from test_warehouse_store import tiny_tables
 from typer.testing import CliRunner
 
-from electio import config
 from electio.cli import app
 from electio.outputs import exports, mcd, powerbi
 from electio.warehouse import postgres
@@ -282,10 +281,8 @@ def test_dump_is_all_or_nothing(exported: tuple[Path, dict], pg_url: str, schema
 
 
 @pytest.mark.realdata
-def test_real_warehouse_export_and_dump(pg_url: str, schema: str, tmp_path: Path) -> None:  # noqa: F811
-    path = config.warehouse_path()
-    if not path.is_file():
-        pytest.skip(f"entrepôt réel absent : {path} (produit par « electio etl »)")
+def test_real_warehouse_export_and_dump(pg_url: str, schema: str, tmp_path: Path, rhone_etl: Path) -> None:  # noqa: F811
+    path = rhone_etl
     result = exports.export_all(path, tmp_path / "exports")
     assert result["seconds"] < 30
     expected = postgres.duckdb_counts(path)

@@ -18,7 +18,6 @@ import pytest
 from test_warehouse_store import tiny_tables
 from typer.testing import CliRunner
 
-from electio import config
 from electio.cli import app
 from electio.warehouse import postgres
 from electio.warehouse.store import TABLE_ORDER, schema_sql, write_tables
@@ -209,10 +208,8 @@ def test_cli_compares_counts_and_hides_password(pg_url: str, schema: str, wareho
 
 
 @pytest.mark.realdata
-def test_real_warehouse_loads_every_table(pg_url: str, schema: str) -> None:
-    path = config.warehouse_path()
-    if not path.is_file():
-        pytest.skip(f"entrepôt réel absent : {path} (produit par « electio etl »)")
+def test_real_warehouse_loads_every_table(pg_url: str, schema: str, rhone_etl: Path) -> None:
+    path = rhone_etl
     counts = postgres.load_to_postgres(path, pg_url, schema)
     expected = postgres.duckdb_counts(path)
     assert set(TABLE_ORDER) <= set(counts)
