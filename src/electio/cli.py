@@ -96,12 +96,14 @@ def etl_cmd(departement: DepartementOpt = config.DEFAULT_DEPARTEMENT, france: Fr
 
 @app.command("run")
 def run_cmd(departement: DepartementOpt = config.DEFAULT_DEPARTEMENT, france: FranceOpt = False, entrepot: WarehouseOpt = None) -> None:
-    """Exécuter toute la chaîne sur un territoire : ETL, exploration, modèles, exports."""
+    """Exécuter toute la chaîne sur un territoire : ETL, exploration, modèles, prévisions, exports, rapport."""
     stages = [
         ("ETL", lambda: etl_cmd(departement, france, entrepot)),
         ("Analyse exploratoire", lambda: explore_cmd(entrepot=entrepot)),
         ("Modèles et backtests", lambda: evaluate_cmd(entrepot=entrepot)),
+        ("Prévisions à 1, 2 et 3 ans", lambda: forecast_cmd(entrepot=entrepot)),
         ("Exports et MCD", lambda: export_cmd(entrepot=entrepot)),
+        ("Dossier de synthèse, présentation, notebooks", lambda: report_cmd(entrepot=entrepot)),
     ]
     for number, (label, stage) in enumerate(stages, start=1):
         console.rule(f"Étape {number}/{len(stages)} : {label}")
@@ -298,6 +300,119 @@ def _print_evaluation(result, evaluate) -> None:
     for name, text in EXPLANATIONS.items():
         console.print(f"  {name} : {text}")
 
+
+@app.command("serve")
+def serve_cmd(
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port local du serveur web.")] = 8050,
+    entrepot: WarehouseOpt = None,
+) -> None:
+    """Ouvrir le tableau de bord web (français, pour non-spécialistes) sur http://127.0.0.1:PORT."""
+    import duckdb
+
+    from electio.dashboard.app import serve
+
+    console.print(f"Tableau de bord : http://127.0.0.1:{port}/ (Ctrl+C pour arrêter)")
+    try:
+        serve(entrepot, port)
+    except (ElectioError, FileNotFoundError, duckdb.Error) as exc:
+        console.print(f"[red]Erreur :[/red] {exc}")
+        raise typer.Exit(code=1) from None
+
+
+@app.command("report")
+def report_cmd(
+    entrepot: WarehouseOpt = None,
+    entrepot_france: Annotated[Path | None, typer.Option("--entrepot-france", help="Entrepôt France (electio etl --france) : comparer les résultats du territoire à ceux de la France.")] = None,
+    notebooks: Annotated[bool, typer.Option("--notebooks/--sans-notebooks", help="Exécuter les notebooks (copies exécutées dans output/rapport/notebooks).")] = True,
+) -> None:
+    """Générer le dossier de synthèse (HTML, PDF), la présentation (PPTX) et exécuter les notebooks."""
+    import duckdb
+
+    from electio.outputs.report import run_report
+
+    try:
+        with console.status("Dossier de synthèse…") as spinner:
+            result = run_report(entrepot, entrepot_france, notebooks=notebooks, progress=lambda message: spinner.update(message))
+    except (ElectioError, FileNotFoundError, duckdb.Error) as exc:
+        console.print(f"[red]Erreur :[/red] {exc}")
+        raise typer.Exit(code=1) from None
+    if not result.context["forecast"]["disponible"]:
+        console.print("[yellow]Prévisions absentes de l'entrepôt : la section est signalée comme manquante (lancer « electio forecast »).[/yellow]")
+    console.print(f"Dossier : {result.html} et {result.pdf} ({result.pages} pages) ; présentation : {result.pptx}")
+    for run in result.notebooks:
+        state = f"[red]erreur : {run.error}[/red]" if run.error else "exécuté"
+        console.print(f"Notebook {run.name} : {state} en {run.seconds:.1f} s → {run.path}")
+    console.print("Durées : " + ", ".join(f"{step} {seconds:.1f} s" for step, seconds in result.timings.items()))
+    if result.failed_notebooks:
+        raise typer.Exit(code=1)
+
+
+@app.command("forecast")
+def forecast_cmd(
+    entrepot: WarehouseOpt = None,
+    scenario: Annotated[list[str] | None, typer.Option("--scenario", help="Scénario nommé du fichier de scénarios (répétable ; défaut : tous). La tendance est toujours calculée.")] = None,
+    fichier_scenarios: Annotated[Path | None, typer.Option("--fichier-scenarios", help="Fichier TOML de scénarios (défaut : scenarios/exemples.toml).")] = None,
+    swing: Annotated[list[str] | None, typer.Option("--swing", help="Écart du total du territoire en points pour un bloc, ex. extreme_droite=+3 (répétable ; crée le scénario « personnalise »).")] = None,
+    indicateur: Annotated[list[str] | None, typer.Option("--indicateur", help="Décalage d'un indicateur dans son unité pour toutes les communes, ex. taux_chomage=+2 (répétable).")] = None,
+    commune: Annotated[list[str] | None, typer.Option("--commune", help="Commune (code INSEE ou nom) dont tracer les courbes (répétable).")] = None,
+    tirages: Annotated[int, typer.Option("--tirages", min=200, help="Nombre de simulations.")] = 2000,
+    graine: Annotated[int, typer.Option("--graine", help="Graine du générateur aléatoire (résultats reproductibles).")] = 2026,
+    seuil: Annotated[float, typer.Option("--seuil", min=1, max=99, help="Seuil (en % des exprimés) des cartes de probabilité de dépassement.")] = 30.0,
+    html: Annotated[bool, typer.Option("--html/--sans-html", help="Écrire aussi les pages HTML interactives.")] = True,
+    modele: Annotated[Path | None, typer.Option("--modele", help="Modèle retenu sauvegardé (défaut : data/models/retenu_<territoire>.joblib).")] = None,
+) -> None:
+    """Prévisions à 1, 2 et 3 ans et pour la prochaine présidentielle : scénarios, incertitude, graphiques et tables fact_prevision."""
+    import duckdb
+
+    from electio.forecasts.stage import ForecastOptions, run_forecast, territory_table
+
+    options = ForecastOptions(tuple(scenario or ()), fichier_scenarios, tuple(swing or ()), tuple(indicateur or ()), tuple(commune or ()),
+                              tirages, graine, seuil / 100, html, modele)
+    try:
+        with console.status("Prévisions…") as spinner:
+            result = run_forecast(entrepot, options, progress=lambda message: spinner.update(message))
+    except (ElectioError, FileNotFoundError, ValueError, duckdb.Error) as exc:
+        console.print(f"[red]Erreur :[/red] {exc}")
+        console.print("Les tables de l'entrepôt sont intactes.")
+        raise typer.Exit(code=1) from None
+    _print_forecast(result, territory_table(result.forecasts, result.territoire))
+
+
+def _print_forecast(result, table) -> None:
+    """The French tables of ``electio forecast``: territory mean, 80 % interval and P(lead) per scenario and target."""
+    from rich.markup import escape
+
+    from electio.analysis.figures import fr_number
+
+    def share(value: float) -> str:
+        return fr_number(100 * value, 1)
+
+    heads = {t.scrutin_cible: f"{t.libelle} (horizon {t.horizon_ans} an{'s' if t.horizon_ans > 1 else ''})" for t in result.targets}
+    for scenario in result.scenarios:
+        rows = table[table["scenario"] == scenario.nom]
+        grid = Table(title=f"{result.nom_territoire} ({result.territoire}) — scénario « {scenario.libelle} » : moyenne (intervalle à 80 %), en % des exprimés "
+                           "(abstention : des inscrits) ; probabilité d'arriver en tête")
+        grid.add_column("bloc")
+        for target in result.targets:
+            grid.add_column(heads[target.scrutin_cible], justify="right")
+        for bloc, part in rows.groupby("bloc", sort=False):
+            cells = []
+            for target in result.targets:
+                row = part[part["scrutin_cible"] == target.scrutin_cible].iloc[0]
+                lead = "" if row["p_tete"] != row["p_tete"] else f" ; tête {fr_number(100 * row['p_tete'], 0)} %"
+                cells.append(escape(f"{share(row['moyenne'])} ({share(row['q10'])} – {share(row['q90'])}){lead}"))
+            grid.add_row(result.libelles.get(bloc, bloc), *cells)
+        console.print(grid)
+        console.print(f"  {escape(scenario.description)}")
+    kinds = {("backtest", True): "backtests, vrais totaux départementaux donnés", ("backtest", False): "backtests, totaux prévus",
+             ("simulation", False): "simulation des prévisions rejouée sur les backtests"}
+    for row in result.calibration.drop_duplicates(["source", "conditionnel"]).itertuples():
+        console.print(f"Fiabilité de la probabilité d'arriver en tête — {kinds.get((row.source, row.conditionnel), row.source)} : "
+                      f"score de Brier {fr_number(row.brier, 3)} (référence {fr_number(row.brier_reference, 3)})")
+    for note in result.notes:
+        console.print(f"[yellow]{escape(note)}[/yellow]")
+    console.print("Lignes écrites : " + ", ".join(f"{t} {n}" for t, n in result.stored.items())
+                  + f" ; {len(result.figures)} fichiers dans {result.output} ; durée {result.timings['total']:.0f} s.")
 
 if __name__ == "__main__":
     app()

@@ -97,27 +97,30 @@ def shift_to_mean(rates: np.ndarray, weights: np.ndarray, target: float) -> np.n
 
 def rake_draws(shares: np.ndarray, weights: np.ndarray, totals: np.ndarray, iterations: int = 200, tol: float = 1e-10) -> np.ndarray:
     """:func:`rake` of many draws at once: shares draws × n × k, one total row per draw (draws × k)."""
-    draws, n, k = shares.shape
     w = np.asarray(weights, dtype=float)
     w = np.where(w > 0, w, 1.0) / np.where(w > 0, w, 1.0).sum()
     target = np.asarray(totals, dtype=float)
-    positive = np.broadcast_to((target > 0)[:, None, :], shares.shape).reshape(-1, k)
-    out = close(shares.reshape(-1, k), positive).reshape(draws, n, k)
+    positive = np.broadcast_to((target > 0)[:, None, :], shares.shape).reshape(-1, shares.shape[-1])
+    out = close(shares.reshape(-1, shares.shape[-1]), positive).reshape(shares.shape)
     for _ in range(iterations):
         current = np.einsum("n,dnk->dk", w, out)
-        factor = np.divide(target, current, out=np.zeros_like(target), where=current > 0)
-        out = close((out * factor[:, None, :]).reshape(-1, k)).reshape(draws, n, k)
-        if np.max(np.abs(np.einsum("n,dnk->dk", w, out) - target)) < tol:
+        if np.max(np.abs(current - target)) < tol:
             break
+        out *= np.divide(target, current, out=np.zeros_like(target), where=current > 0)[:, None, :]
+        total = out.sum(axis=-1, keepdims=True)
+        out /= np.where(total > EPS, total, 1.0)  # rows stay closed (as :func:`close` does, without its checks)
     return out
 
 
-def shift_to_mean_draws(rates: np.ndarray, weights: np.ndarray, targets: np.ndarray) -> np.ndarray:
-    """:func:`shift_to_mean` of many draws at once: rates draws × n, one target per draw."""
+def shift_to_mean_draws(rates: np.ndarray, weights: np.ndarray, targets: np.ndarray, iterations: int = 50, tol: float = 1e-13) -> np.ndarray:
+    """:func:`shift_to_mean` of many draws at once (rates draws × n, one target per draw), by Newton steps."""
     z, w = logit(rates), np.asarray(weights, dtype=float) / np.sum(weights)
-    lo, hi = np.full(len(z), -20.0), np.full(len(z), 20.0)
-    for _ in range(100):
-        mid = (lo + hi) / 2
-        below = expit(z + mid[:, None]) @ w < np.asarray(targets, dtype=float)
-        lo, hi = np.where(below, mid, lo), np.where(below, hi, mid)
-    return expit(z + ((lo + hi) / 2)[:, None])
+    goal = np.asarray(targets, dtype=float)
+    shift = logit(goal) - z @ w
+    for _ in range(iterations):
+        p = expit(z + shift[:, None])
+        gap = p @ w - goal
+        if np.max(np.abs(gap)) < tol:
+            break
+        shift -= np.clip(gap / np.maximum((p * (1 - p)) @ w, 1e-12), -5.0, 5.0)
+    return expit(z + shift[:, None])

@@ -1,0 +1,1 @@
+"""One module per page: ``PATH``, ``TITLE``, ``layout(path)`` and ``register(app, path)``."""

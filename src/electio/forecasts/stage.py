@@ -1,0 +1,369 @@
+"""The forecast stage (``electio forecast``): simulate, store ``fact_prevision`` and friends, draw the charts.
+
+Reads the warehouse (results, indicators, ``model_prediction_backtest``) and the retained model
+saved by ``electio evaluate``; for each target (:mod:`.targets`) and scenario (:mod:`.scenarios`)
+it builds the target's modelling rows with projected indicators (:mod:`.trajectories`), draws the
+territory totals (:mod:`.uncertainty`) and the communes (:mod:`.simulate`), with common random
+numbers across scenarios (the same draws, only the scenario differs). Writes ``dim_scenario``,
+``fact_prevision`` and ``forecast_calibration`` (DDL ``warehouse/forecasts.sql``) in one
+transaction, ``output/previsions/previsions.csv`` and the charts.
+"""
+
+from __future__ import annotations
+
+import time
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import joblib
+import numpy as np
+import pandas as pd
+
+from electio import config
+from electio.errors import ElectioError
+from electio.analysis.figures import fr_number
+from electio.features.modelling_table import ABSTENTION, ElectionData, build_modelling_table, load_election_data, outputs, table_hash
+from electio.forecasts import scenarios as sc
+from electio.forecasts.simulate import STORED_QUANTILES, commune_draws, residual_draws, residual_scale, summarise, summary_frame
+from electio.forecasts.targets import Target, forecast_targets, target_table
+from electio.forecasts.trajectories import indicator_features, project, with_indicators
+from electio.forecasts.uncertainty import (
+    backtest_predictions,
+    horizon_calibration,
+    interval_coverage,
+    lead_outcomes,
+    reliability_rows,
+    swings,
+    territory_draws,
+    yearly_variance,
+)
+from electio.forecasts.validation import replay_outcomes
+from electio.models.backtest import reconcile, territory_forecast
+from electio.models.baselines import Totals, present_mask
+from electio.models.evaluate import RETAINED, models_dir
+from electio.models.intervals import Calibration
+from electio.models.learners import PooledLearner
+from electio.warehouse.store import connect, replace_stage_tables
+
+FORECAST_DIR = "previsions"
+FORECAST_DDL = "forecasts.sql"
+CSV_NAME = "previsions.csv"
+DRAWS = 2000
+SEED = 2026
+THRESHOLD = 0.30
+FACT_COLUMNS = ["scenario", "horizon_ans", "scrutin_cible", "code_commune", "bloc", "moyenne", *STORED_QUANTILES, "p_tete"]
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class ForecastOptions:
+    """What ``electio forecast`` computes and draws."""
+
+    scenarios: tuple[str, ...] = ()  # names of the scenario file; empty: all of them
+    scenario_file: Path | None = None  # default: scenarios/exemples.toml when it exists
+    swings: tuple[str, ...] = ()  # « bloc=+3 »: a custom scenario
+    indicators: tuple[str, ...] = ()  # « indicateur=+2 »
+    communes: tuple[str, ...] = ()  # codes or names of communes to draw time curves for
+    draws: int = DRAWS
+    seed: int = SEED
+    threshold: float = THRESHOLD
+    html: bool = True
+    model: Path | None = None
+
+
+@dataclass
+class Inputs:
+    """What the stage reads: election data, the retained model, backtests and labels."""
+
+    data: ElectionData
+    learner: PooledLearner
+    model_name: str
+    backtests: pd.DataFrame
+    communes: pd.DataFrame  # code_commune, nom_commune, population
+    blocs: pd.DataFrame  # code_bloc, libelle, couleur
+    ballots: pd.DataFrame  # scrutin_id, libelle
+    percent: frozenset[str]
+    run_date: datetime
+    sources: list[str]
+    mapping: pd.DataFrame
+    territory_name: str
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class TargetSetup:
+    """What every scenario of one target shares: central totals, territory variance, calibration, random numbers."""
+
+    center: Totals
+    variance: np.ndarray
+    calibration: Calibration
+    normals: np.ndarray  # draws × (k + 1) standard normals of the territory draws
+    residual_seed: tuple[int, ...]  # seed of the residual picks (the same for every scenario)
+
+
+@dataclass
+class ForecastResult:
+    """Everything the stage produced."""
+
+    territoire: str
+    output: Path
+    targets: list[Target]
+    scenarios: list[sc.Scenario]
+    forecasts: pd.DataFrame  # fact_prevision columns + q25, q75, p_seuil
+    calibration: pd.DataFrame
+    swings: pd.DataFrame
+    variance: pd.Series
+    calibration_horizons: dict[int, int]
+    draws: int
+    libelles: dict[str, str]
+    nom_territoire: str
+    figures: list[Path] = field(default_factory=list)
+    stored: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+# ─── Reading ─────────────────────────────────────────────────────────────────────────────
+
+def model_path(territory: str, path: Path | None = None) -> Path:
+    """The retained model saved by ``electio evaluate`` for a territory."""
+    return path or models_dir() / f"{RETAINED}_{territory}.joblib"
+
+
+def load_model(path: Path) -> dict:
+    """The saved retained model (dict with learner, blocs, table_sha256…)."""
+    if not path.is_file():
+        raise ElectioError(f"modèle retenu absent : {path} (lancez d'abord « electio evaluate »)")
+    return joblib.load(path)
+
+
+def read_backtests(con: duckdb.DuckDBPyConnection, territory: str) -> pd.DataFrame:
+    """The retained model's backtest rows of the territory (both conditional flags)."""
+    present = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'model_prediction_backtest'").fetchone()[0]
+    frame = con.execute("SELECT * FROM model_prediction_backtest WHERE modele = ? AND territoire = ?", [RETAINED, territory]).df() if present else pd.DataFrame()
+    if frame.empty:
+        raise ElectioError("aucun backtest du modèle retenu dans l'entrepôt (table model_prediction_backtest) : lancez d'abord « electio evaluate »")
+    return frame
+
+
+def read_inputs(warehouse: Path, model: Path | None = None) -> Inputs:
+    """Read everything the stage needs (the warehouse is opened read-only)."""
+    data = load_election_data(warehouse)
+    if data.territoire == "FR" or data.results["code_departement"].nunique() != 1:
+        raise ElectioError("prévisions : un entrepôt départemental est requis (electio etl --departement …)")
+    saved = load_model(model_path(data.territoire, model))
+    if tuple(saved["blocs"]) != tuple(data.blocs):
+        raise ElectioError("les blocs du modèle sauvegardé diffèrent de ceux de l'entrepôt : relancez « electio evaluate »")
+    with connect(warehouse) as con:
+        run = con.execute("SELECT finished_at FROM etl_run ORDER BY finished_at DESC LIMIT 1").fetchone()
+        inputs = Inputs(
+            data=data, learner=saved["learner"], model_name=saved["modele"], backtests=read_backtests(con, data.territoire),
+            communes=con.sql("SELECT code_commune, nom_commune, population FROM dim_commune WHERE type_unite = 'commune'").df(),
+            blocs=con.sql("SELECT code_bloc, libelle, couleur FROM dim_bloc ORDER BY ordre").df(),
+            ballots=con.sql("SELECT scrutin_id, libelle FROM dim_scrutin").df(),
+            percent=frozenset(r[0] for r in con.execute("SELECT indicateur FROM dim_indicateur WHERE unite = '%'").fetchall())
+            if data.indicators is not None else frozenset(),
+            run_date=run[0], sources=[r[0] for r in con.execute("SELECT DISTINCT source_id FROM etl_input ORDER BY 1").fetchall()],
+            mapping=con.sql("SELECT code_source, code_reference FROM map_commune_cog").df(),
+            territory_name=str(con.execute("SELECT nom_departement FROM dim_departement WHERE code_departement = ?", [data.territoire]).fetchone()[0]),
+        )
+    if table_hash(build_modelling_table(data)) != saved.get("table_sha256"):
+        inputs.notes.append("Le modèle retenu a été entraîné sur une autre version de l'entrepôt : relancez « electio evaluate » pour des prévisions à jour.")
+    return inputs
+
+
+# ─── Scenarios and communes ──────────────────────────────────────────────────────────────
+
+def resolve_scenarios(options: ForecastOptions, outputs_: Sequence[str], indicators: Sequence[str]) -> list[sc.Scenario]:
+    """``tendance``, the chosen named scenarios (all of the file by default), then the custom one."""
+    path = options.scenario_file or (sc.DEFAULT_FILE if sc.DEFAULT_FILE.is_file() else None)
+    named = sc.load_scenarios(path) if path else {}
+    wanted = [n for n in options.scenarios if n != sc.TREND]
+    unknown = [n for n in wanted if n not in named]
+    if unknown:
+        raise ValueError(f"scénario(s) inconnu(s) : {', '.join(unknown)} (disponibles : {', '.join([sc.TREND, *named])})")
+    chosen = [named[n] for n in (wanted or ([] if options.scenarios else list(named)))]
+    custom = sc.custom_scenario(options.swings, options.indicators)
+    out = [sc.TREND_SCENARIO, *chosen, *([custom] if custom else [])]
+    for scenario in out:
+        sc.check_scenario(scenario, outputs_, indicators)
+    return out
+
+
+def plain(text: str) -> str:
+    """Lower case without accents, hyphens as spaces (to match commune names)."""
+    decomposed = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return " ".join(decomposed.lower().replace("-", " ").replace("'", " ").split())
+
+
+def find_commune(communes: pd.DataFrame, query: str) -> str:
+    """A commune's code from its code or its name (accents and case ignored)."""
+    if query in set(communes["code_commune"]):
+        return query
+    matches = communes[communes["nom_commune"].map(plain) == plain(query)]
+    if len(matches) != 1:
+        raise ValueError(f"commune introuvable ou ambiguë : « {query} » (donnez son code INSEE)")
+    return str(matches["code_commune"].iloc[0])
+
+
+# ─── Simulation ──────────────────────────────────────────────────────────────────────────
+
+def exceedance(shares: np.ndarray, threshold: float, present: np.ndarray) -> np.ndarray:
+    """P(share > threshold) per commune and bloc (n × k), from draws × n × k."""
+    return np.where(present, (shares > threshold).mean(axis=0), 0.0)
+
+
+def simulate(rows: pd.DataFrame, learner: PooledLearner, scenario: sc.Scenario, setup: TargetSetup, threshold: float, territory: str) -> pd.DataFrame:
+    """Long rows of one target × scenario: every commune, then the territory (code = département)."""
+    blocs, k, center, calibration = learner.blocs, len(learner.blocs), setup.center, setup.calibration
+    present = present_mask(rows, blocs)
+    deviation = rows[[f"ref_z_{o}" for o in outputs(blocs)]].to_numpy(float) + learner.predict(rows)
+    mid_shares, mid_abstention = sc.apply_swings(center.shares[0], center.abstention[0], blocs, scenario.swing)
+    n = len(rows)
+    middle = reconcile(deviation[:, :k], deviation[:, k], rows, blocs, Totals(np.tile(mid_shares, (n, 1)), np.full(n, mid_abstention)))
+    spread = residual_scale(rows, np.column_stack([middle.shares, middle.abstention]), np.column_stack([present, np.ones(n, bool)]), calibration)
+    drawn, rates = territory_draws(center.shares[0], float(center.abstention[0]), setup.variance, float(rows["horizon_ans"].iloc[0]), setup.normals)
+    drawn, rates = sc.apply_swings(drawn, rates, blocs, scenario.swing)
+    residuals = residual_draws(calibration, spread, len(setup.normals), np.random.default_rng(list(setup.residual_seed)))
+    weights = rows["aux_exprimes_ref"].fillna(rows["exprimes"].median()).to_numpy(float)
+    inscrits = rows["aux_inscrits_ref"].fillna(rows["inscrits"].median()).to_numpy(float)
+    shares, abstention = commune_draws(deviation, present, weights, inscrits, drawn, rates, residuals)
+    communes = summary_frame(rows["code_commune"].tolist(), blocs, summarise(shares, abstention, present), present)
+    whole = summary_frame([territory], blocs, summarise(drawn[:, None, :], rates[:, None], present[:1]), present[:1])
+    communes["p_seuil"] = np.column_stack([exceedance(shares, threshold, present), np.full(n, np.nan)])[np.column_stack([present, np.ones(n, bool)])]
+    whole["p_seuil"] = np.append(exceedance(drawn[:, None, :], threshold, present[:1])[0][present[0]], np.nan)
+    return pd.concat([communes, whole], ignore_index=True)
+
+
+def run_target(inputs: Inputs, target: Target, scenarios: Sequence[sc.Scenario], variance: np.ndarray, calibration: Calibration,
+               options: ForecastOptions) -> pd.DataFrame:
+    """Long rows of every scenario of one target, with common random numbers."""
+    data = inputs.data
+    base = target_table(data, target)
+    projected = project(data.indicators, target.date, inputs.percent) if data.indicators is not None else pd.DataFrame()
+    normals = np.random.default_rng([options.seed, target.horizon_ans]).standard_normal((options.draws, len(data.blocs) + 1))
+    setup = TargetSetup(territory_forecast(base, data.blocs), variance, calibration, normals, (options.seed, target.horizon_ans, 1))
+    frames = [simulate(with_indicators(base, projected, scenario.indicateurs), inputs.learner, scenario, setup, options.threshold, data.territoire)
+              .assign(scenario=scenario.nom, horizon_ans=target.horizon_ans, scrutin_cible=target.scrutin_cible) for scenario in scenarios]
+    return pd.concat(frames, ignore_index=True)
+
+
+def indicator_effect(forecasts: pd.DataFrame, scenario: str, territory: str) -> pd.Series:
+    """|scenario − tendance| of the communes' mean shares (points), territory rows excluded."""
+    blocs = forecasts[(forecasts["bloc"] != ABSTENTION) & (forecasts["code_commune"] != territory)]
+    keys = ["scrutin_cible", "code_commune", "bloc"]
+    by = {name: blocs[blocs["scenario"] == name].set_index(keys)["moyenne"] for name in (scenario, sc.TREND)}
+    return (100 * (by[scenario] - by[sc.TREND])).abs().dropna()
+
+
+def indicator_notes(forecasts: pd.DataFrame, scenarios: Sequence[sc.Scenario], used: Sequence[str], territory: str) -> list[str]:
+    """French notes on indicator shifts: unused indicators, and the measured effect of indicator-only scenarios."""
+    notes = [] if used else ["Le modèle retenu n'utilise aucun indicateur local : les décalages d'indicateurs sont sans effet."]
+    for scenario in (s for s in scenarios if s.indicateurs):
+        unused = sorted(set(scenario.indicateurs) - set(used))
+        if unused:
+            notes.append(f"Scénario {scenario.nom} : {', '.join(unused)} absent(s) des variables du modèle retenu, décalage sans effet.")
+        if not scenario.swing:
+            effect = indicator_effect(forecasts, scenario.nom, territory)
+            notes.append(f"Scénario {scenario.nom} (indicateurs seuls) : parts communales déplacées de {fr_number(effect.mean(), 2)} point en "
+                         f"moyenne (au plus {fr_number(effect.max(), 2)}) par rapport à la tendance ; totaux du territoire inchangés.")
+    return notes
+
+
+# ─── Orchestration ───────────────────────────────────────────────────────────────────────
+
+def forecast_dir() -> Path:
+    """``output/previsions`` under the project home."""
+    return config.output_dir() / FORECAST_DIR
+
+
+def clean(folder: Path) -> None:
+    """Remove the files of a previous run (the folder only holds this stage's outputs)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for path in folder.iterdir():
+        if path.suffix in {".png", ".html", ".csv"}:
+            path.unlink()
+
+
+def scenario_frame(scenarios: Sequence[sc.Scenario]) -> pd.DataFrame:
+    """``dim_scenario`` rows."""
+    return pd.DataFrame([(s.nom, s.libelle, s.description, s.parametres) for s in scenarios], columns=["scenario", "libelle", "description", "parametres"])
+
+
+def write_csv(frame: pd.DataFrame, path: Path) -> Path:
+    """``fact_prevision`` as CSV with the export's writer (UTF-8 BOM, ``;``, decimal comma)."""
+    from electio.outputs.exports import Exported
+    from electio.outputs.exports import write_csv as export_csv
+
+    with duckdb.connect() as con:
+        con.register("source", frame)
+        con.execute("CREATE TABLE fact_prevision AS SELECT * FROM source")
+        relation = con.sql("SELECT * FROM fact_prevision")
+        columns = tuple((c, str(t)) for c, t in zip(relation.columns, relation.types, strict=True))
+        return export_csv(con, Exported("fact_prevision", "table", len(frame), columns, ""), path)
+
+
+def run_forecast(warehouse: Path | None = None, options: ForecastOptions = ForecastOptions(), progress: Progress | None = None,
+                 write: bool = True) -> ForecastResult:
+    """Run the stage: simulations, tables (if ``write``), CSV and charts."""
+    from electio.forecasts import charts
+
+    say = progress or (lambda _message: None)
+    warehouse = warehouse or config.warehouse_path()
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+    say("Lecture de l'entrepôt et du modèle retenu")
+    inputs = read_inputs(warehouse, options.model)
+    data = inputs.data
+    communes = [find_commune(inputs.communes, c) for c in options.communes]
+    targets = forecast_targets(data.ballots)
+    used_indicators = indicator_features(inputs.learner.features)
+    known = set(used_indicators) | (set(data.indicators["indicateur"]) if data.indicators is not None else set())
+    scenarios = resolve_scenarios(options, outputs(data.blocs), sorted(known))
+    table = swings(data)
+    variance = yearly_variance(table).reindex(outputs(data.blocs)).to_numpy(float)
+    predictions = backtest_predictions(inputs.backtests, data.blocs, data.territoire, data.ballots.set_index("scrutin_id")["date_scrutin"])
+    conditional = [p for p in predictions if p.conditionnel]
+    timings["lecture"] = time.perf_counter() - clock
+    frames, used = [], {}
+    for target in targets:
+        say(f"Simulation : {target.libelle}")
+        calibration, used[target.horizon_ans] = horizon_calibration(conditional, target.horizon_ans)
+        frames.append(run_target(inputs, target, scenarios, variance, calibration, options))
+    timings["simulation"] = time.perf_counter() - clock - sum(timings.values())
+    forecasts = pd.concat(frames, ignore_index=True)
+    say("Fiabilité des probabilités (backtests)")
+    reliability = pd.concat([reliability_rows(lead_outcomes(inputs.backtests), "backtest", data.territoire),
+                             reliability_rows(replay_outcomes(predictions, data), "simulation", data.territoire)], ignore_index=True)
+    timings["fiabilite"] = time.perf_counter() - clock - sum(timings.values())
+    result = ForecastResult(
+        territoire=data.territoire, output=forecast_dir(), targets=targets, scenarios=scenarios, forecasts=forecasts, calibration=reliability,
+        swings=table, variance=pd.Series(variance, index=outputs(data.blocs)), calibration_horizons=used, draws=options.draws,
+        libelles=charts.labels(inputs), nom_territoire=inputs.territory_name, notes=list(inputs.notes))
+    result.notes += indicator_notes(forecasts, scenarios, used_indicators, data.territoire)
+    covered = round(100 * interval_coverage(table, result.variance))
+    result.notes.append(f"Contrôle de l'incertitude du territoire : {covered} % des écarts passés entre scrutins comparables tombent dans "
+                        "l'intervalle à 80 % (contrôle sur les données mêmes de l'estimation).")
+    if write:
+        say("Écriture dans l'entrepôt")
+        tables = {"dim_scenario": scenario_frame(scenarios), "fact_prevision": forecasts[FACT_COLUMNS], "forecast_calibration": result.calibration}
+        result.stored = replace_stage_tables(warehouse, FORECAST_DDL, tables, {})
+    clean(result.output)
+    result.figures.append(write_csv(forecasts[FACT_COLUMNS], result.output / CSV_NAME))
+    timings["tables"] = time.perf_counter() - clock - sum(timings.values())
+    say("Graphiques")
+    result.figures += charts.draw_all(result, inputs, communes, options)
+    timings["graphiques"] = time.perf_counter() - clock - sum(timings.values())
+    timings["total"] = time.perf_counter() - clock
+    result.timings = timings
+    return result
+
+
+def territory_table(forecasts: pd.DataFrame, territory: str) -> pd.DataFrame:
+    """The territory rows (mean, 80 % interval, P(lead)) of every scenario and target, for printing."""
+    rows = forecasts[forecasts["code_commune"] == territory]
+    return rows[["scenario", "horizon_ans", "scrutin_cible", "bloc", "moyenne", "q10", "q90", "p_tete"]].reset_index(drop=True)

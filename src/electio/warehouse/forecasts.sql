@@ -1,0 +1,77 @@
+-- Electio warehouse: forecasts at 1, 2 and 3 years and for the next présidentielle (stage « electio forecast »).
+-- Portable SQL (DuckDB and PostgreSQL). Written after « electio evaluate » into the existing warehouse,
+-- in one transaction (electio.warehouse.store.replace_stage_tables); a run replaces every row.
+-- No foreign key: future ballots are not in dim_scrutin, the territory aggregate is not in dim_commune,
+-- and a run replaces dim_scenario and fact_prevision together (fact_prevision.scenario = dim_scenario.scenario).
+
+CREATE TABLE dim_scenario (
+    scenario     VARCHAR NOT NULL PRIMARY KEY,
+    libelle      VARCHAR NOT NULL,
+    description  VARCHAR NOT NULL,
+    parametres   VARCHAR NOT NULL
+);
+COMMENT ON TABLE dim_scenario IS 'Scénarios de prévision : tendance calibrée, scénarios nommés et scénario personnalisé.';
+COMMENT ON COLUMN dim_scenario.scenario IS 'Code du scénario (tendance = scénario par défaut, personnalise = réglages en ligne de commande).';
+COMMENT ON COLUMN dim_scenario.libelle IS 'Libellé français du scénario.';
+COMMENT ON COLUMN dim_scenario.description IS 'Description française des hypothèses du scénario.';
+COMMENT ON COLUMN dim_scenario.parametres IS 'Paramètres (JSON) : écarts des totaux du territoire en points par bloc (swing_points, appliqués à la tendance, autres blocs rééchelonnés pour sommer à 100 %) et décalages d''indicateurs dans leur unité (indicateurs).';
+
+CREATE TABLE fact_prevision (
+    scenario       VARCHAR NOT NULL,
+    horizon_ans    INTEGER NOT NULL,
+    scrutin_cible  VARCHAR NOT NULL,
+    code_commune   VARCHAR NOT NULL,
+    bloc           VARCHAR NOT NULL,
+    moyenne        FLOAT8 NOT NULL,
+    q025           FLOAT8 NOT NULL,
+    q10            FLOAT8 NOT NULL,
+    q50            FLOAT8 NOT NULL,
+    q90            FLOAT8 NOT NULL,
+    q975           FLOAT8 NOT NULL,
+    p_tete         FLOAT8,
+    PRIMARY KEY (scenario, scrutin_cible, code_commune, bloc)
+);
+COMMENT ON TABLE fact_prevision IS 'Prévisions par scénario, scrutin cible, commune et bloc : distribution prédictive simulée (moyenne, quantiles, probabilité d''arriver en tête).';
+COMMENT ON COLUMN fact_prevision.scenario IS 'Scénario (dim_scenario.scenario).';
+COMMENT ON COLUMN fact_prevision.horizon_ans IS 'Années (arrondies) entre le dernier scrutin de l''entrepôt et le scrutin cible.';
+COMMENT ON COLUMN fact_prevision.scrutin_cible IS 'Scrutin prévu : euroAAAA_hyp = scrutin national hypothétique de type européennes à 1, 2 ou 3 ans ; presAAAA_t1 = prochaine présidentielle, 1er tour.';
+COMMENT ON COLUMN fact_prevision.code_commune IS 'Commune (COG 2026), ou code du département pour le total du territoire.';
+COMMENT ON COLUMN fact_prevision.bloc IS 'Bloc (part des exprimés) ou abstention (taux d''abstention des inscrits).';
+COMMENT ON COLUMN fact_prevision.moyenne IS 'Moyenne de la distribution prédictive (fraction, de 0 à 1).';
+COMMENT ON COLUMN fact_prevision.q025 IS 'Quantile à 2,5 % (borne basse de l''intervalle à 95 %).';
+COMMENT ON COLUMN fact_prevision.q10 IS 'Quantile à 10 % (borne basse de l''intervalle à 80 %).';
+COMMENT ON COLUMN fact_prevision.q50 IS 'Médiane.';
+COMMENT ON COLUMN fact_prevision.q90 IS 'Quantile à 90 % (borne haute de l''intervalle à 80 %).';
+COMMENT ON COLUMN fact_prevision.q975 IS 'Quantile à 97,5 % (borne haute de l''intervalle à 95 %).';
+COMMENT ON COLUMN fact_prevision.p_tete IS 'Probabilité simulée que le bloc arrive en tête (NULL pour l''abstention).';
+
+CREATE TABLE forecast_calibration (
+    territoire          VARCHAR NOT NULL,
+    modele              VARCHAR NOT NULL,
+    source              VARCHAR NOT NULL,
+    conditionnel        BOOLEAN NOT NULL,
+    classe              INTEGER NOT NULL,
+    borne_basse         FLOAT8 NOT NULL,
+    borne_haute         FLOAT8 NOT NULL,
+    proba_moyenne       FLOAT8,
+    frequence_observee  FLOAT8,
+    effectif            INTEGER NOT NULL,
+    brier               FLOAT8 NOT NULL,
+    brier_reference     FLOAT8 NOT NULL,
+    scrutins            VARCHAR NOT NULL,
+    PRIMARY KEY (territoire, modele, source, conditionnel, classe)
+);
+COMMENT ON TABLE forecast_calibration IS 'Fiabilité des probabilités d''arriver en tête : diagramme de fiabilité calculé sur les backtests (model_prediction_backtest).';
+COMMENT ON COLUMN forecast_calibration.territoire IS 'Territoire évalué (code département).';
+COMMENT ON COLUMN forecast_calibration.modele IS 'Modèle (retenu).';
+COMMENT ON COLUMN forecast_calibration.source IS 'backtest : probabilités enregistrées par « electio evaluate » (erreurs communales seules) ; simulation : la simulation des prévisions rejouée sur les backtests non conditionnels avec les seules informations antérieures à chaque scrutin (incertitude du territoire comprise).';
+COMMENT ON COLUMN forecast_calibration.conditionnel IS 'Vrai : backtests aux vrais totaux départementaux ; faux : totaux eux aussi prévus.';
+COMMENT ON COLUMN forecast_calibration.classe IS 'Classe de probabilité (0 = [0 ; 0,1[, …, 9 = [0,9 ; 1]).';
+COMMENT ON COLUMN forecast_calibration.borne_basse IS 'Borne basse de la classe de probabilité prévue.';
+COMMENT ON COLUMN forecast_calibration.borne_haute IS 'Borne haute de la classe.';
+COMMENT ON COLUMN forecast_calibration.proba_moyenne IS 'Probabilité prévue moyenne des couples commune × bloc de la classe (NULL si classe vide).';
+COMMENT ON COLUMN forecast_calibration.frequence_observee IS 'Part de ces couples où le bloc est réellement arrivé en tête (idéalement égale à proba_moyenne).';
+COMMENT ON COLUMN forecast_calibration.effectif IS 'Nombre de couples commune × bloc dans la classe.';
+COMMENT ON COLUMN forecast_calibration.brier IS 'Score de Brier sur tous les couples commune × bloc : moyenne de (probabilité − issue)², issue = 1 si le bloc est en tête ; 0 = parfait.';
+COMMENT ON COLUMN forecast_calibration.brier_reference IS 'Score de Brier de la référence climatologique (probabilité = fréquence de tête du bloc sur ces backtests).';
+COMMENT ON COLUMN forecast_calibration.scrutins IS 'Scrutins de backtest utilisés (horizon en années).';

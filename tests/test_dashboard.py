@@ -1,0 +1,205 @@
+"""Dashboard data layer on a real Rhône warehouse built in a temporary home (ETL, fast evaluation, forecasts).
+
+Every expected value is computed here with plain SQL on the warehouse, independently of
+``electio.dashboard.data``. The browser tests (test_dashboard_browser.py) reuse the same warehouse.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+from electio.dashboard import data, simulation
+from electio.dashboard.charts import percent
+
+TERRITORY = "69"
+LYON = "69123"
+
+
+def build_warehouse(home: Path) -> Path:
+    """ETL, fast evaluation and forecasts of the Rhône in ``home`` (once per test session)."""
+    from electio.forecasts.stage import ForecastOptions, run_forecast
+    from electio.models.evaluate import run_evaluation
+    from electio.pipeline.etl import Territory, run_etl
+
+    path = home / "data" / "warehouse" / "electio.duckdb"
+    done = home / "complet"
+    if done.is_file():
+        return path
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ELECTIO_HOME", str(home))
+        patch.setattr("electio.forecasts.charts.draw_all", lambda *_args, **_kwargs: [])  # the stage's PNG charts are not tested here
+        run_etl(Territory(TERRITORY), path)
+        run_evaluation(path, fast=True)
+        run_forecast(path, ForecastOptions(html=False))
+    done.touch()
+    return path
+
+
+@pytest.fixture(scope="session")
+def warehouse(tmp_path_factory: pytest.TempPathFactory, mirror: Path) -> Path:
+    """The session's Rhône warehouse (shared with the browser tests through a fixed folder)."""
+    return build_warehouse(tmp_path_factory.getbasetemp() / "tableau_de_bord")
+
+
+def sql(path: Path, text: str, params: list | None = None) -> pd.DataFrame:
+    """An independent read-only query."""
+    with duckdb.connect(str(path), read_only=True) as con:
+        return con.execute(text, params or []).df()
+
+
+def test_percent_is_french() -> None:
+    assert percent(0.2951) == "29,5\u202f%"
+    assert percent(0.07, 0) == "7\u202f%"
+
+
+def test_targets_are_the_stage_horizons(warehouse: Path) -> None:
+    targets = data.targets(warehouse)
+    stored = sql(warehouse, "SELECT DISTINCT horizon_ans, scrutin_cible FROM fact_prevision WHERE scenario = 'tendance' ORDER BY 1")
+    assert targets[["horizon_ans", "scrutin_cible"]].astype(str).values.tolist() == stored.astype(str).values.tolist()
+    assert targets["horizon_ans"].tolist()[:3] == [1, 2, 3]
+    assert targets["label"].iloc[0].startswith("À 1 an")
+    assert "Présidentielle" in targets["label"].iloc[-1]
+    assert all(data.parse_target(k) == (int(h), t) for k, h, t in zip(targets["key"], targets["horizon_ans"], targets["scrutin_cible"], strict=True))
+
+
+def test_forecast_slices_split_communes_and_territory(warehouse: Path) -> None:
+    key = data.targets(warehouse)["key"].iloc[0]
+    horizon, target = data.parse_target(key)
+    total = data.territory_forecast(warehouse, key).set_index("bloc")["moyenne"]
+    expected = sql(warehouse, "SELECT bloc, moyenne FROM fact_prevision WHERE scenario = 'tendance' AND horizon_ans = ? AND scrutin_cible = ? "
+                              "AND code_commune = ?", [horizon, target, TERRITORY]).set_index("bloc")["moyenne"]
+    pd.testing.assert_series_equal(total.sort_index(), expected.sort_index(), check_names=False)
+    communes = data.commune_forecasts(warehouse, key)
+    assert TERRITORY not in set(communes["code_commune"])
+    assert communes["code_commune"].nunique() == len(data.communes(warehouse)) == 266
+    shares = communes[communes["bloc"] != "abstention"].groupby("code_commune")["moyenne"].sum()
+    assert np.allclose(shares, 1.0, atol=1e-6)
+
+
+def test_leaders_are_the_highest_mean_share(warehouse: Path) -> None:
+    key = data.targets(warehouse)["key"].iloc[0]
+    leaders = data.leaders(data.commune_forecasts(warehouse, key)).set_index("code_commune")["bloc"]
+    horizon, target = data.parse_target(key)
+    expected = sql(warehouse, "SELECT code_commune, arg_max(bloc, moyenne) AS bloc FROM fact_prevision WHERE scenario = 'tendance' "
+                              "AND horizon_ans = ? AND scrutin_cible = ? AND bloc <> 'abstention' AND code_commune <> ? GROUP BY 1",
+                   [horizon, target, TERRITORY]).set_index("code_commune")["bloc"]
+    pd.testing.assert_series_equal(leaders.sort_index(), expected.sort_index(), check_names=False)
+
+
+def test_history_shares_and_territory_total(warehouse: Path) -> None:
+    rows = data.history(warehouse)
+    lyon = rows[(rows["code_commune"] == LYON) & (rows["scrutin_id"] == "pres2022_t1")].set_index("bloc")["part"]
+    expected = sql(warehouse, "SELECT bloc, part FROM v_resultat_bloc_commune WHERE scrutin_id = 'pres2022_t1' AND code_commune = ?", [LYON])
+    pd.testing.assert_series_equal(lyon.sort_index(), expected.set_index("bloc")["part"].sort_index(), check_names=False)
+    whole = rows[(rows["code_commune"] == TERRITORY) & (rows["scrutin_id"] == "pres2022_t1")]
+    assert whole["part"].sum() == pytest.approx(1.0)
+    assert set(rows["scrutin_id"]) <= set(sql(warehouse, "SELECT scrutin_id FROM dim_scrutin WHERE tour = 1")["scrutin_id"])
+
+
+def test_indicator_table_compares_with_the_territory_median(warehouse: Path) -> None:
+    table = data.indicator_table(warehouse, LYON).set_index("indicateur")
+    row = table.loc["taux_pauvrete"]
+    expected = sql(warehouse, """
+        SELECT MEDIAN(i.valeur) AS mediane FROM v_indicateur_commune i JOIN dim_commune c USING (code_commune)
+        WHERE i.indicateur = 'taux_pauvrete' AND i.annee = ? AND c.type_unite = 'commune' AND i.valeur IS NOT NULL""", [int(row["annee"])])
+    assert row["mediane"] == pytest.approx(expected["mediane"].iloc[0])
+    latest = sql(warehouse, "SELECT max(annee) AS a FROM v_indicateur_commune WHERE code_commune = ? AND indicateur = 'taux_pauvrete' "
+                            "AND valeur IS NOT NULL", [LYON])["a"].iloc[0]
+    assert int(row["annee"]) == int(latest)
+    directions = sql(warehouse, "SELECT indicateur, sens_defavorable FROM dim_indicateur").set_index("indicateur")["sens_defavorable"]
+    assert (table["sens_defavorable"] == directions.reindex(table.index)).all()
+
+
+def test_accuracy_table_matches_model_evaluation(warehouse: Path) -> None:
+    table = data.accuracy(warehouse, "pres2022_t1")
+    assert {"persistance", "swing_uniforme", "swing_proportionnel", "retenu"} <= set(table.index)
+    expected = sql(warehouse, """
+        SELECT modele, conditionnel, valeur FROM model_evaluation
+        WHERE scrutin_test = 'pres2022_t1' AND territoire = ? AND bloc = 'moyenne' AND metrique = 'mae'
+          AND horizon_ans = (SELECT min(horizon_ans) FROM model_evaluation WHERE scrutin_test = 'pres2022_t1' AND territoire = ?)""",
+                   [TERRITORY, TERRITORY])
+    for (model, conditional), value in expected.set_index(["modele", "conditionnel"])["valeur"].items():
+        if model in table.index:
+            assert table.loc[model, "mae_cond" if conditional else "mae_non_cond"] == pytest.approx(value)
+
+
+def test_drivers_are_ranked_positive_importances(warehouse: Path) -> None:
+    rows = data.drivers(warehouse, "retenu", "moyenne", 5)
+    assert 0 < len(rows) <= 5
+    assert rows["rang"].is_monotonic_increasing and (rows["importance"] > 0).all()
+
+
+def test_reliability_and_lineage_tables(warehouse: Path) -> None:
+    bins = data.reliability(warehouse)
+    assert {(s, c) for s, c in zip(bins["source"], bins["conditionnel"], strict=True)} >= {("backtest", True), ("simulation", False)}
+    assert bins["proba"].between(0, 1).all() and (bins["effectif"] > 0).all()
+    inputs = data.run_inputs(warehouse)
+    assert inputs.set_index("source_id")["sha256"].to_dict() == sql(warehouse, "SELECT source_id, sha256 FROM etl_input").set_index("source_id")["sha256"].to_dict()
+    assert inputs["titre"].notna().all()
+    assert len(data.ballot_coverage(warehouse)) == len(sql(warehouse, "SELECT * FROM couverture_scrutin"))
+    summary = data.indicator_coverage_summary(warehouse)
+    gaps = sql(warehouse, "SELECT DISTINCT indicateur FROM couverture_indicateur WHERE statut = 'lacune'")["indicateur"]
+    assert set(summary.loc[summary["statut"] == "lacune", "indicateur"]) == set(gaps)
+
+
+def test_outlines_cover_every_commune(warehouse: Path) -> None:
+    shapes = data.outlines(warehouse)
+    assert shapes is not None
+    assert {f["id"] for f in shapes["features"]} == set(data.communes(warehouse)["code_commune"])
+
+
+def test_queries_are_cached_and_read_only(warehouse: Path) -> None:
+    before = warehouse.stat().st_mtime_ns
+    data.warm(warehouse)
+    hits = data.query.cache_info().hits
+    data.warm(warehouse)
+    assert data.query.cache_info().hits >= hits
+    assert warehouse.stat().st_mtime_ns == before
+
+
+def test_scenarios_use_the_stored_rows_or_the_forecast_engine(warehouse: Path) -> None:
+    key = data.targets(warehouse)["key"].iloc[0]
+    rows, stored = simulation.simulate(warehouse, key, (), ())
+    assert stored == "tendance"
+    pd.testing.assert_frame_equal(rows, data.forecast_slice(warehouse, key))
+    swung, stored = simulation.simulate(warehouse, key, (("droite", 1.5),), ())
+    assert stored == ""
+    before = rows[(rows["code_commune"] == TERRITORY) & (rows["bloc"] == "droite")]["moyenne"].iloc[0]
+    after = swung[(swung["code_commune"] == TERRITORY) & (swung["bloc"] == "droite")]["moyenne"].iloc[0]
+    assert after == pytest.approx(before + 0.015, abs=1e-9)
+    communes = swung[(swung["code_commune"] != TERRITORY) & (swung["bloc"] != "abstention")]
+    assert np.allclose(communes.groupby("code_commune")["moyenne"].sum(), 1.0, atol=1e-6)
+    assert communes["code_commune"].nunique() == 266
+
+
+def test_every_page_renders(warehouse: Path) -> None:
+    from electio.dashboard.app import PAGES, create_app
+
+    app = create_app(warehouse)
+    client = app.server.test_client()
+    page = client.get("/")
+    assert page.status_code == 200 and '<html lang="fr">' in page.get_data(as_text=True)
+    assert client.get("/fonds-de-carte/world_110m.json").get_json()["type"] == "Topology"
+    for module in PAGES:
+        assert module.layout(warehouse) is not None
+
+
+def test_pages_explain_what_to_run_before_the_later_stages(warehouse: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from electio.dashboard.app import PAGES
+
+    bare = tmp_path / "etl_seul.duckdb"
+    shutil.copy(warehouse, bare)
+    with duckdb.connect(str(bare)) as con:
+        for table in ("fact_prevision", "dim_scenario", "forecast_calibration", "model_evaluation", "model_importance", "model_card"):
+            con.execute(f"DROP TABLE {table}")
+    data.warm(bare)
+    assert data.targets(bare).empty and data.accuracy(bare, "pres2022_t1").empty and simulation.engine(bare) is None
+    texts = " ".join(str(module.layout(bare).to_plotly_json()) for module in PAGES)
+    assert "electio forecast" in texts and "electio evaluate" in texts
