@@ -138,7 +138,7 @@ def grid(count: int, max_columns: int = 4) -> tuple[int, int]:
     return math.ceil(count / columns), columns
 
 
-def _finish(fig: Figure, title: str, caption: str) -> Figure:
+def finish_figure(fig: Figure, title: str, caption: str) -> Figure:
     fig.suptitle(title, fontsize=14, fontweight="bold")
     fig.supxlabel(wrap(caption, fig.get_figwidth()), x=0.01, ha="left", fontsize=7, color="#444444")
     return fig
@@ -207,7 +207,7 @@ def map_figure(shapes: gpd.GeoDataFrame, layers: list[Layer], title: str, captio
     if without_shape:
         label = f"Sans contour, non dessinées : {', '.join(without_shape)}"
         fig.legend(handles=[Patch(facecolor="white", edgecolor="red", label=label)], loc="outside lower right", fontsize=8)
-    return _finish(fig, title, caption)
+    return finish_figure(fig, title, caption)
 
 
 def histogram_figure(layers: list[Layer], title: str, caption: str) -> Figure:
@@ -219,7 +219,7 @@ def histogram_figure(layers: list[Layer], title: str, caption: str) -> Figure:
         _draw_histogram(ax, layer)
     for ax in list(axes.flat)[len(layers):]:
         ax.set_visible(False)
-    return _finish(fig, title, caption)
+    return finish_figure(fig, title, caption)
 
 
 def _draw_histogram(ax: Axes, layer: Layer) -> None:
@@ -272,7 +272,7 @@ def heatmap_figure(matrix: pd.DataFrame, significant: pd.DataFrame, title: str, 
     bar = fig.colorbar(image, ax=ax, shrink=0.5, pad=0.01, ticks=[-1, -0.5, 0, 0.5, 1])
     bar.ax.yaxis.set_major_formatter(fr_formatter(1))
     bar.set_label("Coefficient de corrélation", fontsize=8)
-    return _finish(fig, title, caption)
+    return finish_figure(fig, title, caption)
 
 
 # ─── Scatter plots ──────────────────────────────────────────────────────────────────────
@@ -329,12 +329,12 @@ def scatter_figure(pairs: list[ScatterPair], title: str, caption: str, labelled:
         ax.legend(loc="lower right", fontsize=7, frameon=False)
     for ax in list(axes.flat)[len(pairs):]:
         ax.set_visible(False)
-    return _finish(fig, title, caption)
+    return finish_figure(fig, title, caption)
 
 
 # ─── Interactive (plotly) versions ──────────────────────────────────────────────────────
 
-def _html_layout(fig: go.Figure, title: str, caption: str, height: int) -> go.Figure:
+def html_page_layout(fig: go.Figure, title: str, caption: str, height: int) -> go.Figure:
     """Title in the top margin, menu just above the plot, caption below the x axis."""
     fig.update_layout(
         title={"text": title, "x": 0.5, "xanchor": "center", "y": 0.97, "yanchor": "top", "yref": "container"},
@@ -346,7 +346,7 @@ def _html_layout(fig: go.Figure, title: str, caption: str, height: int) -> go.Fi
     return fig
 
 
-def _dropdown(labels: list[str], args: list[list]) -> list[dict]:
+def dropdown_menu(labels: list[str], args: list[list]) -> list[dict]:
     buttons = [{"label": label, "method": "update", "args": arg} for label, arg in zip(labels, args, strict=True)]
     return [{"buttons": buttons, "direction": "down", "x": 0, "xanchor": "left", "y": 1.01, "yanchor": "bottom", "showactive": True}]
 
@@ -403,10 +403,10 @@ def map_html(shapes: gpd.GeoDataFrame, layers: list[Layer], title: str, caption:
     for index, trace in enumerate(fig.data):
         trace.update({key.replace(".", "_"): value[index] for key, value in updates[0].items() if value[index] is not None})
     args = [[update, {"title.text": f"{title}<br><sub>{layer.title}</sub>"}] for update, layer in zip(updates, layers, strict=True)]
-    fig.update_layout(updatemenus=_dropdown([layer.title for layer in layers], args), hoverlabel={"namelength": -1})
+    fig.update_layout(updatemenus=dropdown_menu([layer.title for layer in layers], args), hoverlabel={"namelength": -1})
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False, scaleanchor="x")
-    return _html_layout(fig, f"{title}<br><sub>{layers[0].title}</sub>", caption, 820)
+    return html_page_layout(fig, f"{title}<br><sub>{layers[0].title}</sub>", caption, 820)
 
 
 def heatmap_html(matrix: pd.DataFrame, hover: pd.DataFrame, title: str, caption: str) -> go.Figure:
@@ -418,7 +418,7 @@ def heatmap_html(matrix: pd.DataFrame, hover: pd.DataFrame, title: str, caption:
     ))
     fig.update_yaxes(autorange="reversed")
     fig.update_xaxes(side="top")
-    return _html_layout(fig, title, caption, max(600, 24 * len(matrix) + 250))
+    return html_page_layout(fig, title, caption, max(600, 24 * len(matrix) + 250))
 
 
 def scatter_html(pairs: list[ScatterPair], title: str, caption: str) -> go.Figure:
@@ -440,10 +440,10 @@ def scatter_html(pairs: list[ScatterPair], title: str, caption: str) -> go.Figur
                                             "xaxis.type": "log" if pair.log_x else "linear",
                                             "title.text": f"{title}<br><sub>{pair.title} — {pair.note}</sub>"}])
     first = pairs[0]
-    fig.update_layout(updatemenus=_dropdown([p.title for p in pairs], args), showlegend=False,
+    fig.update_layout(updatemenus=dropdown_menu([p.title for p in pairs], args), showlegend=False,
                       xaxis={"title": {"text": first.x_label}, "type": "log" if first.log_x else "linear"},
                       yaxis={"title": {"text": first.y_label}, "ticksuffix": " %"})
-    return _html_layout(fig, f"{title}<br><sub>{first.title} — {first.note}</sub>", caption, 700)
+    return html_page_layout(fig, f"{title}<br><sub>{first.title} — {first.note}</sub>", caption, 700)
 
 
 # ─── Saving ─────────────────────────────────────────────────────────────────────────────

@@ -26,7 +26,7 @@ from scipy.cluster.hierarchy import leaves_list, linkage
 
 from electio.analysis import figures
 from electio.analysis.explore import publishers
-from electio.analysis.figures import Layer, _finish
+from electio.analysis.figures import Layer, finish_figure
 from electio.analysis.geometry import commune_shapes
 from electio.features.modelling_table import ABSTENTION, TARGET_TYPES, outputs
 from electio.forecasts import scenarios as sc
@@ -61,7 +61,7 @@ def text_colour(fill: object) -> str:
 
 def html_layout(fig: go.Figure, title: str, text: str, height: int) -> go.Figure:
     """The exploration pages' layout; the title kept in the top margin however tall the page."""
-    figures._html_layout(fig, title, text, height)
+    figures.html_page_layout(fig, title, text, height)
     return fig.update_layout(title_y=1 - 30 / height)
 
 
@@ -216,7 +216,7 @@ def curves_figure(result: ForecastResult, inputs: Inputs, code: str, scenario: s
     note = (method_note(result) + " Parts des exprimés (abstention : part des inscrits). Losanges : moyenne de la distribution "
             "(la médiane est plus basse pour les petits blocs, distributions asymétriques). Pointillés : du dernier scrutin observé du même type "
             "à la première prévision ; les prévisions de type européennes (bande) et la présidentielle (barres) ne se comparent qu'au même type.")
-    return _finish(fig, title, caption(inputs, note))
+    return finish_figure(fig, title, caption(inputs, note))
 
 
 def curves_html(result: ForecastResult, inputs: Inputs, code: str, scenario: sc.Scenario) -> go.Figure:
@@ -323,7 +323,7 @@ def heat_figure(result: ForecastResult, inputs: Inputs, target: Target, scenario
     note = (f"Les {len(shown)} communes comptant le plus d'inscrits (sur {len(shares) - 1}), regroupées par profil de vote prévu "
             "(classification hiérarchique de Ward) ; toutes les communes figurent dans la version HTML. Première ligne : ensemble du territoire. "
             f"Évolution mesurée par rapport au dernier scrutin du même type. {method_note(result)}")
-    return _finish(fig, title, caption(inputs, note))
+    return finish_figure(fig, title, caption(inputs, note))
 
 
 def ballot_label(inputs: Inputs, scrutin_id: str) -> str:
@@ -410,7 +410,7 @@ def bars_figure(result: ForecastResult, inputs: Inputs, scenario: sc.Scenario) -
     title = f"Probabilité que chaque bloc arrive en tête — scénario « {scenario.libelle} »"
     note = (f"Ensemble du territoire (première ligne) et les {len(codes) - 1} communes comptant le plus d'inscrits, par taille décroissante ; "
             f"chiffres : probabilités d'au moins 20 %. {method_note(result)}")
-    return _finish(fig, title, caption(inputs, note))
+    return finish_figure(fig, title, caption(inputs, note))
 
 
 def bars_html(result: ForecastResult, inputs: Inputs, scenario: sc.Scenario) -> go.Figure:
@@ -425,7 +425,7 @@ def bars_html(result: ForecastResult, inputs: Inputs, scenario: sc.Scenario) -> 
                         visible=index == 0, legendgroup=bloc, showlegend=True, hovertemplate="%{y}<br>" + label[bloc] + " : %{x:.0f} %<extra></extra>")
     per_target = len(fig.data) // len(result.targets)
     args = [[{"visible": [i // per_target == j for i in range(len(fig.data))]}] for j in range(len(result.targets))]
-    fig.update_layout(barmode="stack", updatemenus=figures._dropdown([t.libelle for t in result.targets], args),
+    fig.update_layout(barmode="stack", updatemenus=figures.dropdown_menu([t.libelle for t in result.targets], args),
                       xaxis={"ticksuffix": " %", "range": [0, 100], "side": "top"},
                       yaxis={"autorange": "reversed", "tickmode": "linear", "dtick": 1, "tickfont": {"size": 9}})
     title = f"Probabilité que chaque bloc arrive en tête, par commune — scénario « {scenario.libelle} »"
@@ -466,7 +466,7 @@ def scenario_figure(result: ForecastResult, inputs: Inputs) -> Figure:
     note = ("Symbole : moyenne ; trait épais : intervalle à 80 % ; trait fin : 95 %. Écarts de scénario en points appliqués à chaque simulation "
             "(autres blocs rééchelonnés pour sommer à 100 %) ; les décalages d'indicateurs ne changent pas les totaux du territoire, seulement la "
             "répartition entre communes ; mêmes tirages aléatoires pour tous les scénarios. " + method_note(result))
-    return _finish(fig, title, caption(inputs, note))
+    return finish_figure(fig, title, caption(inputs, note))
 
 
 def scenario_html(result: ForecastResult, inputs: Inputs) -> go.Figure:
@@ -484,7 +484,7 @@ def scenario_html(result: ForecastResult, inputs: Inputs) -> go.Figure:
                                      "arrayminus": 100 * (part["moyenne"] - part["q10"]), "color": colour, "thickness": 3})
     per_target = len(result.scenarios)
     args = [[{"visible": [i // per_target == j for i in range(len(fig.data))]}] for j in range(len(result.targets))]
-    fig.update_layout(updatemenus=figures._dropdown([t.libelle for t in result.targets], args), scattermode="group",
+    fig.update_layout(updatemenus=figures.dropdown_menu([t.libelle for t in result.targets], args), scattermode="group",
                       xaxis={"ticksuffix": " %"}, yaxis={"autorange": "reversed"})
     title = f"{inputs.territory_name} : totaux prévus selon le scénario (moyenne et intervalle à 80 %)"
     return html_layout(fig, title, caption(inputs, method_note(result)), 700)
@@ -526,7 +526,7 @@ def reliability_figure(calibration: pd.DataFrame, inputs: Inputs) -> Figure:
     note = ("Couples commune × bloc regroupés par classes de 10 points de probabilité annoncée ; taille des points ∝ √effectif. "
             f"Brier : moyenne de (probabilité − issue)², 0 = parfait. Scrutins — {cases}. La simulation rejouée n'utilise que les scrutins "
             "antérieurs à chaque scrutin testé.")
-    return _finish(fig, title, caption(inputs, note, ("elections",)))
+    return finish_figure(fig, title, caption(inputs, note, ("elections",)))
 
 
 # ─── All charts ──────────────────────────────────────────────────────────────────────────
