@@ -270,7 +270,7 @@ WITH blocs_scrutin AS (
 )
 SELECT p.scrutin_id, p.code_commune, b.code_bloc AS bloc,
        COALESCE(v.voix, 0) AS voix, p.exprimes,
-       CASE WHEN p.exprimes > 0 THEN COALESCE(v.voix, 0) * 1.0 / p.exprimes END AS part
+       CASE WHEN p.exprimes > 0 THEN CAST(COALESCE(v.voix, 0) AS FLOAT8) / p.exprimes END AS part
 FROM fact_participation p
 JOIN blocs_scrutin b ON b.scrutin_id = p.scrutin_id
 LEFT JOIN voix_bloc v
