@@ -8,22 +8,11 @@ import pandas as pd
 
 from electio.config import REFERENTIALS_DIR
 from electio.errors import InputError
+from electio.referentials import read_referential
 
 BLOCS_CSV = REFERENTIALS_DIR / "blocs.csv"
 ASSIGNMENTS_CSV = REFERENTIALS_DIR / "blocs_affectation.csv"
 ASSIGNMENT_COLUMNS = ["version", "scrutin_id", "type_cle", "cle", "libelle", "bloc", "justification"]
-
-
-def read_referential(path: Path, columns: list[str]) -> pd.DataFrame:
-    """Read a referential CSV as strings, checking its columns."""
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-        raise InputError(path, f"référentiel illisible ({exc})") from exc
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise InputError(path, f"colonnes manquantes : {', '.join(missing)}")
-    return frame
 
 
 def load_blocs(path: Path = BLOCS_CSV) -> pd.DataFrame:

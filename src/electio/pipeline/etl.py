@@ -18,6 +18,7 @@ from electio.parse.ballot import ParsedBallot
 from electio.pipeline.indicators import build_indicators
 from electio.pipeline.lineage import Lineage, now
 from electio.quality import contracts
+from electio.referentials import read_referential
 from electio.warehouse.store import write_tables
 
 SCRUTINS_CSV = config.REFERENTIALS_DIR / "scrutins.csv"
@@ -65,7 +66,7 @@ class EtlResult:
 
 def load_scrutins(path: Path = SCRUTINS_CSV) -> pd.DataFrame:
     """The ballots referential (one row per ballot and round)."""
-    frame = blocs.read_referential(path, ["scrutin_id", "type_scrutin", "annee", "tour", "date_scrutin", "libelle", "source_id", "cog_annee", "couverture"])
+    frame = read_referential(path, ["scrutin_id", "type_scrutin", "annee", "tour", "date_scrutin", "libelle", "source_id", "cog_annee", "couverture"])
     for column in ("annee", "tour", "cog_annee"):
         frame[column] = frame[column].astype(int)
     frame["date_scrutin"] = pd.to_datetime(frame["date_scrutin"]).dt.date
@@ -88,7 +89,7 @@ def reference_geography(lineage: Lineage, territory: Territory) -> tuple[dict[st
     departements = geography.load_departements(paths["departements"])
     regions = geography.load_regions(paths["regions"])
     mapping = geography.build_commune_mapping(paths["communes"], paths["passage"], paths["cog_history"], paths["communes_2024"])
-    extra = blocs.read_referential(EXTRA_MAPPING_CSV, list(mapping.columns))
+    extra = read_referential(EXTRA_MAPPING_CSV, list(mapping.columns))
     extra["annee_modification"] = pd.to_numeric(extra["annee_modification"]).astype("Int64")
     mapping = pd.concat([mapping, extra[~extra["code_source"].isin(mapping["code_source"])]], ignore_index=True)
     communes["type_unite"] = "commune"

@@ -20,7 +20,7 @@ from electio.catalogue import Source, catalogue
 from electio.errors import InputError
 from electio.fetch import fetch
 from electio.harmonise import geography
-from electio.harmonise.blocs import read_referential
+from electio.referentials import read_referential
 from electio.harmonise.indicators import RATIOS, derive_rates, to_reference_cog
 from electio.pipeline.lineage import Lineage, now
 
