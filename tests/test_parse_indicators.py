@@ -12,11 +12,13 @@ import tomllib
 import zipfile
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 import pytest
 
 from electio.config import REFERENTIALS_DIR, SOURCES_DIR
 from electio.errors import InputError
+from electio.harmonise import indicators as harmonise
 from electio.harmonise.indicators import derive_rates, indicator_units, to_reference_cog
 from electio.parse import (
     cnaf,
@@ -442,6 +444,57 @@ def test_derive_rates() -> None:
     assert value(out, "01001", "taux_chomage", 2018) == (10, "derive")
     assert value(out, "01001", "taux_chomage", 2016) == (12, "derive")
     assert out[(out["indicateur"] == "atteintes_biens_pour_1000hab") & (out["annee"] == 2015)].empty
+
+
+def test_to_reference_cog_weights_nearest_earlier_then_later_population() -> None:
+    frame = long_frame(
+        [
+            ("01001", 2021, "revenu_median", 2019, 20000, "ok"),
+            ("01002", 2021, "revenu_median", 2019, 30000, "ok"),
+        ]
+    )
+    population = long_frame(
+        [
+            ("01001", 2021, "population", 2016, 100, "ok"),
+            ("01001", 2021, "population", 2020, 900, "ok"),  # later than 2019: not used for 01001
+            ("01002", 2021, "population", 2022, 300, "ok"),  # only a later year: used
+        ]
+    )
+    mapping = pd.DataFrame({"code_source": ["01001", "01002"], "code_reference": ["01001", "01001"]})
+    median, flag = value(to_reference_cog(frame, mapping, population), "01001", "revenu_median", 2019)
+    assert flag == "derive" and median == pytest.approx((20000 * 100 + 30000 * 300) / 400)
+
+
+def test_to_reference_cog_without_weights_uses_simple_mean(caplog: pytest.LogCaptureFixture) -> None:
+    frame = long_frame([("01001", 2021, "revenu_median", 2019, 20000, "ok"), ("01002", 2021, "revenu_median", 2019, 30000, "ok")])
+    mapping = pd.DataFrame({"code_source": ["01001", "01002"], "code_reference": ["01001", "01001"]})
+    with caplog.at_level(logging.WARNING):
+        out = to_reference_cog(frame, mapping, frame.iloc[:0])
+    assert value(out, "01001", "revenu_median", 2019) == (25000, "derive")
+    assert "1 valeurs de 1 communes fusionnées sans poids" in caplog.text
+
+
+def test_derived_row_keeps_its_numerator_source() -> None:
+    con = duckdb.connect()
+    harmonise.create_work_tables(con)
+    rows = long_frame([("01001", 2026, "population", 2019, 1000, "ok"), ("01001", 2026, "faits_atteintes_biens", 2020, 25, "ok")])
+    harmonise.add_rows(con, rows[rows["indicateur"] == "population"], "pop", 0)
+    harmonise.add_rows(con, rows[rows["indicateur"] != "population"], "ssmsi", 1)
+    harmonise.set_geography(con, pd.DataFrame({"code_source": ["01001"], "code_reference": ["01001"]}), {})
+    harmonise.population_from_rows(con)
+    harmonise.map_to_reference_cog(con)
+    harmonise.derive(con)
+    derived = con.execute("SELECT source_id, indicateur, annee, valeur, rang FROM ind_derive").fetchall()
+    assert derived == [("ssmsi", "atteintes_biens_pour_1000hab", 2020, 25.0, 1)]
+
+
+def test_duplicate_key_of_one_source_is_found_with_its_line() -> None:
+    con = duckdb.connect()
+    harmonise.create_work_tables(con)
+    rows = long_frame([("01001", 2021, "population", 2018, 100, "ok"), ("01001", 2021, "population", 2018, 120, "ok")])
+    harmonise.add_rows(con, rows.assign(ligne_source=[7, 9]), "pop", 0)
+    assert harmonise.first_duplicate(con, "pop") == ("01001", "population", 2018, 9)
+    assert harmonise.first_duplicate(con, "autre") is None
 
 
 # --- real data (the public mirror) -----------------------------------------------------------

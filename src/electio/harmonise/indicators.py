@@ -1,29 +1,38 @@
-"""Derived indicator values (rates, density) and mapping of indicator frames to COG 2026.
+"""Derived indicator values (rates, density) and mapping of indicator rows to COG 2026.
 
-Both functions take and return the long frame of the indicator parsers
+The work runs in DuckDB on a few working tables (``ind_*``, see ``create_work_tables``); the
+SQL lives in ``harmonise/sql/``. ``to_reference_cog`` and ``derive_rates`` apply the same SQL
+to one pandas frame in the long layout of the indicator parsers
 (``electio.parse.indicators_common.COLUMNS``). See ``docs/indicators.md``.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Iterable
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping
+from dataclasses import asdict, dataclass
 from functools import lru_cache
+from importlib import resources
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 
 from electio.config import REFERENCE_COG, REFERENTIALS_DIR
 from electio.errors import InputError
-from electio.parse.indicators_common import DERIVE, NON_PUBLIE, QUALITES, finalize
+from electio.parse.indicators_common import QUALITES, finalize
 
 INDICATORS_FILE = REFERENTIALS_DIR / "indicateurs.csv"
 ADDITIVE_UNITS = frozenset({"habitants", "nombre", "km²"})
 """Units whose values add up over merged communes; every other unit is averaged."""
 SAME_YEAR, EARLIER, STATIC = "meme_annee", "anterieure", "statique"
-KEYS = ["code_commune_source", "cog_annee", "indicateur", "annee"]
-_RANK = {q: i for i, q in enumerate(QUALITES)}
+RANK = {q: i for i, q in enumerate(QUALITES)}
+RAW_DDL = """
+CREATE OR REPLACE TEMP TABLE ind_brut (
+    source_id VARCHAR NOT NULL, src_ord INTEGER NOT NULL, code_commune_source VARCHAR NOT NULL,
+    cog_annee INTEGER, indicateur VARCHAR NOT NULL, annee INTEGER, valeur DOUBLE,
+    rang TINYINT NOT NULL, ligne_source BIGINT
+)"""
 log = logging.getLogger(__name__)
 
 
@@ -32,10 +41,10 @@ class Ratio:
     """A derived value: numerator / denominator × factor, the denominator matched by ``match``."""
 
     indicateur: str
-    numerator: str
-    denominator: str
-    factor: float
-    match: str = EARLIER
+    numerateur: str
+    denominateur: str
+    facteur: float
+    appariement: str = EARLIER
 
 
 RATIOS = (
@@ -55,89 +64,6 @@ RATIOS = (
 """Every per-capita rate, share and density of the project is computed here and only here."""
 
 
-def worst(qualites: Iterable[str]) -> str:
-    """Worst quality flag of a collection (``ok`` < ``derive`` < ``non_publie`` < ``secret``)."""
-    return QUALITES[max((_RANK[q] for q in qualites), default=0)]
-
-
-def _best_rows(frame: pd.DataFrame) -> pd.DataFrame:
-    """One row per key: a non-NA value first, then the best quality flag."""
-    ordered = frame.assign(_na=frame["valeur"].isna(), _rang=frame["qualite"].map(_RANK))
-    ordered = ordered.sort_values(["_na", "_rang"], kind="stable")
-    return ordered.drop_duplicates(KEYS).drop(columns=["_na", "_rang"])
-
-
-def _cog_key(frame: pd.DataFrame) -> pd.Series:
-    """``cog_annee`` as a join key (-1 for NA)."""
-    return frame["cog_annee"].fillna(-1).astype(int)
-
-
-def _match_denominator(numerator: pd.DataFrame, denominator: pd.DataFrame, match: str) -> pd.DataFrame:
-    """Numerator rows with the denominator of the same code and COG, matched on the year."""
-    by = ["code_commune_source", "_cog"]
-    left = numerator.assign(_cog=_cog_key(numerator), _an=numerator["annee"].astype(int))
-    right = denominator.assign(_cog=_cog_key(denominator), _an=denominator["annee"].astype(int))
-    right = right[[*by, "_an", "valeur", "qualite"]].rename(columns={"valeur": "_den", "qualite": "_qden"})
-    if match == SAME_YEAR:
-        return left.merge(right, on=[*by, "_an"], how="inner")
-    direction = "backward" if match == EARLIER else "nearest"
-    merged = pd.merge_asof(
-        left.sort_values("_an"),
-        right.sort_values("_an"),
-        on="_an",
-        by=by,
-        direction=direction,
-    )
-    return merged[merged["_qden"].notna()]
-
-
-def _ratio_rows(frame: pd.DataFrame, ratio: Ratio) -> pd.DataFrame:
-    """Derived rows of one ratio (NA with the worst flag when a part is NA or the denominator is 0)."""
-    numerator = frame[frame["indicateur"] == ratio.numerator]
-    denominator = frame[(frame["indicateur"] == ratio.denominator) & frame["annee"].notna()]
-    numerator = numerator[numerator["annee"].notna()]
-    if numerator.empty or denominator.empty:
-        return pd.DataFrame(columns=KEYS)
-    merged = _match_denominator(numerator, denominator, ratio.match)
-    den = merged["_den"].astype("Float64")
-    valid = merged["valeur"].notna() & den.notna() & den.gt(0).fillna(False)
-    value = (merged["valeur"] / den.where(valid) * ratio.factor).where(valid)
-    pairs = zip(merged["qualite"], merged["_qden"], valid, strict=True)
-    qualite = [worst([a, b, DERIVE if ok else NON_PUBLIE]) for a, b, ok in pairs]
-    return pd.DataFrame(
-        {
-            "code_commune_source": merged["code_commune_source"],
-            "cog_annee": merged["cog_annee"],
-            "indicateur": ratio.indicateur,
-            "annee": merged["annee"],
-            "valeur": value,
-            "qualite": pd.Series(qualite, index=merged.index, dtype="str"),
-            "ligne_source": pd.NA,
-        }
-    )
-
-
-def derive_rates(frame: pd.DataFrame) -> pd.DataFrame:
-    """Add the derived rates, shares and density of :data:`RATIOS` to a long frame.
-
-    Codes are matched on (``code_commune_source``, ``cog_annee``), so run it on one geography
-    (normally after :func:`to_reference_cog`). The denominator is the same year's, or the
-    nearest earlier year's for per-capita rates; ``superficie`` is taken from the nearest
-    year (static). A value already in ``frame`` for the same key wins over a derived one.
-    Derived values are flagged ``derive``; an NA part gives NA with the worst flag.
-    """
-    frame = finalize(frame)
-    base = _best_rows(frame)
-    derived = [_ratio_rows(base, ratio) for ratio in RATIOS]
-    derived = [d for d in derived if not d.empty]
-    if not derived:
-        return frame
-    new = finalize(pd.concat(derived, ignore_index=True))
-    flagged = new.merge(frame[KEYS].drop_duplicates(), on=KEYS, how="left", indicator=True)
-    new = new[(flagged["_merge"] == "left_only").to_numpy()]
-    return finalize(pd.concat([frame, new], ignore_index=True))
-
-
 @lru_cache(maxsize=4)
 def indicator_units(path: Path = INDICATORS_FILE) -> dict[str, str]:
     """Unit of each indicator code of the referential."""
@@ -147,7 +73,71 @@ def indicator_units(path: Path = INDICATORS_FILE) -> dict[str, str]:
     return dict(zip(table["indicateur"], table["unite"], strict=True))
 
 
-def _check_mapping(mapping: pd.DataFrame) -> pd.DataFrame:
+def sql_text(name: str) -> str:
+    """One script of ``harmonise/sql/``."""
+    return resources.files("electio.harmonise").joinpath("sql", name).read_text(encoding="utf-8")
+
+
+def run_sql(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Run one script of ``harmonise/sql/`` on the working tables."""
+    con.execute(sql_text(name))
+
+
+def _table(con: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame) -> None:
+    """(Re)create a temporary table from a frame."""
+    con.register("_frame", frame)
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM _frame")
+    finally:
+        con.unregister("_frame")
+
+
+def create_work_tables(
+    con: duckdb.DuckDBPyConnection, units: Mapping[str, str] | None = None, ratios: Collection[Ratio] = RATIOS
+) -> None:
+    """Empty ``ind_brut`` plus the referential tables ``ind_unites``, ``ind_ratios``, ``ind_qualites``."""
+    units = indicator_units() if units is None else units
+    con.execute(RAW_DDL)
+    _table(con, "ind_unites", pd.DataFrame({"indicateur": list(units), "additif": [u in ADDITIVE_UNITS for u in units.values()]}))
+    _table(con, "ind_ratios", pd.DataFrame([asdict(r) for r in ratios]))
+    _table(con, "ind_qualites", pd.DataFrame({"rang": range(len(QUALITES)), "qualite": list(QUALITES)}))
+
+
+def add_rows(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, source_id: str, order: int, *, restrict: bool = False) -> int:
+    """Append one source's long frame to ``ind_brut`` (with ``restrict``, only codes of ``ind_passage``).
+
+    Returns the number of rows added.
+    """
+    territory = "SEMI JOIN ind_passage AS p ON p.code_source = r.code_commune_source" if restrict else ""
+    con.register("_rows", frame)
+    try:
+        return con.execute(
+            f"""INSERT INTO ind_brut
+            SELECT ?, ?, r.code_commune_source, r.cog_annee, r.indicateur, r.annee, r.valeur, q.rang, r.ligne_source
+            FROM _rows AS r JOIN ind_qualites AS q USING (qualite) {territory}""",
+            [source_id, order],
+        ).fetchall()[0][0]
+    finally:
+        con.unregister("_rows")
+
+
+def first_duplicate(con: duckdb.DuckDBPyConnection, source_id: str) -> tuple | None:
+    """First (code, indicateur, annee, line) of a source with two rows for the same key and COG vintage."""
+    rows = con.execute(
+        """SELECT code_commune_source, indicateur, annee, max(ligne_source) FROM ind_brut WHERE source_id = ?
+        GROUP BY cog_annee, code_commune_source, indicateur, annee HAVING count(*) > 1 ORDER BY 4 LIMIT 1""",
+        [source_id],
+    ).fetchall()
+    return rows[0] if rows else None
+
+
+def unknown_indicators(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Indicator codes of ``ind_brut`` absent from the referential."""
+    rows = con.execute("SELECT DISTINCT indicateur FROM ind_brut ANTI JOIN ind_unites USING (indicateur) ORDER BY 1").fetchall()
+    return [r[0] for r in rows]
+
+
+def check_mapping(mapping: pd.DataFrame) -> pd.DataFrame:
     """Mapping with exactly one row per ``code_source``, else an InputError."""
     where = "table de passage (code_source → code_reference)"
     missing = {"code_source", "code_reference"} - set(mapping.columns)
@@ -160,87 +150,62 @@ def _check_mapping(mapping: pd.DataFrame) -> pd.DataFrame:
     return mapping
 
 
-def _weights(frame: pd.DataFrame, population: pd.DataFrame) -> pd.Series:
-    """Population weight of each row: same code, nearest earlier year, else nearest later year."""
-    pop = population
-    if "indicateur" in pop.columns:
-        pop = pop[pop["indicateur"] == "population"]
-    pop = pop[pop["valeur"].notna() & pop["annee"].notna()]
-    weights = pd.Series(float("nan"), index=frame.index)
-    if pop.empty:
-        return weights
-    pop = pd.DataFrame(
-        {
-            "code_commune_source": pop["code_commune_source"].astype(str),
-            "_an": pop["annee"].astype(int),
-            "_w": pop["valeur"].astype(float),
-        }
-    ).drop_duplicates(["code_commune_source", "_an"]).sort_values("_an")
-    rows = pd.DataFrame(
-        {
-            "code_commune_source": frame["code_commune_source"].astype(str).to_numpy(),
-            "_an": frame["annee"].fillna(0).astype(int).to_numpy(),
-            "_pos": range(len(frame)),
-        }
-    ).sort_values("_an")
-    for direction in ("backward", "forward"):
-        found = pd.merge_asof(rows, pop, on="_an", by="code_commune_source", direction=direction)
-        found = found.set_index("_pos")["_w"].sort_index()
-        weights = weights.fillna(pd.Series(found.to_numpy(), index=frame.index))
-    return weights
+def set_geography(con: duckdb.DuckDBPyConnection, mapping: pd.DataFrame, expected: Mapping[int, Collection[str]]) -> None:
+    """``ind_passage`` (code_source → code_reference) and ``ind_attendus`` (codes of each COG vintage)."""
+    _table(con, "ind_passage", check_mapping(mapping))
+    attendus = [pd.DataFrame({"cog_annee": year, "code": list(codes)}) for year, codes in expected.items()]
+    empty = pd.DataFrame({"cog_annee": pd.Series(dtype="int32"), "code": pd.Series(dtype="str")})
+    _table(con, "ind_attendus", pd.concat([empty, *attendus], ignore_index=True).astype({"cog_annee": "int32"}))
 
 
-def _merge_parts(merged: pd.DataFrame, additive: pd.Series) -> pd.DataFrame:
-    """One row per (code_reference, indicateur, annee): summed or weighted parts, worst flag."""
-    parts = merged.assign(
-        _v=merged["valeur"].astype("float64"),
-        _na=merged["valeur"].isna() | merged["_manque"],
-        _rang=merged["qualite"].map(_RANK),
-        _add=additive.to_numpy(),
-        _wna=merged["_poids"].isna(),
-        _vw=merged["valeur"].astype("float64") * merged["_poids"],
-    )
-    out = parts.groupby(["code_reference", "indicateur", "annee"], dropna=False).agg(
-        n=("_v", "size"),
-        na=("_na", "any"),
-        rang=("_rang", "max"),
-        add=("_add", "first"),
-        total=("_v", "sum"),
-        mean=("_v", "mean"),
-        vw=("_vw", "sum"),
-        w=("_poids", "sum"),
-        wna=("_wna", "any"),
-        line=("ligne_source", "first"),
-    )
-    averaged = (out["n"] > 1) & ~out["add"]
-    unweighted = averaged & (out["wna"] | (out["w"] <= 0))
-    if unweighted.any():
-        log.warning("%d communes fusionnées sans poids de population : moyenne simple", unweighted.sum())
-    valeur = out["total"].where(~averaged, (out["vw"] / out["w"]).where(~unweighted, out["mean"]))
-    rang = out["rang"].where(~averaged, out["rang"].clip(lower=_RANK[DERIVE]))
-    rang = rang.where(~out["na"], rang.clip(lower=_RANK[NON_PUBLIE]))
-    return pd.DataFrame(
-        {
-            "code_commune_source": out.index.get_level_values("code_reference"),
-            "cog_annee": REFERENCE_COG,
-            "indicateur": out.index.get_level_values("indicateur"),
-            "annee": out.index.get_level_values("annee"),
-            "valeur": valeur.where(~out["na"]).to_numpy(),
-            "qualite": rang.map(lambda r: QUALITES[int(r)]).to_numpy(),
-            "ligne_source": out["line"].where(out["n"] == 1).to_numpy(),
-        }
+def population_from_rows(con: duckdb.DuckDBPyConnection) -> None:
+    """``ind_population`` (weights) from the population rows of ``ind_brut``, first source first."""
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE ind_population AS
+        SELECT code_commune_source AS code, annee, arg_min(valeur, src_ord) AS poids
+        FROM ind_brut WHERE indicateur = 'population' AND valeur IS NOT NULL AND annee IS NOT NULL
+        GROUP BY code_commune_source, annee"""
     )
 
 
-def _missing_parts(frame: pd.DataFrame, mapping: pd.DataFrame, expected: Collection[str]) -> pd.DataFrame:
-    """(code_reference, indicateur, annee) keys of which an expected source code has no row."""
-    parts = mapping[mapping["code_source"].isin(set(expected))]
-    keys = frame[["code_reference", "indicateur", "annee"]].drop_duplicates()
-    wanted = keys.merge(parts, on="code_reference")
-    present = frame[["code_commune_source", "indicateur", "annee"]]
-    present = present.rename(columns={"code_commune_source": "code_source"})
-    wanted = wanted.merge(present.assign(_ok=True), on=["code_source", "indicateur", "annee"], how="left")
-    return wanted[wanted["_ok"].isna()][["code_reference", "indicateur", "annee"]].drop_duplicates()
+def population_weights(population: pd.DataFrame) -> pd.DataFrame:
+    """``ind_population`` rows (code, annee, poids) from a long frame of ``population`` values."""
+    if "indicateur" in population.columns:
+        population = population[population["indicateur"] == "population"]
+    weights = pd.DataFrame(
+        {
+            "code": population["code_commune_source"].astype(str),
+            "annee": population["annee"].astype("Int64"),
+            "poids": population["valeur"].astype("Float64"),
+        }
+    )
+    return weights.dropna().drop_duplicates(["code", "annee"])
+
+
+def map_to_reference_cog(con: duckdb.DuckDBPyConnection) -> None:
+    """``ind_cog`` from ``ind_brut`` (SQL ``indicators_to_cog.sql``); logs dropped and unweighted rows."""
+    unmapped = con.execute("SELECT count(*), min(code_commune_source) FROM ind_brut ANTI JOIN ind_passage ON code_source = code_commune_source").fetchall()[0]
+    if unmapped[0]:
+        log.warning("%d lignes sans code de référence écartées (%s…)", unmapped[0], unmapped[1])
+    run_sql(con, "indicators_to_cog.sql")
+    values, communes = con.execute("SELECT count(*), count(DISTINCT code_commune) FROM ind_cog WHERE sans_poids").fetchall()[0]
+    if values:
+        log.warning("%d valeurs de %d communes fusionnées sans poids de population : moyenne simple", values, communes)
+
+
+def derive(con: duckdb.DuckDBPyConnection) -> None:
+    """``ind_derive``: the rates of :data:`RATIOS` missing from ``ind_cog`` (SQL ``indicators_derive.sql``)."""
+    run_sql(con, "indicators_derive.sql")
+
+
+def _long(con: duckdb.DuckDBPyConnection, table: str, cog: str) -> pd.DataFrame:
+    """A working table (``ind_cog`` layout) back in the long layout of the parsers."""
+    frame = con.execute(
+        f"""SELECT t.code_commune AS code_commune_source, {cog} AS cog_annee, t.indicateur, t.annee,
+                   t.valeur, q.qualite, t.ligne_source
+            FROM {table} AS t JOIN ind_qualites AS q USING (rang)"""
+    ).df()
+    return finalize(frame)
 
 
 def to_reference_cog(
@@ -266,22 +231,46 @@ def to_reference_cog(
     if frame.duplicated(["code_commune_source", "indicateur", "annee"]).any():
         message = "plusieurs lignes par commune, indicateur et année : une source à la fois"
         raise InputError("tableau d'indicateurs", message)
-    units = indicator_units() if units is None else units
-    unknown = sorted(set(frame["indicateur"]) - set(units))
-    if unknown:
-        raise InputError(INDICATORS_FILE, f"indicateurs absents du référentiel : {', '.join(unknown)}")
-    mapping = _check_mapping(mapping)
-    merged = frame.merge(mapping, left_on="code_commune_source", right_on="code_source", how="left")
-    unmapped = merged["code_reference"].isna()
-    if unmapped.any():
-        first = merged.loc[unmapped, "code_commune_source"].iloc[0]
-        log.warning("%d lignes sans code de référence écartées (%s…)", unmapped.sum(), first)
-        merged = merged[~unmapped].reset_index(drop=True)
-    merged["_poids"] = _weights(merged, population)
-    merged["_manque"] = False
-    if expected_codes is not None:
-        missing = _missing_parts(merged, mapping, expected_codes)
-        flagged = merged.merge(missing.assign(_m=True), on=["code_reference", "indicateur", "annee"], how="left")
-        merged["_manque"] = flagged["_m"].fillna(False).astype(bool).to_numpy()
-    additive = merged["indicateur"].map(lambda code: units[code] in ADDITIVE_UNITS)
-    return finalize(_merge_parts(merged, additive))
+    mapping = check_mapping(mapping)
+    with duckdb.connect() as con:
+        create_work_tables(con, units)
+        add_rows(con, frame.assign(cog_annee=0), "tableau", 0)
+        unknown = unknown_indicators(con)
+        if unknown:
+            raise InputError(INDICATORS_FILE, f"indicateurs absents du référentiel : {', '.join(unknown)}")
+        set_geography(con, mapping, {0: expected_codes} if expected_codes is not None else {})
+        _table(con, "ind_population", population_weights(population))
+        map_to_reference_cog(con)
+        return _long(con, "ind_cog", str(REFERENCE_COG))
+
+
+def derive_rates(frame: pd.DataFrame) -> pd.DataFrame:
+    """Add the derived rates, shares and density of :data:`RATIOS` to a long frame.
+
+    Run it on one geography (normally after :func:`to_reference_cog`): codes are matched on
+    ``code_commune_source``. The denominator is the same year's, or the nearest earlier
+    year's for per-capita rates; ``superficie`` is taken from the nearest year (static). A
+    value already in ``frame`` for the same key wins over a derived one. Derived values are
+    flagged ``derive``; an NA part gives NA with the worst flag (at least ``non_publie``).
+    """
+    frame = finalize(frame)
+    with duckdb.connect() as con:
+        create_work_tables(con)
+        rows = pd.DataFrame(
+            {
+                "source_id": "tableau",
+                "src_ord": 0,
+                "cog_source": frame["cog_annee"],
+                "code_commune": frame["code_commune_source"],
+                "indicateur": frame["indicateur"],
+                "annee": frame["annee"],
+                "valeur": frame["valeur"],
+                "rang": frame["qualite"].map(RANK).astype("int8"),
+                "ligne_source": frame["ligne_source"],
+                "sans_poids": False,
+            }
+        )
+        _table(con, "ind_cog", rows)
+        derive(con)
+        new = _long(con, "ind_derive", "t.cog_source")
+    return finalize(pd.concat([frame, new], ignore_index=True)) if not new.empty else frame

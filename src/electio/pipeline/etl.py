@@ -194,9 +194,11 @@ def run_etl(territory: Territory, target: Path | None = None, progress: Progress
     t0 = now()
     say("Blocs politiques et faits")
     all_voix = pd.concat(voix, ignore_index=True)
+    del voix
     dim_candidat, fact_resultat = candidates_and_results(all_voix, assignments, source_files)
     fact_participation = pd.concat(parts, ignore_index=True)
     lineage.record_step("blocs_faits", None, len(all_voix), len(fact_resultat), 0, t0)
+    del all_voix
 
     tables = {
         **dims,

@@ -1,8 +1,9 @@
 """Indicators ETL: every indicator source of the catalogue → COG 2026 → derived rates → dated facts.
 
-Each source is parsed, restricted to the territory, mapped to COG 2026 on its own
-(``to_reference_cog``: counts summed, rates population-weighted), then all sources are
-concatenated and the per-capita rates and density derived in one place (``derive_rates``).
+Each source is parsed and restricted to the territory; its rows go into an in-memory DuckDB
+database where ``electio.harmonise.indicators`` maps them to COG 2026 (counts summed, rates
+population-weighted, each source on its own) and derives the per-capita rates and density
+in one place.
 Every value carries its publication date (``referentials/indicateurs_disponibilite.csv``):
 a model may use it for a ballot only if it was published before the ballot.
 """
@@ -10,9 +11,11 @@ a model may use it for a ballot only if it was published before the ballot.
 from __future__ import annotations
 
 import importlib
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 
 from electio import config
@@ -20,13 +23,15 @@ from electio.catalogue import Source, catalogue
 from electio.errors import InputError
 from electio.fetch import fetch
 from electio.harmonise import geography
+from electio.harmonise import indicators as harmonise
 from electio.referentials import read_referential
-from electio.harmonise.indicators import RATIOS, derive_rates, to_reference_cog
 from electio.pipeline.lineage import Lineage, now
 
 INDICATORS_CSV = config.REFERENTIALS_DIR / "indicateurs.csv"
 AVAILABILITY_CSV = config.REFERENTIALS_DIR / "indicateurs_disponibilite.csv"
-DERIVED_SOURCE = "calcul"
+WORK_MEMORY = "1GB"
+"""Memory the indicator SQL may use before spilling to disk (France fits in 2 GiB with the elections)."""
+FACT_TEXT_COLUMNS = ("code_commune", "indicateur", "source_id", "qualite")
 Say = Callable[[str], None]
 
 
@@ -69,76 +74,62 @@ def expected_codes_by_year(lineage: Lineage) -> dict[int, set[str]]:
     return {year: set(frame.iloc[:, 0]) for year, frame in cogs.items()}
 
 
-def _one_source(frame: pd.DataFrame, mapping: pd.DataFrame, population: pd.DataFrame, expected: dict[int, set[str]]) -> pd.DataFrame:
-    """Map one source's rows (possibly several COG vintages) to COG 2026."""
-    parts = []
-    for cog, rows in frame.groupby("cog_annee", dropna=False):
-        codes = expected.get(int(cog)) if pd.notna(cog) else None
-        parts.append(to_reference_cog(rows, mapping, population, expected_codes=codes))
-    return pd.concat(parts, ignore_index=True)
+def work_config(spill: str) -> dict[str, str]:
+    """DuckDB settings of the working database: bounded memory, spilling to ``spill`` beyond it."""
+    return {"threads": "2", "memory_limit": WORK_MEMORY, "temp_directory": spill}
 
 
-def _date_derived(facts: pd.DataFrame) -> pd.DataFrame:
-    """Derived rows take the source and publication date of their numerator."""
-    numerator = {r.indicateur: r.numerator for r in RATIOS}
-    derived = facts["source_id"].isna()
-    lookup = facts.loc[~derived, ["code_commune", "indicateur", "annee", "source_id", "date_publication"]]
-    lookup = lookup.drop_duplicates(["code_commune", "indicateur", "annee"])
-    rows = facts[derived].assign(_num=lambda f: f["indicateur"].map(numerator))
-    rows = rows.drop(columns=["source_id", "date_publication"]).merge(
-        lookup.rename(columns={"indicateur": "_num"}), on=["code_commune", "_num", "annee"], how="left"
-    )
-    rows["source_id"] = rows["source_id"].fillna(DERIVED_SOURCE)
-    return pd.concat([facts[~derived], rows.drop(columns="_num")], ignore_index=True)
+def fetch_facts(con: duckdb.DuckDBPyConnection, text_columns: tuple[str, ...] = FACT_TEXT_COLUMNS) -> pd.DataFrame:
+    """``ind_faits`` as a frame (in its order), text columns as categories (millions of rows, few distinct values)."""
+    for column in text_columns:
+        con.execute(f"CREATE OR REPLACE TYPE enum_{column} AS ENUM (SELECT DISTINCT {column} FROM ind_faits WHERE {column} IS NOT NULL ORDER BY 1)")
+    columns = [r[0] for r in con.execute("DESCRIBE ind_faits").fetchall()]
+    select = ", ".join(f"{c}::enum_{c} AS {c}" if c in text_columns else c for c in columns)
+    return con.execute(f"SELECT {select} FROM ind_faits").df()
+
+
+def load_sources(con: duckdb.DuckDBPyConnection, lineage: Lineage) -> None:
+    """Parse every indicator source and append the territory's rows (codes of ``ind_passage``) to ``ind_brut``."""
+    for order, source in enumerate(indicator_sources()):
+        t0 = now()
+        path = lineage.record_input(fetch(source))
+        frame = parse_indicator(source, path)
+        kept = harmonise.add_rows(con, frame, source.id, order, restrict=True)
+        duplicate = harmonise.first_duplicate(con, source.id)
+        if duplicate:
+            code, indicateur, annee, line = duplicate
+            raise InputError(path, f"plusieurs lignes pour la commune {code}, {indicateur} {annee}", line=line)
+        lineage.record_step("parse_indicateur", source.id, len(frame), kept, len(frame) - kept, t0)
 
 
 def build_indicators(lineage: Lineage, mapping: pd.DataFrame, communes: pd.DataFrame, say: Say) -> dict[str, pd.DataFrame]:
-    """``dim_indicateur``, ``fact_indicateur_commune`` and ``couverture_indicateur`` for the territory."""
+    """``dim_indicateur``, ``fact_indicateur_commune`` and ``couverture_indicateur`` for the territory.
+
+    Parsed rows go into an in-memory DuckDB database where the SQL of ``harmonise/sql/``
+    maps them to COG 2026, derives the rates, dates the values and measures the coverage.
+    """
     dim = load_dim_indicateur()
-    availability = load_availability()
     territory = mapping[mapping["code_reference"].isin(set(communes["code_commune"]))][["code_source", "code_reference"]]
-    expected = expected_codes_by_year(lineage)
-    parsed: list[tuple[Source, pd.DataFrame]] = []
-    for source in indicator_sources():
+    with tempfile.TemporaryDirectory(prefix="electio-indicateurs-") as spill, duckdb.connect(config=work_config(spill)) as con:
+        harmonise.create_work_tables(con)
+        harmonise.set_geography(con, territory, expected_codes_by_year(lineage))
+        load_sources(con, lineage)
+        unknown = harmonise.unknown_indicators(con)
+        if unknown:
+            raise InputError(INDICATORS_CSV, f"indicateurs absents du référentiel : {', '.join(unknown)}")
+        say("Indicateurs : passage au COG 2026 et taux dérivés")
         t0 = now()
-        frame = parse_indicator(source, lineage.record_input(fetch(source)))
-        kept = frame[frame["code_commune_source"].isin(set(territory["code_source"]))]
-        lineage.record_step("parse_indicateur", source.id, len(frame), len(kept), len(frame) - len(kept), t0)
-        parsed.append((source, kept))
-    say("Indicateurs : passage au COG 2026 et taux dérivés")
-    population = pd.concat([f for _, f in parsed if (f["indicateur"] == "population").any()], ignore_index=True)
-    population = population[population["indicateur"] == "population"].drop_duplicates(["code_commune_source", "annee"])
-    mapped = []
-    for source, frame in parsed:
-        if not frame.empty:
-            mapped.append(_one_source(frame, territory, population, expected).assign(source_id=source.id))
-    facts = pd.concat(mapped, ignore_index=True)
-    ids = facts[["code_commune_source", "indicateur", "annee", "source_id"]]
-    derived = derive_rates(facts)
-    derived = derived.merge(ids.drop_duplicates(), on=["code_commune_source", "indicateur", "annee"], how="left")
-    derived = derived.rename(columns={"code_commune_source": "code_commune"})
-    dated = derived.merge(availability[["source_id", "annee", "date_publication"]], on=["source_id", "annee"], how="left")
-    facts = _date_derived(dated)
-    facts = facts.drop_duplicates(["code_commune", "indicateur", "annee", "source_id"])
-    facts = facts[["code_commune", "indicateur", "annee", "valeur", "source_id", "qualite", "date_publication"]]
-    return {"dim_indicateur": dim, "fact_indicateur_commune": facts.reset_index(drop=True),
-            "couverture_indicateur": indicator_coverage(facts, dim, communes)}
-
-
-def indicator_coverage(facts: pd.DataFrame, dim: pd.DataFrame, communes: pd.DataFrame) -> pd.DataFrame:
-    """Per theme, indicator and year: communes with a value, NULLs by secret / not published; gaps listed."""
-    expected = int((communes["type_unite"] == "commune").sum())
-    # One row per commune, indicator and year (a value from any source wins over a NULL).
-    best = facts.sort_values("valeur", na_position="last").drop_duplicates(["code_commune", "indicateur", "annee"])
-    grouped = best.groupby(["indicateur", "annee"]).agg(
-        communes_couvertes=("valeur", lambda v: int(v.notna().sum())),
-        nulls_secret=("qualite", lambda q: int((q == "secret").sum())),
-        nulls_non_publie=("qualite", lambda q: int((q == "non_publie").sum())),
-    ).reset_index()
-    coverage = dim[["indicateur", "theme"]].merge(grouped, on="indicateur", how="left")
-    coverage["statut"] = coverage["annee"].notna().map({True: "ok", False: "lacune"})
-    coverage["communes_attendues"] = expected
-    for column in ("communes_couvertes", "nulls_secret", "nulls_non_publie"):
-        coverage[column] = coverage[column].fillna(0).astype(int)
+        raw_rows = con.execute("SELECT count(*) FROM ind_brut").fetchall()[0][0]
+        harmonise.population_from_rows(con)
+        harmonise.map_to_reference_cog(con)
+        harmonise.derive(con)
+        availability = load_availability()[["source_id", "annee", "date_publication"]]
+        con.register("ind_disponibilite", availability)
+        harmonise.run_sql(con, "indicators_facts.sql")
+        facts = fetch_facts(con)
+        lineage.record_step("harmonise_indicateurs", None, raw_rows, len(facts), 0, t0)
+        con.register("ind_dim", dim.assign(ordre=range(len(dim))))
+        expected = int((communes["type_unite"] == "commune").sum())
+        coverage = con.execute(harmonise.sql_text("indicators_coverage.sql"), [expected]).df()
     coverage["annee"] = coverage["annee"].astype("Int64")
-    return coverage[["theme", "indicateur", "annee", "communes_couvertes", "communes_attendues", "nulls_secret", "nulls_non_publie", "statut"]]
+    return {"dim_indicateur": dim, "fact_indicateur_commune": facts, "couverture_indicateur": coverage}

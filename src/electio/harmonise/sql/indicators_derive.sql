@@ -1,0 +1,62 @@
+-- Derived rates, shares and density (see docs/indicators.md, "Derived values").
+-- Inputs: ind_cog (rows on one geography), ind_ratios (indicateur, numerateur, denominateur,
+-- facteur, appariement: meme_annee | anterieure | statique). Output: ind_derive, new rows only
+-- (a value already in ind_cog for the same commune, indicator and year wins). A derived row
+-- keeps the source, source COG and year of its numerator.
+
+-- One row per commune, indicator and year: a value before a NULL, then the best flag, then source order.
+CREATE OR REPLACE TEMP TABLE ind_base AS
+SELECT * FROM ind_cog
+WHERE annee IS NOT NULL
+  AND indicateur IN (SELECT numerateur FROM ind_ratios UNION SELECT denominateur FROM ind_ratios)
+QUALIFY row_number() OVER (
+    PARTITION BY code_commune, indicateur, annee
+    ORDER BY valeur IS NULL, rang, src_ord, cog_source NULLS LAST) = 1;
+
+CREATE OR REPLACE TEMP TABLE ind_numerateurs AS
+SELECT b.source_id, b.src_ord, b.cog_source, b.code_commune, b.annee, b.valeur, b.rang,
+       r.indicateur AS derive, r.denominateur, r.facteur, r.appariement
+FROM ind_base AS b
+JOIN ind_ratios AS r ON r.numerateur = b.indicateur;
+
+CREATE OR REPLACE TEMP TABLE ind_denominateurs AS
+SELECT code_commune, indicateur, annee, valeur, rang FROM ind_base;
+
+CREATE OR REPLACE TEMP TABLE ind_paires AS
+SELECT n.*, d.valeur AS den, d.rang AS rang_den
+FROM ind_numerateurs AS n
+JOIN ind_denominateurs AS d
+    ON d.code_commune = n.code_commune AND d.indicateur = n.denominateur AND d.annee = n.annee
+WHERE n.appariement = 'meme_annee'
+UNION ALL
+SELECT n.*, d.valeur AS den, d.rang AS rang_den
+FROM (SELECT * FROM ind_numerateurs WHERE appariement = 'anterieure') AS n
+ASOF JOIN ind_denominateurs AS d
+    ON d.code_commune = n.code_commune AND d.indicateur = n.denominateur AND n.annee >= d.annee
+UNION ALL
+-- Nearest year; on a tie the earlier year wins.
+SELECT n.*,
+       CASE WHEN avant.annee IS NOT NULL AND (apres.annee IS NULL OR n.annee - avant.annee <= apres.annee - n.annee)
+            THEN avant.valeur ELSE apres.valeur END AS den,
+       CASE WHEN avant.annee IS NOT NULL AND (apres.annee IS NULL OR n.annee - avant.annee <= apres.annee - n.annee)
+            THEN avant.rang ELSE apres.rang END AS rang_den
+FROM (SELECT * FROM ind_numerateurs WHERE appariement = 'statique') AS n
+ASOF LEFT JOIN ind_denominateurs AS avant
+    ON avant.code_commune = n.code_commune AND avant.indicateur = n.denominateur AND n.annee >= avant.annee
+ASOF LEFT JOIN ind_denominateurs AS apres
+    ON apres.code_commune = n.code_commune AND apres.indicateur = n.denominateur AND n.annee <= apres.annee
+WHERE avant.annee IS NOT NULL OR apres.annee IS NOT NULL;
+
+CREATE OR REPLACE TEMP TABLE ind_derive AS
+SELECT p.source_id, p.src_ord, p.cog_source, p.code_commune, p.derive AS indicateur, p.annee,
+       CASE WHEN p.valeur IS NOT NULL AND p.den > 0 THEN p.valeur / p.den * p.facteur END AS valeur,
+       greatest(p.rang, p.rang_den, CASE WHEN p.valeur IS NOT NULL AND p.den > 0 THEN 1 ELSE 2 END) AS rang,
+       NULL::BIGINT AS ligne_source,
+       FALSE AS sans_poids
+FROM ind_paires AS p
+ANTI JOIN ind_cog AS c ON c.code_commune = p.code_commune AND c.indicateur = p.derive AND c.annee = p.annee;
+
+DROP TABLE ind_base;
+DROP TABLE ind_numerateurs;
+DROP TABLE ind_denominateurs;
+DROP TABLE ind_paires;
