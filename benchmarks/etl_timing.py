@@ -1,7 +1,8 @@
 """Time the ETL (wall time, peak memory) for the Rhône and for France, next to a bare parse.
 
-The bare parse reads the same raw election and indicator files with the parsers only (no
-mapping, no contracts, no warehouse), so the ratio shows the ETL's own overhead.
+The bare parse reads the same raw files as the ETL with their readers only — the geography
+referentials (Etalab JSON, COGugaison RData), the election files and the indicator files — with
+no mapping, no contracts and no warehouse, so the ratio shows the ETL's own overhead.
 Usage: python benchmarks/etl_timing.py [--france]   (results printed as a table and JSON)
 """
 
@@ -26,9 +27,16 @@ if mode == "etl":
 else:
     from electio.catalogue import get_source
     from electio.fetch import fetch
-    from electio.pipeline.etl import Territory, call_parser, load_scrutins
+    from electio.harmonise import geography
+    from electio.pipeline.etl import GEO_SOURCES, Territory, call_parser, load_scrutins
     from electio.pipeline.indicators import indicator_sources, parse_indicator
     territory = Territory(None if arg == "FR" else arg)
+    geo = {key: fetch(get_source(sid)).path for key, sid in GEO_SOURCES.items()}
+    for key in ("communes", "communes_2024"):
+        geography.read_communes_json(geo[key])
+    geography.load_departements(geo["departements"])
+    geography.load_regions(geo["regions"])
+    geography.read_cog_history(geo["passage"], geo["cog_history"])
     for row in load_scrutins().itertuples():
         if territory.covers(row.couverture):
             source = get_source(row.source_id)

@@ -491,9 +491,12 @@ def test_derived_row_keeps_its_numerator_source() -> None:
 def test_duplicate_key_of_one_source_is_found_with_its_line() -> None:
     con = duckdb.connect()
     harmonise.create_work_tables(con)
-    rows = long_frame([("01001", 2021, "population", 2018, 100, "ok"), ("01001", 2021, "population", 2018, 120, "ok")])
+    rows = long_frame([("01001", 2021, "population", 2018, 100, "ok"), ("01001", 2021, "population", 2019, 120, "ok")])
     harmonise.add_rows(con, rows.assign(ligne_source=[7, 9]), "pop", 0)
-    assert harmonise.first_duplicate(con, "pop") == ("01001", "population", 2018, 9)
+    harmonise.add_rows(con, rows.assign(ligne_source=[2, 3]), "autre", 1)  # same keys, another source
+    assert harmonise.first_duplicate(con, "pop") is None
+    harmonise.add_rows(con, rows.iloc[1:].assign(ligne_source=[12]), "pop", 0)
+    assert harmonise.first_duplicate(con, "pop") == ("01001", "population", 2019, 12)
     assert harmonise.first_duplicate(con, "autre") is None
 
 

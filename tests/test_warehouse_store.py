@@ -10,7 +10,7 @@ import pytest
 
 from electio.errors import QualityError
 from electio.quality import contracts
-from electio.warehouse.store import schema_sql, write_tables
+from electio.warehouse.store import BULK_TABLES, declared_keys, schema_sql, without_keys, write_tables
 
 
 def tiny_tables() -> dict[str, pd.DataFrame]:
@@ -67,6 +67,36 @@ def test_failed_build_leaves_previous_warehouse(tmp_path: Path) -> None:
         write_tables(target, broken)
     assert target.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["w.duckdb"]
+
+
+@pytest.mark.parametrize(
+    ("table", "change", "message"),
+    [
+        ("fact_participation", {"code_commune": ["69001", "99999"]}, "absent de dim_commune"),
+        ("fact_resultat_commune", {"candidat_id": pd.array([1, 2, 1, 1], dtype="Int64")}, "clé primaire"),
+        ("fact_resultat_commune", {"candidat_id": pd.array([1, 2, 1, 7], dtype="Int64")}, "absent de dim_candidat"),
+    ],
+)
+def test_fact_keys_are_checked_in_bulk(tmp_path: Path, table: str, change: dict, message: str) -> None:
+    target = tmp_path / "w.duckdb"
+    write_tables(target, tiny_tables())
+    before = target.read_bytes()
+    broken = tiny_tables()
+    broken[table] = broken[table].assign(**change)
+    with pytest.raises(duckdb.ConstraintException, match=f"table {table} : .*{message}"):
+        write_tables(target, broken)
+    assert target.read_bytes() == before
+
+
+def test_fact_tables_declare_their_keys_in_the_ddl_only() -> None:
+    keys = declared_keys(schema_sql())
+    assert {k.table for k in keys} == set(BULK_TABLES)
+    assert ("fact_indicateur_commune", "PRIMARY KEY", ("code_commune", "indicateur", "annee", "source_id")) in {
+        (k.table, k.kind, k.columns) for k in keys}
+    con = duckdb.connect()
+    con.execute(without_keys(schema_sql()))
+    left = con.execute("SELECT DISTINCT table_name FROM duckdb_constraints() WHERE constraint_type IN ('PRIMARY KEY', 'FOREIGN KEY')").fetchall()
+    assert not {t for (t,) in left} & set(BULK_TABLES) and len(left) > 5
 
 
 def test_contracts_pass_on_consistent_tables() -> None:

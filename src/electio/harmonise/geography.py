@@ -39,6 +39,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -119,6 +120,12 @@ def _read_json_array(path: Path, required: list[str]) -> pd.DataFrame:
 
 def read_communes_json(path: Path) -> pd.DataFrame:
     """Etalab ``communes.json``: every row (all types), optional keys filled with NA."""
+    return _read_communes_json(path).copy()
+
+
+@lru_cache(maxsize=2)
+def _read_communes_json(path: Path) -> pd.DataFrame:
+    """:func:`read_communes_json`, cached (the ETL reads the 2026 file twice; raw files are immutable)."""
     frame = _read_json_array(path, _COMMUNE_KEYS)
     for key in _OPTIONAL_KEYS:
         if key not in frame.columns:
@@ -209,12 +216,14 @@ def repair_mojibake(names: pd.Series) -> pd.Series:
     return names.where(~broken, names[broken].map(_fix_text))
 
 
+@lru_cache(maxsize=1)
 def read_cog_history(
     passage_rdata: Path, cog_rdata: Path, last_year: int = REFERENCE_COG - 1
 ) -> tuple[dict[int, pd.DataFrame], dict[int, pd.DataFrame]]:
     """COGugaison lists ``{year: (code, nom)}`` from 2008 and passages ``{year: (source, cible, typemodif, ratio)}``.
 
-    The passage of key ``y`` goes from year ``y`` to the next listed year.
+    The passage of key ``y`` goes from year ``y`` to the next listed year. The last result is
+    cached (the ETL asks twice; the raw files are immutable): callers must not modify it.
     """
     raw = _read_rdata(cog_rdata, [f"COG{y}" for y in range(FIRST_HISTORY_YEAR, last_year + 1)])
     if not raw:

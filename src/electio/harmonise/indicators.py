@@ -122,7 +122,7 @@ def add_rows(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, source_id: str
 
 
 def first_duplicate(con: duckdb.DuckDBPyConnection, source_id: str) -> tuple | None:
-    """First (code, indicateur, annee, line) of a source with two rows for the same key and COG vintage."""
+    """First (code, indicateur, annee, line) that a source gives twice for the same COG vintage."""
     rows = con.execute(
         """SELECT code_commune_source, indicateur, annee, max(ligne_source) FROM ind_brut WHERE source_id = ?
         GROUP BY cog_annee, code_commune_source, indicateur, annee HAVING count(*) > 1 ORDER BY 4 LIMIT 1""",

@@ -31,7 +31,7 @@ import duckdb
 
 from electio import config
 from electio.outputs import markdown, powerbi
-from electio.outputs.mcd import Model, ddl_table_files, read_model, write_mcd
+from electio.outputs.mcd import Model, ddl_model, ddl_table_files, write_mcd
 from electio.warehouse.postgres import BI_VIEWS, ddl_scripts, duckdb_tables
 from electio.warehouse.store import connect
 
@@ -387,7 +387,7 @@ def export_all(warehouse: Path, out_dir: Path) -> dict[str, Any]:
             write_parquet(con, item, folder / "parquet" / f"{item.name}.parquet")
         tables = [i for i in items if i.kind == "table"]
         write_dump(con, tables, folder / DUMP_FILE, origin)
-        model = read_model(con, [t.name for t in tables])
+        model = ddl_model([t.name for t in tables])
         write_dictionary(dictionary_rows(model, table_sources(con)), folder)
         powerbi.write_powerbi(folder / "powerbi", model, items, out_dir)
         images = [p for p in write_mcd(folder / "mcd") if p.suffix in (".png", ".svg")]

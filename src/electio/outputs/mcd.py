@@ -2,7 +2,8 @@
 
 The DDL files (``postgres.DDL_FILES`` order) are run in an in-memory DuckDB database; entities,
 identifiers and foreign keys are then read from ``duckdb_tables()``, ``duckdb_columns()`` and
-``duckdb_constraints()`` (:func:`read_model` works on any DuckDB connection, e.g. the warehouse).
+``duckdb_constraints()`` (:func:`read_model` works on any DuckDB connection; the warehouse file does
+not declare the keys of its big fact tables, so exports use :func:`ddl_model`).
 Each foreign key is a binary association with Merise cardinalities: ``1,1`` (or ``0,1`` when the
 key is nullable) on the referencing entity, ``0,n`` on the referenced one.
 
@@ -141,12 +142,16 @@ def read_model(con: duckdb.DuckDBPyConnection, tables: Sequence[str]) -> Model:
     return Model(entities, relations)
 
 
-def ddl_model() -> Model:
-    """The model of every DDL file, built in an in-memory DuckDB database."""
+def ddl_model(tables: Sequence[str] | None = None) -> Model:
+    """The model the DDL files declare (all tables, or ``tables`` in that order), built in an in-memory DuckDB database.
+
+    Use it rather than the warehouse's catalog: the warehouse file checks the keys of its
+    big fact tables in bulk instead of declaring them (``electio.warehouse.store.BULK_TABLES``).
+    """
     with duckdb.connect() as con:
         for _, text in ddl_scripts():
             con.execute(text)
-        return read_model(con, list(ddl_table_files()))
+        return read_model(con, list(ddl_table_files()) if tables is None else list(tables))
 
 
 # ─── Labels and groups ───────────────────────────────────────────────────────────────────

@@ -13,6 +13,7 @@ from electio import config
 from electio.catalogue import Source, get_source
 from electio.errors import InputError
 from electio.fetch import fetch
+from electio.frames import isin
 from electio.harmonise import blocs, geography
 from electio.parse.ballot import ParsedBallot
 from electio.pipeline.indicators import build_indicators
@@ -123,9 +124,9 @@ def map_ballot(parsed: ParsedBallot, mapping: pd.DataFrame, communes: pd.DataFra
     if not unknown.empty:
         first = unknown.iloc[0]
         raise InputError(source_path, f"code commune inconnu du COG : {first['code_commune_source']} ({first['libelle_commune']})", line=int(first["ligne_source"]))
-    part = part[part["code_commune"].isin(set(communes["code_commune"]))]
+    part = part[isin(part["code_commune"], communes["code_commune"])]
     code_of = part.set_index("code_commune_source")["code_commune"]
-    voix = parsed.voix[parsed.voix["code_commune_source"].isin(code_of.index)].copy()
+    voix = parsed.voix[isin(parsed.voix["code_commune_source"], code_of.index)].copy()
     voix["code_commune"] = voix["code_commune_source"].map(code_of)
     audit = part.rename(columns={"libelle_commune": "libelle_source"})
     audit["scrutin_id"] = parsed.scrutin_id
@@ -171,6 +172,10 @@ def run_etl(territory: Territory, target: Path | None = None, progress: Progress
     dims, mapping = reference_geography(lineage, territory)
     lineage.record_step("harmonise_geographie", None, len(mapping), len(dims["dim_commune"]), 0, t0)
 
+    # Indicators first: their working database is freed before the election frames are built.
+    say("Indicateurs locaux")
+    indicators = build_indicators(lineage, mapping, dims["dim_commune"], say)
+
     dim_bloc = blocs.load_blocs()
     assignments = blocs.load_assignments(blocs.ASSIGNMENTS_CSV, dim_bloc)
     scrutins = load_scrutins()
@@ -209,8 +214,7 @@ def run_etl(territory: Territory, target: Path | None = None, progress: Progress
         "fact_resultat_commune": fact_resultat,
         "map_commune_scrutin": pd.concat(audits, ignore_index=True),
     }
-    say("Indicateurs locaux")
-    tables.update(build_indicators(lineage, mapping, dims["dim_commune"], say))
+    tables.update(indicators)
 
     say("Contrats de qualité")
     checks = contracts.run_contracts(tables)

@@ -6,13 +6,16 @@ A failed build removes its temporary file and leaves the previous warehouse unto
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
+import re
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 # Load order respects foreign keys.
 TABLE_ORDER = [
@@ -36,6 +39,27 @@ TABLE_ORDER = [
     "couverture_indicateur",
 ]
 ETL_DDL = ("schema.sql", "indicators.sql")  # the tables the ETL builds; later stages add their own DDL files
+BULK_TABLES = ("fact_participation", "fact_resultat_commune", "map_commune_scrutin", "fact_indicateur_commune")
+"""Fact and audit tables with one row per ballot or indicator value (France: 0.2 M to 6.2 M rows).
+DuckDB checks declared keys row by row while inserting (~18 s for France, with the key
+indexes held in memory), so the warehouse file creates these without declared keys and
+checks the same keys, read from the DDL, in bulk before the swap (:func:`check_keys`: ~1 s).
+PostgreSQL and the MCD keep the declared keys."""
+BUILD_MEMORY = "512MB"
+"""DuckDB memory while a warehouse file is built; beyond it, DuckDB writes blocks to the file."""
+_REFERENCES = re.compile(r"\s+REFERENCES\s+\w+\s*\([^)]*\)", re.IGNORECASE)
+_PRIMARY_KEY = re.compile(r",\s*PRIMARY\s+KEY\s*\([^)]*\)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Key:
+    """A primary or foreign key declared in the DDL."""
+
+    table: str
+    kind: str
+    columns: tuple[str, ...]
+    parent: str | None = None
+    parent_columns: tuple[str, ...] = ()
 
 
 def ddl(name: str) -> str:
@@ -48,6 +72,45 @@ def schema_sql() -> str:
     return "\n".join(ddl(name) for name in ETL_DDL)
 
 
+def without_keys(ddl_text: str, tables: Iterable[str] = BULK_TABLES) -> str:
+    """The DDL with the PRIMARY KEY and REFERENCES clauses of ``tables`` removed (NOT NULL kept)."""
+    names = "|".join(tables)
+    block = re.compile(rf"CREATE\s+TABLE\s+(?:{names})\s*\(.*?\n\);", re.IGNORECASE | re.DOTALL)
+    return block.sub(lambda m: _PRIMARY_KEY.sub("", _REFERENCES.sub("", m.group(0))), ddl_text)
+
+
+def declared_keys(ddl_text: str, tables: Iterable[str] = BULK_TABLES) -> list[Key]:
+    """Primary and foreign keys that ``ddl_text`` declares on ``tables`` (read by DuckDB itself)."""
+    wanted = set(tables)
+    with duckdb.connect() as con:
+        con.execute(ddl_text)
+        rows = con.execute(
+            "SELECT table_name, constraint_type, constraint_column_names, referenced_table, referenced_column_names "
+            "FROM duckdb_constraints() WHERE constraint_type IN ('PRIMARY KEY', 'FOREIGN KEY') ORDER BY table_name, constraint_index"
+        ).fetchall()
+    return [Key(t, kind, tuple(cols), parent, tuple(pcols or ())) for t, kind, cols, parent, pcols in rows if t in wanted]
+
+
+def key_violation(con: duckdb.DuckDBPyConnection, key: Key) -> str | None:
+    """What breaks ``key`` in the loaded table (first example), or None."""
+    columns = ", ".join(f"t.{c}" for c in key.columns)
+    if key.kind == "PRIMARY KEY":
+        rows = con.execute(f"SELECT {columns} FROM {key.table} AS t GROUP BY ALL HAVING count(*) > 1 LIMIT 1").fetchall()
+        return f"clé primaire ({', '.join(key.columns)}) en double : {rows[0]}" if rows else None
+    on = " AND ".join(f"p.{pc} = t.{c}" for c, pc in zip(key.columns, key.parent_columns, strict=True))
+    present = " AND ".join(f"t.{c} IS NOT NULL" for c in key.columns)
+    rows = con.execute(f"SELECT {columns} FROM {key.table} AS t ANTI JOIN {key.parent} AS p ON {on} WHERE {present} LIMIT 1").fetchall()
+    return f"({', '.join(key.columns)}) = {rows[0]} absent de {key.parent}" if rows else None
+
+
+def check_keys(con: duckdb.DuckDBPyConnection, keys: Iterable[Key]) -> None:
+    """Raise DuckDB's ConstraintException, naming the table, when a key of ``keys`` is broken."""
+    for key in keys:
+        problem = key_violation(con, key)
+        if problem:
+            raise duckdb.ConstraintException(f"table {key.table} : {problem}")
+
+
 def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
     """Column names of a table, in DDL order."""
     rows = con.execute(
@@ -56,13 +119,14 @@ def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
     return [r[0] for r in rows]
 
 
-def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> int:
-    """Insert a frame into an existing table, matching columns by name."""
+def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame | pa.Table) -> int:
+    """Insert a frame (pandas or Arrow) into an existing table, matching columns by name."""
     columns = table_columns(con, table)
-    missing = [c for c in columns if c not in frame.columns]
+    names = frame.column_names if isinstance(frame, pa.Table) else list(frame.columns)
+    missing = [c for c in columns if c not in names]
     if missing:
         raise ValueError(f"table {table} : colonnes manquantes {missing}")
-    con.register("_frame", frame[columns])
+    con.register("_frame", frame.select(columns) if isinstance(frame, pa.Table) else frame[columns])
     try:
         con.execute(f"INSERT INTO {table} SELECT * FROM _frame")
     finally:
@@ -98,9 +162,9 @@ def staged_warehouse(target: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     remove_stale_staging(target)
     staging = target.with_name(f".{target.name}.{os.getpid()}.building")
     staging.unlink(missing_ok=True)
-    con = duckdb.connect(str(staging))
+    con = duckdb.connect(str(staging), config={"memory_limit": BUILD_MEMORY})
     try:
-        con.execute(schema_sql())
+        con.execute(without_keys(schema_sql()))
         yield con
         con.execute("CHECKPOINT")
         con.close()
@@ -112,8 +176,11 @@ def staged_warehouse(target: Path) -> Iterator[duckdb.DuckDBPyConnection]:
         raise
 
 
-def write_tables(target: Path, tables: Mapping[str, pd.DataFrame]) -> dict[str, int]:
-    """Build a new warehouse from frames (one per table) and swap it in atomically."""
+def write_tables(target: Path, tables: Mapping[str, pd.DataFrame | pa.Table]) -> dict[str, int]:
+    """Build a new warehouse from frames (one per table) and swap it in atomically.
+
+    The keys of :data:`BULK_TABLES` are checked after loading; a broken key aborts the swap.
+    """
     unknown = set(tables) - set(TABLE_ORDER)
     if unknown:
         raise ValueError(f"tables inconnues du schéma : {sorted(unknown)}")
@@ -122,6 +189,7 @@ def write_tables(target: Path, tables: Mapping[str, pd.DataFrame]) -> dict[str, 
         for table in TABLE_ORDER:
             if table in tables:
                 counts[table] = insert_frame(con, table, tables[table])
+        check_keys(con, declared_keys(schema_sql()))
     return counts
 
 
@@ -140,8 +208,6 @@ def replace_stage_tables(target: Path, ddl_file: str, tables: Mapping[str, pd.Da
     from each table of ``tables``, then inserts the frames. Any failure rolls back: the file is
     left as it was. Returns the rows inserted per table.
     """
-    import re
-
     text = resources.files("electio.warehouse").joinpath(ddl_file).read_text(encoding="utf-8")
     declared = {name.lower() for name in re.findall(r"CREATE\s+TABLE\s+(\w+)", text, flags=re.IGNORECASE)}
     unknown = set(tables) - declared

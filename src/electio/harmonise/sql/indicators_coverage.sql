@@ -2,13 +2,16 @@
 -- by secret / not published; an indicator of the referential (ind_dim) with no row is a gap.
 -- Parameter: the number of communes of the territory.
 WITH meilleure AS (
-    SELECT * FROM ind_faits
-    QUALIFY row_number() OVER (PARTITION BY code_commune, indicateur, annee ORDER BY valeur IS NULL, qualite) = 1
+    -- One row per commune, indicator and year: covered if any source has a value; otherwise
+    -- the flag of the best NULL (non_publie before secret).
+    SELECT indicateur, annee, bool_or(valeur IS NOT NULL) AS couverte, min(qualite) AS qualite
+    FROM ind_faits
+    GROUP BY code_commune, indicateur, annee
 ), par_annee AS (
     SELECT indicateur, annee,
-           count(valeur) AS communes_couvertes,
-           count(*) FILTER (WHERE qualite = 'secret') AS nulls_secret,
-           count(*) FILTER (WHERE qualite = 'non_publie') AS nulls_non_publie
+           count(*) FILTER (WHERE couverte) AS communes_couvertes,
+           count(*) FILTER (WHERE NOT couverte AND qualite = 'secret') AS nulls_secret,
+           count(*) FILTER (WHERE NOT couverte AND qualite = 'non_publie') AS nulls_non_publie
     FROM meilleure
     GROUP BY indicateur, annee
 )

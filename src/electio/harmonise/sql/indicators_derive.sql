@@ -19,33 +19,26 @@ SELECT b.source_id, b.src_ord, b.cog_source, b.code_commune, b.annee, b.valeur, 
 FROM ind_base AS b
 JOIN ind_ratios AS r ON r.numerateur = b.indicateur;
 
+-- Each denominator row with its neighbouring years, so that matching is an equi-join plus a
+-- range test (faster than ASOF joins over 35,000 communes).
 CREATE OR REPLACE TEMP TABLE ind_denominateurs AS
-SELECT code_commune, indicateur, annee, valeur, rang FROM ind_base;
+SELECT code_commune, indicateur, annee, valeur, rang,
+       lag(annee) OVER w AS precedente, lead(annee) OVER w AS suivante
+FROM ind_base
+WINDOW w AS (PARTITION BY code_commune, indicateur ORDER BY annee);
 
 CREATE OR REPLACE TEMP TABLE ind_paires AS
 SELECT n.*, d.valeur AS den, d.rang AS rang_den
 FROM ind_numerateurs AS n
-JOIN ind_denominateurs AS d
-    ON d.code_commune = n.code_commune AND d.indicateur = n.denominateur AND d.annee = n.annee
-WHERE n.appariement = 'meme_annee'
-UNION ALL
-SELECT n.*, d.valeur AS den, d.rang AS rang_den
-FROM (SELECT * FROM ind_numerateurs WHERE appariement = 'anterieure') AS n
-ASOF JOIN ind_denominateurs AS d
-    ON d.code_commune = n.code_commune AND d.indicateur = n.denominateur AND n.annee >= d.annee
-UNION ALL
--- Nearest year; on a tie the earlier year wins.
-SELECT n.*,
-       CASE WHEN avant.annee IS NOT NULL AND (apres.annee IS NULL OR n.annee - avant.annee <= apres.annee - n.annee)
-            THEN avant.valeur ELSE apres.valeur END AS den,
-       CASE WHEN avant.annee IS NOT NULL AND (apres.annee IS NULL OR n.annee - avant.annee <= apres.annee - n.annee)
-            THEN avant.rang ELSE apres.rang END AS rang_den
-FROM (SELECT * FROM ind_numerateurs WHERE appariement = 'statique') AS n
-ASOF LEFT JOIN ind_denominateurs AS avant
-    ON avant.code_commune = n.code_commune AND avant.indicateur = n.denominateur AND n.annee >= avant.annee
-ASOF LEFT JOIN ind_denominateurs AS apres
-    ON apres.code_commune = n.code_commune AND apres.indicateur = n.denominateur AND n.annee <= apres.annee
-WHERE avant.annee IS NOT NULL OR apres.annee IS NOT NULL;
+JOIN ind_denominateurs AS d ON d.code_commune = n.code_commune AND d.indicateur = n.denominateur
+WHERE CASE n.appariement
+    WHEN 'meme_annee' THEN n.annee = d.annee
+    -- same or nearest earlier year
+    WHEN 'anterieure' THEN n.annee >= d.annee AND (d.suivante IS NULL OR n.annee < d.suivante)
+    -- nearest year; on a tie the earlier year wins
+    WHEN 'statique' THEN (d.precedente IS NULL OR n.annee - d.precedente > d.annee - n.annee)
+                     AND (d.suivante IS NULL OR n.annee - d.annee <= d.suivante - n.annee)
+END;
 
 CREATE OR REPLACE TEMP TABLE ind_derive AS
 SELECT p.source_id, p.src_ord, p.cog_source, p.code_commune, p.derive AS indicateur, p.annee,
@@ -54,7 +47,8 @@ SELECT p.source_id, p.src_ord, p.cog_source, p.code_commune, p.derive AS indicat
        NULL::BIGINT AS ligne_source,
        FALSE AS sans_poids
 FROM ind_paires AS p
-ANTI JOIN ind_cog AS c ON c.code_commune = p.code_commune AND c.indicateur = p.derive AND c.annee = p.annee;
+ANTI JOIN (SELECT code_commune, indicateur, annee FROM ind_cog SEMI JOIN ind_ratios AS r ON r.indicateur = ind_cog.indicateur) AS c
+    ON c.code_commune = p.code_commune AND c.indicateur = p.derive AND c.annee = p.annee;
 
 DROP TABLE ind_base;
 DROP TABLE ind_numerateurs;

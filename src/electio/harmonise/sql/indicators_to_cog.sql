@@ -4,21 +4,23 @@
 -- Output: ind_cog, one row per (source, source COG, reference commune, indicator, year).
 -- Quality ranks: 0 ok, 1 derive, 2 non_publie, 3 secret (worst wins).
 
+-- Reference communes made of several source codes: only their rows are merged.
+CREATE OR REPLACE TEMP TABLE ind_multiples AS
+SELECT code_reference FROM ind_passage GROUP BY code_reference HAVING count(*) > 1;
+
 CREATE OR REPLACE TEMP VIEW ind_lignes AS
 SELECT b.source_id, b.src_ord, b.cog_annee, b.code_commune_source, p.code_reference,
-       b.indicateur, b.annee, coalesce(b.annee, 0) AS annee_poids, b.valeur, b.rang, b.ligne_source
+       b.indicateur, b.annee, coalesce(b.annee, 0) AS annee_poids, b.valeur, b.rang, b.ligne_source,
+       m.code_reference IS NOT NULL AS multiple
 FROM ind_brut AS b
-JOIN ind_passage AS p ON p.code_source = b.code_commune_source;
+JOIN ind_passage AS p ON p.code_source = b.code_commune_source
+LEFT JOIN ind_multiples AS m ON m.code_reference = p.code_reference;
 
 -- A reference commune of several parts is incomplete when an expected part (a code of the
 -- source's COG vintage) has no row for that indicator and year.
 CREATE OR REPLACE TEMP TABLE ind_manque AS
-WITH multiples AS (
-    SELECT code_reference FROM ind_passage GROUP BY code_reference HAVING count(*) > 1
-), cles AS (
-    SELECT DISTINCT l.source_id, l.cog_annee, l.code_reference, l.indicateur, l.annee
-    FROM ind_lignes AS l
-    SEMI JOIN multiples AS m ON m.code_reference = l.code_reference
+WITH cles AS (
+    SELECT DISTINCT source_id, cog_annee, code_reference, indicateur, annee FROM ind_lignes WHERE multiple
 ), parties AS (
     SELECT c.*, p.code_source
     FROM cles AS c
@@ -35,20 +37,16 @@ ANTI JOIN ind_lignes AS l
 -- year, else the nearest later one (only parts of non-additive values are weighted).
 CREATE OR REPLACE TEMP VIEW ind_parties AS
 WITH multiples AS (
-    SELECT code_reference FROM ind_passage GROUP BY code_reference HAVING count(*) > 1
-), a_ponderer AS (
-    SELECT l.* FROM ind_lignes AS l
-    SEMI JOIN multiples AS m ON m.code_reference = l.code_reference
-    SEMI JOIN ind_unites AS u ON u.indicateur = l.indicateur AND NOT u.additif
+    SELECT * FROM ind_lignes WHERE multiple
 ), poids AS (
     SELECT l.source_id, l.cog_annee, l.code_commune_source, l.indicateur, l.annee,
            coalesce(avant.poids, apres.poids) AS poids
-    FROM a_ponderer AS l
+    FROM (SELECT * FROM multiples SEMI JOIN ind_unites AS u ON u.indicateur = multiples.indicateur AND NOT u.additif) AS l
     ASOF LEFT JOIN ind_population AS avant ON avant.code = l.code_commune_source AND l.annee_poids >= avant.annee
     ASOF LEFT JOIN ind_population AS apres ON apres.code = l.code_commune_source AND l.annee_poids <= apres.annee
 )
 SELECT l.*, w.poids
-FROM ind_lignes AS l
+FROM multiples AS l
 LEFT JOIN poids AS w
     ON w.source_id = l.source_id AND w.cog_annee IS NOT DISTINCT FROM l.cog_annee
    AND w.code_commune_source = l.code_commune_source AND w.indicateur = l.indicateur
@@ -89,8 +87,16 @@ SELECT source_id, src_ord, cog_annee AS cog_source, code_reference AS code_commu
             ELSE rang END AS rang,
        CASE WHEN n = 1 THEN ligne_source END AS ligne_source,
        sans_poids
-FROM classes;
+FROM classes
+UNION ALL
+-- A commune of one source code keeps its row (a NULL is at least non_publie, as above).
+SELECT source_id, src_ord, cog_annee, code_reference, indicateur, annee, valeur,
+       CASE WHEN valeur IS NULL THEN greatest(rang, 2) ELSE rang END,
+       ligne_source, FALSE
+FROM ind_lignes
+WHERE NOT multiple;
 
 DROP VIEW ind_parties;
 DROP VIEW ind_lignes;
 DROP TABLE ind_manque;
+DROP TABLE ind_multiples;
