@@ -28,7 +28,8 @@ else:
     from electio.catalogue import get_source
     from electio.fetch import fetch
     from electio.harmonise import geography
-    from electio.pipeline.etl import GEO_SOURCES, Territory, call_parser, load_scrutins
+    from electio.harmonise.geography import GEO_SOURCES
+    from electio.pipeline.etl import Territory, call_parser, load_scrutins
     from electio.pipeline.indicators import indicator_sources, parse_indicator
     territory = Territory(None if arg == "FR" else arg)
     geo = {key: fetch(get_source(sid)).path for key, sid in GEO_SOURCES.items()}

@@ -12,8 +12,10 @@ import pandas as pd
 import pytest
 
 from electio.catalogue import get_source
+from electio.config import REFERENTIALS_DIR
 from electio.errors import ChecksumError, InputError
 from electio.fetch import sha256_of
+from electio.harmonise.geography import GEO_SOURCES
 from electio.pipeline import etl
 from electio.pipeline.etl import Territory, load_scrutins, run_etl
 
@@ -254,20 +256,51 @@ def test_indicator_view_contract(rhone: Path) -> None:
     assert "associations_pour_1000hab" in gaps
 
 
-def _raw_population(path: Path, departement: str) -> dict[str, int]:
-    """Population of each commune of a département straight from an npm tarball (independent of the parser)."""
+def _raw_population(path: Path, departement: str | None) -> dict[str, int]:
+    """Population of each commune (of a département, or all) straight from an npm tarball (independent of the parser)."""
     import json
     import tarfile
 
     with tarfile.open(path) as tar:
         communes = json.load(tar.extractfile("package/data/communes.json"))
     return {c["code"]: int(c["population"]) for c in communes
-            if c.get("departement") == departement and c.get("type", "commune-actuelle") == "commune-actuelle" and c.get("population") is not None}
+            if departement in (None, c.get("departement")) and c.get("type", "commune-actuelle") == "commune-actuelle"
+            and c.get("population") is not None}
+
+
+def _cogugaison_population(mirror: Path, table: str) -> dict[str, float]:
+    """``POP`` of one COGugaison COG table, straight from the RData file (independent of the ETL)."""
+    import pyreadr
+
+    path = mirror / get_source(GEO_SOURCES["cog_history"]).mirror_path
+    frame = pyreadr.read_r(str(path), use_objects=[table])[table]
+    return dict(zip(frame["CODGEO"], frame["POP"], strict=True))
+
+
+COMPLEMENTS = pd.read_csv(REFERENTIALS_DIR / "population_complements.csv", dtype=str)
+PINNED = dict(zip(COMPLEMENTS["source_id"], COMPLEMENTS["table_cogugaison"], strict=True))
+POPULATION_GAPS = {("69114", 2022)}
+"""PL 2022 of Porte des Pierres Dorées is in no mirrored file (docs/indicators.md, "Gaps")."""
+
+
+@pytest.mark.parametrize("source_id", sorted(PINNED))
+def test_cogugaison_population_is_the_package_vintage(source_id: str, mirror: Path) -> None:
+    """The pinned COGugaison table holds exactly the package's populations légales (every common code but Mayotte,
+    for which the packages give the 2017 census)."""
+    cog = _cogugaison_population(mirror, PINNED[source_id])
+    package = _raw_population(mirror / get_source(source_id).mirror_path, None)
+    common = {c for c in set(cog) & set(package) if not c.startswith("976")}
+    assert len(common) > 34_000
+    assert [c for c in common if cog[c] != package[c]] == []
 
 
 @pytest.mark.parametrize("version", ["0_8_0", "1_1_1", "3_1_1", "4_0_0", "5_0_1", "6_0_0"])
-def test_population_reconciles_with_raw_file(version: str, rhone: Path, mirror: Path) -> None:
-    """Warehouse population (COG 2026) + values set aside as incomplete merges = raw sum for dep 69."""
+def test_population_reconciles_with_raw_files(version: str, rhone: Path, mirror: Path) -> None:
+    """Rhône population (COG 2026) = the raw sum for dep 69, with incomplete merges completed or set aside.
+
+    Where a COGugaison table is pinned to the package, every part is there and the total is that
+    table's sum over dep 69; otherwise the values set aside (incomplete merges) make up the raw sum.
+    """
     source = get_source(f"population__npm_etalab_decoupage_administratif_{version}")
     raw = _raw_population(mirror / source.mirror_path, "69")
     con = duckdb.connect(str(rhone), read_only=True)
@@ -276,8 +309,21 @@ def test_population_reconciles_with_raw_file(version: str, rhone: Path, mirror: 
     ).fetchall()
     mapping = dict(con.execute("SELECT code_source, code_reference FROM map_commune_cog").fetchall())
     kept = {code: value for code, value in rows if value is not None}
-    set_aside = sum(v for code, v in raw.items() if mapping.get(code, code) not in kept)
-    assert sum(kept.values()) + set_aside == sum(raw.values())
-    # Every commune of the territory has a row; NULLs are only the documented incomplete merges.
-    assert len(rows) >= 265
-    assert len(kept) >= len(rows) - 4
+    if source.id in PINNED:
+        complete = {c: v for c, v in _cogugaison_population(mirror, PINNED[source.id]).items() if c.startswith("69")}
+        assert sum(kept.values()) == sum(complete.values()) >= sum(raw.values())
+        assert len(kept) == len(rows) == 266
+    else:
+        set_aside = sum(v for code, v in raw.items() if mapping.get(code, code) not in kept)
+        assert sum(kept.values()) + set_aside == sum(raw.values())
+        assert len(rows) >= 265 and len(kept) == len(rows)
+
+
+def test_every_rhone_commune_has_population_for_each_vintage(rhone: Path) -> None:
+    con = duckdb.connect(str(rhone), read_only=True)
+    communes = {r[0] for r in con.execute("SELECT code_commune FROM dim_commune WHERE type_unite = 'commune'").fetchall()}
+    known = set(con.execute("SELECT code_commune, annee FROM fact_indicateur_commune WHERE indicateur = 'population' "
+                            "AND source_id LIKE 'population__npm%' AND valeur IS NOT NULL").fetchall())
+    vintages = {annee for _, annee in known}
+    assert vintages == {2016, 2019, 2020, 2021, 2022, 2023} and len(communes) == 266
+    assert {(c, y) for c in communes for y in vintages} - known == POPULATION_GAPS

@@ -34,6 +34,8 @@ from electio.parse import (
 )
 from electio.parse.indicators_common import COLUMNS, QUALITES, finalize
 
+RANK_DERIVE = QUALITES.index("derive")
+
 FIXTURES = Path(__file__).parent / "fixtures" / "indicators"
 DTYPES = ["str", "Int64", "str", "Int64", "Float64", "str", "Int64"]
 
@@ -498,6 +500,22 @@ def test_duplicate_key_of_one_source_is_found_with_its_line() -> None:
     harmonise.add_rows(con, rows.iloc[1:].assign(ligne_source=[12]), "pop", 0)
     assert harmonise.first_duplicate(con, "pop") == ("01001", "population", 2019, 12)
     assert harmonise.first_duplicate(con, "autre") is None
+
+
+def test_missing_part_is_completed_from_another_publication() -> None:
+    con = duckdb.connect()
+    harmonise.create_work_tables(con)
+    harmonise.add_rows(con, long_frame([("01001", 2018, "population", 2016, 100, "ok"), ("01003", 2018, "population", 2016, 50, "ok")]), "pl", 0)
+    mapping = pd.DataFrame({"code_source": ["01001", "01002", "01003", "01004"], "code_reference": ["01001", "01001", "01003", "01004"]})
+    harmonise.set_geography(con, mapping, {2018: {"01001", "01002", "01003", "01004"}})
+    complements = pd.DataFrame({"source_id": "pl", "code": ["01001", "01002", "01004"], "cog_annee": 2018,
+                                "indicateur": "population", "annee": 2016, "valeur": [999.0, 30.0, 7.0]})
+    # 01001 is already there; 01004's commune has no row from the source: only 01002 is added.
+    assert harmonise.complete_parts(con, complements) == 1
+    harmonise.population_from_rows(con)
+    harmonise.map_to_reference_cog(con)
+    rows = con.execute("SELECT code_commune, valeur, rang FROM ind_cog ORDER BY 1").fetchall()
+    assert rows == [("01001", 130.0, RANK_DERIVE), ("01003", 50.0, 0)]
 
 
 # --- real data (the public mirror) -----------------------------------------------------------

@@ -49,6 +49,15 @@ import pyreadr
 from electio.config import REFERENCE_COG
 from electio.errors import InputError
 
+GEO_SOURCES = {
+    "communes": "cog__decoupage_administratif_6_0_0_communes",
+    "departements": "cog__decoupage_administratif_6_0_0_departements",
+    "regions": "cog__decoupage_administratif_6_0_0_regions",
+    "communes_2024": "cog__decoupage_administratif_4_1_0_communes",
+    "passage": "cog_history__cogugaison_tables_passage",
+    "cog_history": "cog_history__cogugaison_cog",
+}
+"""Catalogue ids of the geography referentials the ETL reads (COG 2026, 2024, COGugaison history)."""
 FIRST_HISTORY_YEAR = 2008
 METHODES = (
     "identite",
@@ -193,6 +202,20 @@ def _read_rdata(path: Path, names: list[str]) -> dict[str, pd.DataFrame]:
         return dict(pyreadr.read_r(str(path), use_objects=names))
     except (OSError, pyreadr.PyreadrError, pyreadr.LibrdataError) as exc:
         raise InputError(path, f"fichier RData illisible ({exc})") from exc
+
+
+def read_cog_population(cog_rdata: Path, tables: Mapping[str, int]) -> pd.DataFrame:
+    """``code, cog_annee, population`` from the ``POP`` column of COGugaison tables (name → COG year)."""
+    raw = _read_rdata(cog_rdata, list(tables))
+    parts = []
+    for name, year in tables.items():
+        if name not in raw:
+            raise InputError(cog_rdata, f"table {name} absente")
+        _require(cog_rdata, raw[name], name, ["CODGEO", "POP"])
+        frame = raw[name]
+        parts.append(pd.DataFrame({"code": frame["CODGEO"].astype("string"), "cog_annee": year,
+                                   "population": pd.to_numeric(frame["POP"], errors="coerce")}))
+    return pd.concat(parts, ignore_index=True).dropna(subset=["population"])
 
 
 def _require(path: Path, frame: pd.DataFrame, name: str, columns: list[str]) -> None:

@@ -182,6 +182,17 @@ def population_weights(population: pd.DataFrame) -> pd.DataFrame:
     return weights.dropna().drop_duplicates(["code", "annee"])
 
 
+def complete_parts(con: duckdb.DuckDBPyConnection, complements: pd.DataFrame) -> int:
+    """Add to ``ind_brut`` the parts of merged communes a source lacks (SQL ``indicators_complete.sql``).
+
+    ``complements``: ``source_id, code, cog_annee, indicateur, annee, valeur``. Returns the rows added.
+    """
+    _table(con, "ind_complements", complements[["source_id", "code", "cog_annee", "indicateur", "annee", "valeur"]])
+    before = con.execute("SELECT count(*) FROM ind_brut").fetchall()[0][0]
+    run_sql(con, "indicators_complete.sql")
+    return con.execute("SELECT count(*) FROM ind_brut").fetchall()[0][0] - before
+
+
 def map_to_reference_cog(con: duckdb.DuckDBPyConnection) -> None:
     """``ind_cog`` from ``ind_brut`` (SQL ``indicators_to_cog.sql``); logs dropped and unweighted rows."""
     unmapped = con.execute("SELECT count(*), min(code_commune_source) FROM ind_brut ANTI JOIN ind_passage ON code_source = code_commune_source").fetchall()[0]

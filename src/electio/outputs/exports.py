@@ -190,8 +190,9 @@ def _distinct(con: duckdb.DuckDBPyConnection, table: str, column: str) -> list[s
 def table_sources(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     """Where each table comes from: catalogue sources (facts, geography) or referential CSV files."""
     from electio.harmonise.blocs import ASSIGNMENTS_CSV, BLOCS_CSV
-    from electio.pipeline.etl import EXTRA_MAPPING_CSV, GEO_SOURCES, SCRUTINS_CSV
-    from electio.pipeline.indicators import INDICATORS_CSV
+    from electio.harmonise.geography import GEO_SOURCES
+    from electio.pipeline.etl import EXTRA_MAPPING_CSV, SCRUTINS_CSV
+    from electio.pipeline.indicators import COMPLEMENTS_CSV, INDICATORS_CSV
 
     def catalogue(*ids: str) -> str:
         return "catalogue : " + (", ".join(ids) or "aucune source chargée")
@@ -214,7 +215,8 @@ def table_sources(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
         "fact_resultat_commune": ballots,
         "map_commune_scrutin": ballots,
         "dim_indicateur": referential(INDICATORS_CSV),
-        "fact_indicateur_commune": catalogue(*_distinct(con, "fact_indicateur_commune", "source_id")),
+        "fact_indicateur_commune": catalogue(*_distinct(con, "fact_indicateur_commune", "source_id"), GEO_SOURCES["cog_history"])
+        + " (populations des communes fusionnées) ; " + referential(COMPLEMENTS_CSV),
         "couverture_indicateur": "calcul : fact_indicateur_commune et dim_commune",
         "couverture_scrutin": "calcul : fact_participation et dim_commune",
         "etl_run": lineage, "etl_input": lineage, "etl_step": lineage,

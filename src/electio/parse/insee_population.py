@@ -23,7 +23,9 @@ its own N+2 value: a commune nouvelle created after N+2 that kept a former code 
 that former commune's population (0.8.0: Vindry-sur-Turdine 69157 = 2,695, Pontcharra alone),
 the communes it absorbed have no population, and codes created after N+2 have none. Hence
 ``cog_annee`` = N+2 (the geography of the values), not the package's COG; mapping to COG 2026
-with the list of COG N+2 codes lets ``to_reference_cog`` detect the incomplete fusions.
+with the list of COG N+2 codes lets ``to_reference_cog`` detect the incomplete fusions (the ETL
+first completes them from COGugaison where a table is pinned to the vintage:
+``referentials/population_complements.csv``).
 
 Kept: ``commune-actuelle`` entries with a population. Dropped (documented): communes
 déléguées/associées (no population), arrondissements municipaux (their population is inside

@@ -15,6 +15,7 @@ from electio.errors import InputError
 from electio.fetch import fetch
 from electio.frames import isin
 from electio.harmonise import blocs, geography
+from electio.harmonise.geography import GEO_SOURCES
 from electio.parse.ballot import ParsedBallot
 from electio.pipeline.indicators import build_indicators
 from electio.pipeline.lineage import Lineage, now
@@ -27,14 +28,6 @@ EXTRA_MAPPING_CSV = config.REFERENTIALS_DIR / "communes_hors_cog.csv"
 ABROAD_CODE = "ZZ999"
 ABROAD_DEP = "ZZ"
 ABROAD_PREFIXES = ("ZZ", "99")  # Ministry code ZZ (2017, 2019); département 99 in 2014
-GEO_SOURCES = {
-    "communes": "cog__decoupage_administratif_6_0_0_communes",
-    "departements": "cog__decoupage_administratif_6_0_0_departements",
-    "regions": "cog__decoupage_administratif_6_0_0_regions",
-    "communes_2024": "cog__decoupage_administratif_4_1_0_communes",
-    "passage": "cog_history__cogugaison_tables_passage",
-    "cog_history": "cog_history__cogugaison_cog",
-}
 
 Progress = Callable[[str], None]
 

@@ -20,7 +20,7 @@ import pandas as pd
 import pyarrow as pa
 
 from electio import config
-from electio.catalogue import Source, catalogue
+from electio.catalogue import Source, catalogue, get_source
 from electio.errors import InputError
 from electio.fetch import fetch
 from electio.harmonise import geography
@@ -30,6 +30,7 @@ from electio.pipeline.lineage import Lineage, now
 
 INDICATORS_CSV = config.REFERENTIALS_DIR / "indicateurs.csv"
 AVAILABILITY_CSV = config.REFERENTIALS_DIR / "indicateurs_disponibilite.csv"
+COMPLEMENTS_CSV = config.REFERENTIALS_DIR / "population_complements.csv"
 WORK_MEMORY = "1GB"
 """Memory the indicator SQL may use before spilling to disk (France fits in 2 GiB with the elections)."""
 Say = Callable[[str], None]
@@ -64,14 +65,28 @@ def parse_indicator(source: Source, path: Path) -> pd.DataFrame:
     return getattr(importlib.import_module(f"electio.parse.{module_name}"), function)(path)
 
 
+def _geo_path(lineage: Lineage, key: str) -> Path:
+    """Verified path of one geography source (``geography.GEO_SOURCES``), recorded in the lineage."""
+    return lineage.record_input(fetch(get_source(geography.GEO_SOURCES[key])))
+
+
 def expected_codes_by_year(lineage: Lineage) -> dict[int, set[str]]:
     """Commune codes of each COG year 2008–2025, to detect communes missing a merged part."""
-    from electio.pipeline.etl import GEO_SOURCES, get_source
-
-    passage = lineage.record_input(fetch(get_source(GEO_SOURCES["passage"])))
-    history = lineage.record_input(fetch(get_source(GEO_SOURCES["cog_history"])))
-    cogs, _ = geography.read_cog_history(passage, history)
+    cogs, _ = geography.read_cog_history(_geo_path(lineage, "passage"), _geo_path(lineage, "cog_history"))
     return {year: set(frame.iloc[:, 0]) for year, frame in cogs.items()}
+
+
+def population_complements(lineage: Lineage, path: Path = COMPLEMENTS_CSV) -> pd.DataFrame:
+    """Populations légales from COGugaison's COG tables for the package vintages they match.
+
+    ``referentials/population_complements.csv`` pins each table to a package, its COG vintage
+    and its PL year (the match was measured on every common code and is tested).
+    """
+    pinned = read_referential(path, ["source_id", "table_cogugaison", "cog_annee", "annee", "concordance"])
+    pinned[["cog_annee", "annee"]] = pinned[["cog_annee", "annee"]].astype(int)
+    population = geography.read_cog_population(_geo_path(lineage, "cog_history"), dict(zip(pinned["table_cogugaison"], pinned["cog_annee"], strict=True)))
+    rows = population.merge(pinned[["source_id", "cog_annee", "annee"]], on="cog_annee")
+    return rows.assign(indicateur="population").rename(columns={"population": "valeur"})
 
 
 def work_config(spill: str) -> dict[str, str]:
@@ -128,6 +143,10 @@ def build_indicators(lineage: Lineage, mapping: pd.DataFrame, communes: pd.DataF
         unknown = harmonise.unknown_indicators(con)
         if unknown:
             raise InputError(INDICATORS_CSV, f"indicateurs absents du référentiel : {', '.join(unknown)}")
+        t0 = now()
+        complements = population_complements(lineage)
+        added = harmonise.complete_parts(con, complements)
+        lineage.record_step("completer_population", geography.GEO_SOURCES["cog_history"], len(complements), added, 0, t0)
         say("Indicateurs : passage au COG 2026 et taux dérivés")
         t0 = now()
         raw_rows = con.execute("SELECT count(*) FROM ind_brut").fetchall()[0][0]
