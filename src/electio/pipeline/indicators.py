@@ -128,6 +128,28 @@ def load_sources(con: duckdb.DuckDBPyConnection, lineage: Lineage) -> None:
         lineage.record_step("parse_indicateur", source.id, len(frame), kept, len(frame) - kept, t0)
 
 
+def complete_population(con: duckdb.DuckDBPyConnection, lineage: Lineage) -> None:
+    """Add the merged-commune parts the population packages lack (see :func:`population_complements`)."""
+    t0 = now()
+    complements = population_complements(lineage)
+    added = harmonise.complete_parts(con, complements)
+    lineage.record_step("completer_population", geography.GEO_SOURCES["cog_history"], len(complements), added, 0, t0)
+
+
+def harmonised_facts(con: duckdb.DuckDBPyConnection, dim: pd.DataFrame, communes: pd.DataFrame, lineage: Lineage) -> pa.Table:
+    """Map ``ind_brut`` to COG 2026, derive the rates, date the values: ``fact_indicateur_commune``."""
+    t0 = now()
+    raw_rows = con.execute("SELECT count(*) FROM ind_brut").fetchall()[0][0]
+    harmonise.population_from_rows(con)
+    harmonise.map_to_reference_cog(con)
+    harmonise.derive(con)
+    con.register("ind_disponibilite", load_availability()[["source_id", "annee", "date_publication"]])
+    harmonise.run_sql(con, "indicators_facts.sql")
+    facts = fetch_facts(con, dim, communes)
+    lineage.record_step("harmonise_indicateurs", None, raw_rows, facts.num_rows, 0, t0)
+    return facts
+
+
 def build_indicators(lineage: Lineage, mapping: pd.DataFrame, communes: pd.DataFrame, say: Say) -> dict[str, pd.DataFrame | pa.Table]:
     """``dim_indicateur``, ``fact_indicateur_commune`` (an Arrow table) and ``couverture_indicateur`` for the territory.
 
@@ -143,21 +165,9 @@ def build_indicators(lineage: Lineage, mapping: pd.DataFrame, communes: pd.DataF
         unknown = harmonise.unknown_indicators(con)
         if unknown:
             raise InputError(INDICATORS_CSV, f"indicateurs absents du référentiel : {', '.join(unknown)}")
-        t0 = now()
-        complements = population_complements(lineage)
-        added = harmonise.complete_parts(con, complements)
-        lineage.record_step("completer_population", geography.GEO_SOURCES["cog_history"], len(complements), added, 0, t0)
+        complete_population(con, lineage)
         say("Indicateurs : passage au COG 2026 et taux dérivés")
-        t0 = now()
-        raw_rows = con.execute("SELECT count(*) FROM ind_brut").fetchall()[0][0]
-        harmonise.population_from_rows(con)
-        harmonise.map_to_reference_cog(con)
-        harmonise.derive(con)
-        availability = load_availability()[["source_id", "annee", "date_publication"]]
-        con.register("ind_disponibilite", availability)
-        harmonise.run_sql(con, "indicators_facts.sql")
-        facts = fetch_facts(con, dim, communes)
-        lineage.record_step("harmonise_indicateurs", None, raw_rows, facts.num_rows, 0, t0)
+        facts = harmonised_facts(con, dim, communes, lineage)
         con.register("ind_dim", dim.assign(ordre=range(len(dim))))
         expected = int((communes["type_unite"] == "commune").sum())
         coverage = con.execute(harmonise.sql_text("indicators_coverage.sql"), [expected]).df()
