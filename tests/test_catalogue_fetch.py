@@ -88,3 +88,17 @@ def test_served_sha_applies_to_ungzipped_download(tmp_path: Path, monkeypatch: p
     (cached.parent / "communes.geojson.gz").write_bytes(gzip.compress(payload))
     with pytest.raises(ChecksumError):
         fetch_mod.fetch(source)
+
+
+def test_cli_help_panels_are_in_french() -> None:
+    from typer.testing import CliRunner
+
+    from electio.cli import app
+
+    runner = CliRunner()
+    top = runner.invoke(app, ["--help"], env={"COLUMNS": "120"})
+    assert top.exit_code == 0 and "Commandes" in top.output and "--install-completion" not in top.output
+    etl = runner.invoke(app, ["etl", "--help"], env={"COLUMNS": "120"})
+    assert "[défaut : 69]" in etl.output
+    wrong = runner.invoke(app, ["etl", "--inconnue"], env={"COLUMNS": "120"})
+    assert wrong.exit_code != 0 and "pour l'aide" in wrong.output

@@ -10,12 +10,14 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from electio import config
+from electio import cli_texts, config
 from electio.catalogue import catalogue
 from electio.errors import ElectioError
 from electio.fetch import locate, status
 
-app = typer.Typer(help="Electio : prévision des tendances électorales par commune à partir de données publiques.", no_args_is_help=True)
+cli_texts.install()
+app = typer.Typer(help="Electio : prévision des tendances électorales par commune à partir de données publiques.",
+                  no_args_is_help=True, add_completion=False)
 console = Console()
 
 DepartementOpt = Annotated[str, typer.Option("--departement", "-d", help="Département à charger (code INSEE, ex. 69, 2A, 971).")]
