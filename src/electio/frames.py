@@ -1,9 +1,11 @@
-"""Small pandas helpers shared by several stages."""
+"""Small pandas / DuckDB helpers shared by several stages."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -20,3 +22,13 @@ def isin(values: pd.Series, allowed: Iterable[object]) -> pd.Series:
     allowed_array = pa.array([str(v) for v in allowed], type=array.type)
     found = pc.fill_null(pc.is_in(array, value_set=allowed_array), False)
     return pd.Series(np.asarray(found), index=values.index)
+
+
+@contextmanager
+def registered(con: duckdb.DuckDBPyConnection, frame: object, name: str = "_frame") -> Iterator[str]:
+    """Expose a pandas frame or Arrow table to DuckDB as view ``name`` for the duration of a block."""
+    con.register(name, frame)
+    try:
+        yield name
+    finally:
+        con.unregister(name)

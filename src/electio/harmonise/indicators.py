@@ -20,6 +20,7 @@ import pandas as pd
 
 from electio.config import REFERENCE_COG, REFERENTIALS_DIR
 from electio.errors import InputError
+from electio.frames import registered
 from electio.parse.indicators_common import QUALITES, finalize
 
 INDICATORS_FILE = REFERENTIALS_DIR / "indicateurs.csv"
@@ -85,11 +86,8 @@ def run_sql(con: duckdb.DuckDBPyConnection, name: str) -> None:
 
 def _table(con: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame) -> None:
     """(Re)create a temporary table from a frame."""
-    con.register("_frame", frame)
-    try:
+    with registered(con, frame):
         con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM _frame")
-    finally:
-        con.unregister("_frame")
 
 
 def create_work_tables(
@@ -109,16 +107,13 @@ def add_rows(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, source_id: str
     Returns the number of rows added.
     """
     territory = "SEMI JOIN ind_passage AS p ON p.code_source = r.code_commune_source" if restrict else ""
-    con.register("_rows", frame)
-    try:
+    with registered(con, frame, "_rows"):
         return con.execute(
             f"""INSERT INTO ind_brut
             SELECT ?, ?, r.code_commune_source, r.cog_annee, r.indicateur, r.annee, r.valeur, q.rang, r.ligne_source
             FROM _rows AS r JOIN ind_qualites AS q USING (qualite) {territory}""",
             [source_id, order],
         ).fetchall()[0][0]
-    finally:
-        con.unregister("_rows")
 
 
 def first_duplicate(con: duckdb.DuckDBPyConnection, source_id: str) -> tuple | None:

@@ -23,6 +23,7 @@ from electio import config
 from electio.catalogue import Source, catalogue, get_source
 from electio.errors import InputError
 from electio.fetch import fetch
+from electio.frames import registered
 from electio.harmonise import geography
 from electio.harmonise import indicators as harmonise
 from electio.referentials import read_referential
@@ -106,9 +107,8 @@ def fetch_facts(con: duckdb.DuckDBPyConnection, dim: pd.DataFrame, communes: pd.
         "qualite": pd.Series(harmonise.QUALITES),
     }
     for column, values in domains.items():
-        con.register("_domaine", pd.DataFrame({"v": values.astype(str).drop_duplicates()}))
-        con.execute(f"CREATE OR REPLACE TYPE enum_{column} AS ENUM (SELECT v FROM _domaine)")
-        con.unregister("_domaine")
+        with registered(con, pd.DataFrame({"v": values.astype(str).drop_duplicates()})):
+            con.execute(f"CREATE OR REPLACE TYPE enum_{column} AS ENUM (SELECT v FROM _frame)")
     columns = [r[0] for r in con.execute("DESCRIBE ind_faits").fetchall()]
     select = ", ".join(f"{c}::enum_{c} AS {c}" if c in domains else c for c in columns)
     return con.sql(f"SELECT {select} FROM ind_faits").to_arrow_table()

@@ -17,6 +17,8 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
+from electio.frames import registered
+
 # Load order respects foreign keys.
 TABLE_ORDER = [
     "dim_region",
@@ -126,11 +128,8 @@ def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame
     missing = [c for c in columns if c not in names]
     if missing:
         raise ValueError(f"table {table} : colonnes manquantes {missing}")
-    con.register("_frame", frame.select(columns) if isinstance(frame, pa.Table) else frame[columns])
-    try:
+    with registered(con, frame.select(columns) if isinstance(frame, pa.Table) else frame[columns]):
         con.execute(f"INSERT INTO {table} SELECT * FROM _frame")
-    finally:
-        con.unregister("_frame")
     return len(frame)
 
 
