@@ -237,7 +237,6 @@ def to_reference_cog(
     if frame.duplicated(["code_commune_source", "indicateur", "annee"]).any():
         message = "plusieurs lignes par commune, indicateur et année : une source à la fois"
         raise InputError("tableau d'indicateurs", message)
-    mapping = check_mapping(mapping)
     with duckdb.connect() as con:
         create_work_tables(con, units)
         add_rows(con, frame.assign(cog_annee=0), "tableau", 0)
