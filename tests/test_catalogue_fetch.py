@@ -18,7 +18,7 @@ from electio.errors import ChecksumError, InputError
 def test_catalogue_declares_every_mirror_file(mirror: Path) -> None:
     """Each file of the mirror's SOURCES.csv is in the catalogue with the same sha256."""
     declared = {s.mirror_path: s for s in load_catalogue(SOURCES_DIR).values()}
-    for folder in ("elections", "geo", "indicators"):
+    for folder in ("elections", "geo", "indicators", "polls"):
         for row in csv.DictReader((mirror / folder / "SOURCES.csv").open(encoding="utf-8")):
             assert row["path"] in declared, row["path"]
             assert declared[row["path"]].sha256 == row["sha256"]
