@@ -34,7 +34,7 @@ EMPTYENV_SXP, BASEENV_SXP = 242, 241
 _PAIRS = {LISTSXP, LANGSXP, CLOSXP, PROMSXP, DOTSXP, ATTRLISTSXP, ATTRLANGSXP}
 _CONSTANTS = {NILVALUE_SXP, GLOBALENV_SXP, UNBOUNDVALUE_SXP, MISSINGARG_SXP, BASENAMESPACE_SXP,
               EMPTYENV_SXP, BASEENV_SXP}
-_UTF8_MASK, _LATIN1_MASK = 1 << 3, 1 << 2
+_LATIN1_MASK = 1 << 2  # in the CHARSXP "levels" (flags >> 12)
 
 
 class RdsError(ValueError):
@@ -93,7 +93,7 @@ class _Reader:
         self.pos += n
         text = self.strings.get(raw)
         if text is None:
-            text = raw.decode("latin-1" if flags & _LATIN1_MASK else "utf-8", errors="replace")
+            text = raw.decode("latin-1" if (flags >> 12) & _LATIN1_MASK else "utf-8", errors="replace")
             self.strings[raw] = text
         return text
 
@@ -114,7 +114,7 @@ class _Reader:
             pos += size
             text = cache.get(raw)
             if text is None:
-                text = raw.decode("latin-1" if flags & _LATIN1_MASK else "utf-8", errors="replace")
+                text = raw.decode("latin-1" if (flags >> 12) & _LATIN1_MASK else "utf-8", errors="replace")
                 cache[raw] = text
             out[i] = text
         self.pos = pos
