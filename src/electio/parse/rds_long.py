@@ -103,8 +103,7 @@ def parse_leg2022(path: Path, scrutin_id: str) -> ParsedBallot:
     candidat = (nom + " " + prenom.fillna("")).str.strip()
     _reject_blank_candidates(table, path, nom, "nom", table[ROW_KIND])
     _reject_blank_candidates(table, path, table["nuance_ministere"], "nuance_ministere", table[ROW_KIND])
-    table["prenom_candidat"] = prenom
-    return _ballot(scrutin_id, table, path, departements, candidat, table["nuance_ministere"])
+    return _ballot(scrutin_id, table, path, departements, candidat, table["nuance_ministere"], prenom)
 
 
 def _read_frame(path: Path) -> pd.DataFrame:
@@ -196,6 +195,7 @@ def _ballot(
     departements: pd.Series,
     candidat: pd.Series,
     nuance: pd.Series,
+    prenom: pd.Series | None = None,
 ) -> ParsedBallot:
     """Bureaux (participation from the non-exprimé rows) and votes, summed to communes."""
     table = table.assign(departement_ministere=departements)
@@ -221,9 +221,7 @@ def _ballot(
         {
             CODE: codes[exprime],
             "candidat": candidat[exprime].str.strip(),
-            "prenom": table["prenom_candidat"][exprime]
-            if "prenom_candidat" in table.columns
-            else missing(table.index[exprime], "str"),
+            "prenom": missing(table.index[exprime], "str") if prenom is None else prenom[exprime],
             "nuance": optional_text(nuance[exprime].fillna("")),
             "voix": voix[exprime].astype("Int64"),
             LINE: table[LINE][exprime],
