@@ -173,7 +173,7 @@ CREATE TABLE fact_participation_territoire (
     methode         VARCHAR NOT NULL,
     PRIMARY KEY (scrutin_id, niveau, code_territoire)
 );
-COMMENT ON TABLE fact_participation_territoire IS 'Participation totale de la France et de chaque département par scrutin national, même dans un entrepôt d''un seul département.';
+COMMENT ON TABLE fact_participation_territoire IS 'Participation par territoire : la France et chaque département, par scrutin national, même dans un entrepôt d''un seul département.';
 COMMENT ON COLUMN fact_participation_territoire.scrutin_id IS 'Scrutin.';
 COMMENT ON COLUMN fact_participation_territoire.niveau IS 'france ou departement.';
 COMMENT ON COLUMN fact_participation_territoire.code_territoire IS 'FR pour la France ; sinon code INSEE du département (2A, 2B, 971…), ZX pour Saint-Martin et Saint-Barthélemy réunis, ZZ pour les Français établis hors de France.';
@@ -193,7 +193,7 @@ CREATE TABLE fact_resultat_territoire (
     voix            BIGINT NOT NULL,
     PRIMARY KEY (scrutin_id, niveau, code_territoire, candidat_id)
 );
-COMMENT ON TABLE fact_resultat_territoire IS 'Voix par candidat (ou liste, ou nuance) de la France et de chaque département par scrutin national.';
+COMMENT ON TABLE fact_resultat_territoire IS 'Voix par territoire : candidat (ou liste, ou nuance) de la France et de chaque département, par scrutin national.';
 COMMENT ON COLUMN fact_resultat_territoire.scrutin_id IS 'Scrutin.';
 COMMENT ON COLUMN fact_resultat_territoire.niveau IS 'france ou departement.';
 COMMENT ON COLUMN fact_resultat_territoire.code_territoire IS 'FR, ou code du département (voir fact_participation_territoire).';
