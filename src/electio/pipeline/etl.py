@@ -46,8 +46,8 @@ class Territory:
         return self.departement or "FR"
 
     def covers(self, couverture: str) -> bool:
-        """Whether a source covering ``couverture`` (FR or a département) has data here."""
-        return self.departement is None or couverture in ("FR", self.departement)
+        """Whether a source covering ``couverture`` (FR or a département) has commune data here."""
+        return couverture != TOTALS and (self.departement is None or couverture in ("FR", self.departement))
 
 
 @dataclass
