@@ -144,3 +144,31 @@ def test_totals_from_communes_keep_missing_counts_missing(tmp_path: Path) -> Non
 def test_departement_of_overseas_and_saint_martin() -> None:
     codes = pd.Series(["69123", "2A004", "97101", "97701", "97801", "98735", "ZZ999"])
     assert totals.departement_of(codes).tolist() == ["69", "2A", "971", "ZX", "ZX", "987", "ZZ"]
+
+
+def test_contracts_on_municipales_and_territory_totals() -> None:
+    """muni2026 vote gaps are warnings; a département total that does not add up to France blocks."""
+    from electio.quality import contracts
+
+    scrutins = pd.DataFrame({"scrutin_id": ["muni2026_t1", "pres2017_t1"], "type_scrutin": ["municipales", "presidentielle"]})
+    part = pd.DataFrame({"scrutin_id": ["muni2026_t1", "pres2017_t1"], "code_commune": ["69001", "69001"], "exprimes": [100, 50]})
+    res = pd.DataFrame({"scrutin_id": ["muni2026_t1", "pres2017_t1"], "code_commune": ["69001", "69001"], "candidat_id": [1, 2], "voix": [90, 49]})
+    by_rule = {(r.regle.split(" (")[0] + (" muni" if "muni2026" in r.regle else ""), r.severite): r.lignes_en_echec
+               for r in contracts.vote_sum_rules(part, res, scrutins)}
+    assert by_rule[("somme des voix = exprimes", contracts.BLOCKING)] == 1  # pres2017: blocking
+    assert by_rule[("somme des voix = exprimes muni", contracts.WARNING)] == 1
+    cand = pd.DataFrame({"candidat_id": [1, 2], "code_bloc": [None, "droite"]})
+    assert contracts.no_bloc_rule("fact_resultat_commune", res, cand, "communes").lignes_en_echec == 1
+
+    terr = pd.DataFrame({"scrutin_id": "pres2017_t1", "niveau": ["france", "departement", "departement"], "code_territoire": ["FR", "69", "01"],
+                         "inscrits": [30, 20, 9], "votants": [20, 12, 8], "exprimes": [18, 11, 7], "methode": "agregation_communes"})
+    voix = pd.DataFrame({"scrutin_id": "pres2017_t1", "niveau": ["france", "departement", "departement"], "code_territoire": ["FR", "69", "01"],
+                         "candidat_id": [2, 2, 2], "voix": [18, 11, 7]})
+    communes = pd.DataFrame({"code_commune": ["69001"], "code_departement": ["69"], "type_unite": ["commune"]})
+    facts = pd.DataFrame({"scrutin_id": ["pres2017_t1"], "code_commune": ["69001"], "inscrits": [20], "exprimes": [11]})
+    results = {r.regle: (r.severite, r.lignes_en_echec) for r in contracts.territory_rules(terr, voix, communes, facts)}
+    assert results["somme des départements = total France (inscrits, votants, exprimés)"] == (contracts.BLOCKING, 1)
+    assert results["total du département = somme des communes de l'entrepôt (inscrits, exprimés), même fichier"] == (contracts.BLOCKING, 0)
+    facts["exprimes"] = 10
+    results = {r.regle: r.lignes_en_echec for r in contracts.territory_rules(terr, voix, communes, facts)}
+    assert results["total du département = somme des communes de l'entrepôt (inscrits, exprimés), même fichier"] == 1
