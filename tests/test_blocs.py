@@ -22,7 +22,7 @@ def write(tmp_path: Path, body: str) -> Path:
 def test_referential_is_consistent() -> None:
     dim = blocs.load_blocs()
     assignments = blocs.load_assignments(blocs.ASSIGNMENTS_CSV, dim)
-    assert set(assignments["bloc"]) <= set(dim["code_bloc"])
+    assert set(assignments["bloc"]) <= set(dim["code_bloc"]) | {blocs.NO_BLOC}
     assert dim["couleur"].str.fullmatch(r"#[0-9A-Fa-f]{6}").all()
     assert dim["ordre"].is_unique
 
@@ -53,3 +53,13 @@ def test_candidate_absent_from_referential_names_source_file(tmp_path: Path) -> 
     unknown = pd.DataFrame({"scrutin_id": ["pres2017_t1"], "candidat": ["MACRON"], "prenom": [None], "nuance": [None]})
     with pytest.raises(InputError, match=r"pres2017\.csv.*MACRON"):
         blocs.assign_blocs(unknown, assignments, "pres2017.csv")
+
+
+def test_no_bloc_key_gets_a_null_bloc(tmp_path: Path) -> None:
+    """A key assigned to « aucun » (municipales lists without nuance) is counted in no bloc, not in divers."""
+    path = write(tmp_path, "2026.1,muni2026_t1,nuance,NC,Sans nuance,aucun,a\n2026.1,muni2026_t1,nuance,LDIV,Divers,divers,b\n")
+    assignments = blocs.load_assignments(path, blocs.load_blocs())
+    lists = pd.DataFrame({"scrutin_id": ["muni2026_t1"] * 2, "candidat": ["NC", "LDIV"], "prenom": [None, None], "nuance": ["NC", "LDIV"]})
+    assigned = blocs.assign_blocs(lists, assignments, "muni.tar.gz")
+    assert assigned["code_bloc"].isna().tolist() == [True, False]
+    assert assigned["code_bloc"].iloc[1] == "divers"

@@ -24,11 +24,6 @@ pytestmark = pytest.mark.realdata
 AKTIUR_FIXED = {"departement", "commune", "commune_libelle", "inscrits", "votants", "blancs", "exprimes"}
 
 
-def rhone_ballot_count() -> int:
-    """Ballots of the referential that cover the Rhône (national ones included)."""
-    return int(load_scrutins()["couverture"].map(Territory("69").covers).sum())
-
-
 @pytest.fixture(scope="module")
 def rhone(rhone_etl: Path) -> Path:
     return rhone_etl
@@ -60,6 +55,11 @@ def warehouse_sums(path: Path, scrutin_id: str) -> dict[str, int]:
         "SELECT candidat, SUM(voix) FROM v_resultat_candidat_commune WHERE scrutin_id = ? GROUP BY candidat", [scrutin_id]
     ).fetchall()
     return {"inscrits": part[0], "votants": part[1], "exprimes": part[2], **{c: int(v) for c, v in voix}}
+
+
+def rhone_commune_ballots() -> int:
+    """Ballots of the referential with commune results in the Rhône (France-wide or Rhône files)."""
+    return int(load_scrutins()["couverture"].isin(["FR", "69"]).sum())
 
 
 NATIONAL_WIDE = ["pres2017_t1", "pres2017_t2", "leg2017_t2", "euro2014_t1", "euro2019_t1"]
@@ -98,7 +98,7 @@ def test_rhone_one_row_per_reference_commune(rhone: Path) -> None:
     communes = con.execute("SELECT COUNT(*) FROM dim_commune").fetchone()[0]
     per_ballot = con.execute("SELECT scrutin_id, COUNT(*) , COUNT(DISTINCT code_commune) FROM fact_participation GROUP BY 1").fetchall()
     assert communes == 266
-    assert len(per_ballot) == rhone_ballot_count()
+    assert len(per_ballot) == rhone_commune_ballots()
     assert all(n == d == communes for _, n, d in per_ballot)
     coverage = con.execute("SELECT MIN(taux) FROM couverture_scrutin").fetchone()[0]
     assert coverage == 1.0
@@ -113,9 +113,13 @@ def test_every_source_commune_is_mapped_and_audited(rhone: Path) -> None:
 
 
 def test_bloc_shares_sum_to_one(rhone: Path) -> None:
+    """Bloc shares plus the share of lists counted in no bloc (municipales without nuance) make 1."""
     con = duckdb.connect(str(rhone), read_only=True)
     worst = con.execute(
-        "SELECT MAX(ABS(s - 1)) FROM (SELECT scrutin_id, code_commune, SUM(part) s FROM v_resultat_bloc_commune GROUP BY 1, 2)"
+        """SELECT MAX(ABS(s + COALESCE(u.voix, 0) / exprimes - 1))
+           FROM (SELECT scrutin_id, code_commune, SUM(part) s, ANY_VALUE(exprimes) exprimes FROM v_resultat_bloc_commune GROUP BY 1, 2) b
+           LEFT JOIN (SELECT f.scrutin_id, f.code_commune, SUM(f.voix) voix FROM fact_resultat_commune f
+                      JOIN dim_candidat c USING (candidat_id) WHERE c.code_bloc IS NULL GROUP BY 1, 2) u USING (scrutin_id, code_commune)"""
     ).fetchone()[0]
     assert worst < 1e-9
 
@@ -128,7 +132,7 @@ def test_lineage_and_quality_recorded(rhone: Path) -> None:
     assert {sid for sid, _ in inputs} >= {"pres2017_t1_commune", "pres2022_t1_bureau_69", "cog__decoupage_administratif_6_0_0_communes"}
     assert all(sha == get_source(sid).sha256 for sid, sha in inputs)
     steps = con.execute("SELECT COUNT(*) FROM etl_step WHERE etape = 'parse_harmonise' AND lignes_lues > 0").fetchone()[0]
-    assert steps == rhone_ballot_count()
+    assert steps == rhone_commune_ballots()
     blocking = con.execute("SELECT SUM(lignes_en_echec) FROM dq_check WHERE severite = 'bloquante'").fetchone()[0]
     assert blocking == 0
 

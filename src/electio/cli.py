@@ -71,10 +71,10 @@ def _print_result(result) -> None:
 
 
 def run_etl_with_progress(departement: str, france: bool, entrepot: Path | None):
-    from electio.pipeline.etl import load_scrutins, run_etl
+    from electio.pipeline.etl import load_scrutins, load_total_sources, run_etl
 
     territory = territory_from(departement, france)
-    steps = 7 + sum(territory.covers(c) for c in load_scrutins()["couverture"])
+    steps = 7 + sum(territory.covers(c) for c in load_scrutins()["couverture"]) + len(load_total_sources())
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=console) as bar:
         task = bar.add_task(f"ETL {territory.code}", total=steps)
 

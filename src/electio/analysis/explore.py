@@ -134,7 +134,8 @@ def has_relation(con: duckdb.DuckDBPyConnection, name: str) -> bool:
 def read_data(con: duckdb.DuckDBPyConnection, scrutins: tuple[str, ...] = ()) -> Data:
     """Everything the stage needs; indicators stay None while their view is absent."""
     run = con.execute("SELECT run_id, finished_at, territoire FROM etl_run ORDER BY finished_at DESC LIMIT 1").fetchall()[0]
-    ballots = con.sql("SELECT * FROM dim_scrutin ORDER BY date_scrutin, scrutin_id").df()
+    # Ballots with commune results (not those known only as France / département totals).
+    ballots = con.sql("SELECT * FROM dim_scrutin WHERE scrutin_id IN (SELECT scrutin_id FROM fact_participation) ORDER BY date_scrutin, scrutin_id").df()
     if scrutins:
         unknown = sorted(set(scrutins) - set(ballots["scrutin_id"]))
         if unknown:

@@ -102,8 +102,9 @@ def territory(path: Path) -> tuple[str, str]:
 
 @lru_cache(maxsize=8)
 def ballots(path: Path) -> pd.DataFrame:
-    """Loaded ballots in date order."""
-    return query(path, "SELECT scrutin_id, type_scrutin, annee, tour, date_scrutin, libelle FROM dim_scrutin ORDER BY date_scrutin")
+    """Loaded ballots with commune results, in date order (not those known only as territory totals)."""
+    return query(path, "SELECT scrutin_id, type_scrutin, annee, tour, date_scrutin, libelle FROM dim_scrutin "
+                       "WHERE scrutin_id IN (SELECT scrutin_id FROM fact_participation) ORDER BY date_scrutin")
 
 
 @lru_cache(maxsize=8)
@@ -170,10 +171,13 @@ def target_label(horizon: int, target: str) -> str:
 def described_targets(path: Path) -> dict[str, tuple[str, pd.Timestamp]]:
     """Label and date of each target as the forecast stage defines them (empty without that stage)."""
     try:
+        from electio.features.modelling_table import BALLOT_TYPES
         from electio.forecasts.targets import forecast_targets
     except ImportError:
         return {}
     frame = ballots(path).assign(date_scrutin=lambda f: pd.to_datetime(f["date_scrutin"]))
+    # The stage's ballots: modelled first rounds (not municipales, nor second rounds known only as totals).
+    frame = frame[(frame["tour"] == 1) & frame["type_scrutin"].isin(BALLOT_TYPES)]
     found = forecast_targets(frame)
     return {t.scrutin_cible: (f"À {t.horizon_ans} an{'s' if t.horizon_ans > 1 else ''} — {t.libelle}" if t.hypothetical else t.libelle, t.date)
             for t in found}

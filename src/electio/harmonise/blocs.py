@@ -12,6 +12,8 @@ from electio.referentials import read_referential
 
 BLOCS_CSV = REFERENTIALS_DIR / "blocs.csv"
 ASSIGNMENTS_CSV = REFERENTIALS_DIR / "blocs_affectation.csv"
+NO_BLOC = "aucun"
+"""``bloc`` of a referential key counted in no bloc (``code_bloc`` NULL): e.g. municipales lists without nuance."""
 ASSIGNMENT_COLUMNS = ["version", "scrutin_id", "type_cle", "cle", "libelle", "bloc", "justification"]
 
 
@@ -45,7 +47,7 @@ def load_assignments(path: Path = ASSIGNMENTS_CSV, blocs: pd.DataFrame | None = 
     if bad_type.any():
         raise InputError(path, "type_cle doit valoir candidat ou nuance", line=int(bad_type.idxmax()) + 2)
     if blocs is not None:
-        unknown = ~frame["bloc"].isin(set(blocs["code_bloc"]))
+        unknown = ~frame["bloc"].isin({*blocs["code_bloc"], NO_BLOC})
         if unknown.any():
             i = int(unknown.idxmax())
             raise InputError(path, f"bloc inconnu {frame.loc[i, 'bloc']!r}", line=i + 2)
@@ -71,6 +73,7 @@ def assign_blocs(candidates: pd.DataFrame, assignments: pd.DataFrame, source_fil
             f"candidat(s)/nuance(s) absent(s) du référentiel des blocs {ASSIGNMENTS_CSV.name} "
             f"pour {unknown['scrutin_id'].iloc[0]} : {names}",
         )
+    merged["bloc"] = merged["bloc"].where(merged["bloc"] != NO_BLOC)
     return merged.rename(columns={"bloc": "code_bloc", "version": "version_referentiel"})[
         ["scrutin_id", "candidat", "prenom", "nuance", "code_bloc", "version_referentiel", "justification"]
     ]

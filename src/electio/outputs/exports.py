@@ -214,6 +214,8 @@ def table_sources(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
         "fact_participation": ballots,
         "fact_resultat_commune": ballots,
         "map_commune_scrutin": ballots,
+        "fact_participation_territoire": catalogue(*_distinct(con, "fact_participation_territoire", "source_id")),
+        "fact_resultat_territoire": catalogue(*_distinct(con, "fact_participation_territoire", "source_id")),
         "dim_indicateur": referential(INDICATORS_CSV),
         "fact_indicateur_commune": catalogue(*_distinct(con, "fact_indicateur_commune", "source_id"), GEO_SOURCES["cog_history"])
         + " (populations des communes fusionnées) ; " + referential(COMPLEMENTS_CSV),

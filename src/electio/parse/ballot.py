@@ -24,6 +24,8 @@ from electio.errors import InputError
 LINE = "ligne_source"
 CODE = "code_commune_source"
 LIBELLE = "libelle_commune"
+#: Optional participation column of multi-file sources (archives): where each commune was read.
+LOCATION = "emplacement_source"
 COUNT_COLUMNS: tuple[str, ...] = ("inscrits", "votants", "blancs", "nuls", "exprimes")
 PARTICIPATION_COLUMNS: tuple[str, ...] = (CODE, LIBELLE, *COUNT_COLUMNS, LINE)
 VOTE_KEYS: tuple[str, ...] = (CODE, "candidat", "prenom", "nuance")

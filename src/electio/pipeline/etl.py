@@ -14,9 +14,9 @@ from electio.catalogue import Source, get_source
 from electio.errors import InputError
 from electio.fetch import fetch
 from electio.frames import isin
-from electio.harmonise import blocs, geography
+from electio.harmonise import blocs, geography, totals
 from electio.harmonise.geography import GEO_SOURCES
-from electio.parse.ballot import ParsedBallot
+from electio.parse.ballot import LOCATION, ParsedBallot
 from electio.pipeline.indicators import build_indicators
 from electio.pipeline.lineage import Lineage, now
 from electio.quality import contracts
@@ -28,6 +28,9 @@ EXTRA_MAPPING_CSV = config.REFERENTIALS_DIR / "communes_hors_cog.csv"
 ABROAD_CODE = "ZZ999"
 ABROAD_DEP = "ZZ"
 ABROAD_PREFIXES = ("ZZ", "99")  # Ministry code ZZ (2017, 2019); département 99 in 2014
+TOTALS = "totaux"
+"""``couverture`` of a scrutins.csv row whose source gives France and département totals only
+(no commune rows): loaded into the territory totals, whatever the territory."""
 
 Progress = Callable[[str], None]
 
@@ -43,8 +46,8 @@ class Territory:
         return self.departement or "FR"
 
     def covers(self, couverture: str) -> bool:
-        """Whether a source covering ``couverture`` (FR or a département) has data here."""
-        return self.departement is None or couverture in ("FR", self.departement)
+        """Whether a source covering ``couverture`` (FR or a département) has commune data here."""
+        return couverture != TOTALS and (self.departement is None or couverture in ("FR", self.departement))
 
 
 @dataclass
@@ -59,7 +62,25 @@ class EtlResult:
 
 
 def load_scrutins(path: Path = SCRUTINS_CSV) -> pd.DataFrame:
-    """The ballots referential (one row per ballot and round)."""
+    """The ballots referential, one row per ballot and round (``dim_scrutin``).
+
+    A ballot listed both with commune results and with a totals-only source (couverture
+    :data:`TOTALS`) keeps its commune-results row; see :func:`load_total_sources`.
+    """
+    frame = _read_scrutins(path)
+    communal = frame[frame["couverture"] != TOTALS]
+    only_totals = frame[(frame["couverture"] == TOTALS) & ~frame["scrutin_id"].isin(communal["scrutin_id"])]
+    return pd.concat([communal, only_totals]).sort_index().reset_index(drop=True)
+
+
+def load_total_sources(path: Path = SCRUTINS_CSV) -> pd.DataFrame:
+    """Rows of the referential whose source gives France and département totals (couverture ``totaux``)."""
+    frame = _read_scrutins(path)
+    return frame[frame["couverture"] == TOTALS].reset_index(drop=True)
+
+
+def _read_scrutins(path: Path) -> pd.DataFrame:
+    """Every row of the ballots referential, typed."""
     frame = read_referential(path, ["scrutin_id", "type_scrutin", "annee", "tour", "date_scrutin", "libelle", "source_id", "cog_annee", "couverture"])
     for column in ("annee", "tour", "cog_annee"):
         frame[column] = frame[column].astype(int)
@@ -116,7 +137,10 @@ def map_ballot(parsed: ParsedBallot, mapping: pd.DataFrame, communes: pd.DataFra
     unknown = part[part["code_commune"].isna()]
     if not unknown.empty:
         first = unknown.iloc[0]
-        raise InputError(source_path, f"code commune inconnu du COG : {first['code_commune_source']} ({first['libelle_commune']})", line=int(first["ligne_source"]))
+        message = f"code commune inconnu du COG : {first['code_commune_source']} ({first['libelle_commune']})"
+        if LOCATION in unknown:  # archive of several files: name the file and the row, not a line
+            raise InputError(source_path, f"{message}, dans {first[LOCATION]}")
+        raise InputError(source_path, message, line=int(first["ligne_source"]))
     part = part[isin(part["code_commune"], communes["code_commune"])]
     code_of = part.set_index("code_commune_source")["code_commune"]
     voix = parsed.voix[isin(parsed.voix["code_commune_source"], code_of.index)].copy()
@@ -130,10 +154,16 @@ def map_ballot(parsed: ParsedBallot, mapping: pd.DataFrame, communes: pd.DataFra
     return participation, voix, audit[["scrutin_id", "code_commune_source", "libelle_source", "code_commune", "methode", "ligne_source"]]
 
 
-def candidates_and_results(voix: pd.DataFrame, assignments: pd.DataFrame, source_files: dict[str, str]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """``dim_candidat`` (with bloc) and ``fact_resultat_commune`` from all ballots' voix rows."""
+def candidates_and_results(voix: pd.DataFrame, assignments: pd.DataFrame, source_files: dict[str, str],
+                           extra: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``dim_candidat`` (with bloc) and ``fact_resultat_commune`` from all ballots' voix rows.
+
+    ``extra`` holds more (scrutin_id, candidat, prenom, nuance) rows that need a candidate
+    (those of the territory totals).
+    """
     keys = ["scrutin_id", "candidat", "nuance"]
-    distinct = voix.groupby(keys, dropna=False, as_index=False).agg(prenom=("prenom", "first"))
+    named = voix[[*keys, "prenom"]] if extra is None else pd.concat([voix[[*keys, "prenom"]], extra[[*keys, "prenom"]]], ignore_index=True)
+    distinct = named.groupby(keys, dropna=False, as_index=False).agg(prenom=("prenom", "first"))
     parts = [blocs.assign_blocs(group, assignments, source_files[sid]) for sid, group in distinct.groupby("scrutin_id")]
     dim = pd.concat(parts, ignore_index=True).sort_values(keys, na_position="first").reset_index(drop=True)
     dim.insert(0, "candidat_id", pd.array(range(1, len(dim) + 1), dtype="Int64"))
@@ -154,6 +184,29 @@ def coverage_matrix(participation: pd.DataFrame, communes: pd.DataFrame, scrutin
     return matrix.rename(columns={"code_departement": "territoire"})
 
 
+def national_totals(parsed: ParsedBallot, mapping: pd.DataFrame) -> totals.ParsedTotals:
+    """Département totals of a national commune file, on the COG 2026 codes of all its communes."""
+    codes = parsed.participation["code_commune_source"]
+    mapped = geography.map_codes(codes, mapping)["code_reference"].to_numpy()
+    cog = pd.Series(mapped, index=codes.index, dtype="str").where(~codes.str.startswith(ABROAD_PREFIXES), ABROAD_CODE)
+    return totals.from_communes(parsed, cog)
+
+
+def territory_totals(lineage: Lineage, ballots: list[tuple[pd.DataFrame, pd.DataFrame]], source_files: dict[str, str], say: Progress) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Totals of the national ballots (``ballots``: from commune files) plus the totals-only sources."""
+    for row in load_total_sources().itertuples():
+        t0 = now()
+        say(f"Totaux {row.scrutin_id}")
+        source = get_source(row.source_id)
+        path = lineage.record_input(fetch(source))
+        source_files.setdefault(row.scrutin_id, str(path))
+        parsed = call_parser(source, path, row.scrutin_id)
+        ballots.append(totals.territory_frames(parsed, source.id, "fichier_departement"))
+        lineage.record_step("totaux_territoire", source.id, len(parsed.participation), len(parsed.participation) + 1, 0, t0)
+    participation = pd.concat([part for part, _ in ballots], ignore_index=True)
+    return participation, pd.concat([voix for _, voix in ballots], ignore_index=True)
+
+
 def run_etl(territory: Territory, target: Path | None = None, progress: Progress | None = None) -> EtlResult:
     """Build the warehouse for a territory into ``target`` (atomically swapped in)."""
     target = target or config.warehouse_path()
@@ -172,10 +225,12 @@ def run_etl(territory: Territory, target: Path | None = None, progress: Progress
     dim_bloc = blocs.load_blocs()
     assignments = blocs.load_assignments(blocs.ASSIGNMENTS_CSV, dim_bloc)
     scrutins = load_scrutins()
-    scrutins = scrutins[scrutins["couverture"].map(territory.covers)].reset_index(drop=True)
+    scrutins = scrutins[scrutins["couverture"].map(territory.covers) | (scrutins["couverture"] == TOTALS)].reset_index(drop=True)
+    communal = scrutins[scrutins["couverture"] != TOTALS]
+    from_files = set(load_total_sources()["scrutin_id"])
 
-    parts, voix, audits, source_files = [], [], [], {}
-    for row in scrutins.itertuples():
+    parts, voix, audits, source_files, national = [], [], [], {}, []
+    for row in communal.itertuples():
         t0 = now()
         say(f"Scrutin {row.scrutin_id}")
         source = get_source(row.source_id)
@@ -183,17 +238,22 @@ def run_etl(territory: Territory, target: Path | None = None, progress: Progress
         source_files[row.scrutin_id] = str(path)
         parsed = call_parser(source, path, row.scrutin_id)
         participation, ballot_voix, audit = map_ballot(parsed, mapping, dims["dim_commune"], path)
+        if row.couverture == "FR" and row.scrutin_id not in from_files:
+            national.append(totals.territory_frames(national_totals(parsed, mapping), source.id, "agregation_communes"))
         rejected = len(parsed.participation) - len(audit)
         lineage.record_step("parse_harmonise", source.id, len(parsed.participation), len(participation), rejected, t0)
         parts.append(participation)
         voix.append(ballot_voix)
         audits.append(audit)
+        del parsed
+    territory_part, territory_voix = territory_totals(lineage, national, source_files, say)
 
     t0 = now()
     say("Blocs politiques et faits")
     all_voix = pd.concat(voix, ignore_index=True)
     del voix
-    dim_candidat, fact_resultat = candidates_and_results(all_voix, assignments, source_files)
+    dim_candidat, fact_resultat = candidates_and_results(all_voix, assignments, source_files, territory_voix)
+    fact_resultat_territoire = totals.territory_results(territory_voix, dim_candidat)
     fact_participation = pd.concat(parts, ignore_index=True)
     lineage.record_step("blocs_faits", None, len(all_voix), len(fact_resultat), 0, t0)
     del all_voix
@@ -206,13 +266,15 @@ def run_etl(territory: Territory, target: Path | None = None, progress: Progress
         "fact_participation": fact_participation,
         "fact_resultat_commune": fact_resultat,
         "map_commune_scrutin": pd.concat(audits, ignore_index=True),
+        "fact_participation_territoire": territory_part,
+        "fact_resultat_territoire": fact_resultat_territoire,
     }
     tables.update(indicators)
 
     say("Contrats de qualité")
     checks = contracts.run_contracts(tables)
     contracts.raise_on_blocking(checks)
-    coverage = coverage_matrix(fact_participation, dims["dim_commune"], scrutins)
+    coverage = coverage_matrix(fact_participation, dims["dim_commune"], communal)
 
     say("Écriture de l'entrepôt")
     tables.update(lineage.tables())

@@ -58,7 +58,7 @@ RESULTAT = pa.DataFrameSchema(
 )
 
 CANDIDAT = pa.DataFrameSchema(
-    {"candidat_id": pa.Column("Int64", unique=True), "candidat": pa.Column(str), "code_bloc": pa.Column(str)},
+    {"candidat_id": pa.Column("Int64", unique=True), "candidat": pa.Column(str), "code_bloc": pa.Column(str, nullable=True)},
     unique=["scrutin_id", "candidat", "nuance"],
     name="dim_candidat",
 )
@@ -85,19 +85,32 @@ def _rule(table: str, rule: str, failing: pd.DataFrame, severity: str = BLOCKING
 
 
 def participation_rules(part: pd.DataFrame) -> list[CheckResult]:
-    """inscrits ≥ votants ≥ exprimés, and blancs + nuls = votants − exprimés where both are known."""
+    """inscrits ≥ votants ≥ exprimés, and blancs + nuls = votants − exprimés where both are known.
+
+    Rows of :data:`SOURCE_ANOMALIES` ballots are reported apart, as warnings.
+    """
     t = "fact_participation"
-    split = part.dropna(subset=["blancs", "nuls"])
-    return [
-        _rule(t, "inscrits >= votants", part[part["inscrits"] < part["votants"]]),
-        _rule(t, "votants >= exprimes", part[part["votants"] < part["exprimes"]]),
-        _rule(t, "blancs + nuls = votants - exprimes", split[split["blancs"] + split["nuls"] != split["votants"] - split["exprimes"]]),
-    ]
+    known = part["scrutin_id"].isin(set(SOURCE_ANOMALIES)) if "scrutin_id" in part else pd.Series(False, index=part.index)
+    results = []
+    for subset, suffix, severity in ((part[~known], "", BLOCKING), (part[known], " (anomalies connues de la source)", WARNING)):
+        split = subset.dropna(subset=["blancs", "nuls"])
+        rules = [
+            ("inscrits >= votants", subset[subset["inscrits"] < subset["votants"]]),
+            ("votants >= exprimes", subset[subset["votants"] < subset["exprimes"]]),
+            ("blancs + nuls = votants - exprimes", split[split["blancs"] + split["nuls"] != split["votants"] - split["exprimes"]]),
+        ]
+        if severity == BLOCKING or known.any():
+            results += [_rule(t, rule + suffix, failing, severity) for rule, failing in rules]
+    return results
 
 
 # Municipales in communes under 1,000 inhabitants are multi-seat majority votes: each voter
 # may vote for several candidates, so the sum of voix legitimately exceeds exprimés there.
 MULTI_VOTE_TYPES = {"municipales"}
+#: Ballots whose source has known inconsistent commune rows (kept, reported as warnings).
+SOURCE_ANOMALIES: dict[str, str] = {
+    "muni2026_t1": "fichier provisoire du 16 mars 2026 : voix ≠ exprimés dans 29 communes, votants incohérents dans 2",
+}
 
 
 def vote_sum_rules(part: pd.DataFrame, res: pd.DataFrame, scrutins: pd.DataFrame) -> list[CheckResult]:
@@ -106,12 +119,71 @@ def vote_sum_rules(part: pd.DataFrame, res: pd.DataFrame, scrutins: pd.DataFrame
     merged = part.merge(sums, on=["scrutin_id", "code_commune"], how="left")
     merged["voix"] = merged["voix"].fillna(0)
     failing = merged[merged["voix"] != merged["exprimes"]][["scrutin_id", "code_commune", "exprimes", "voix"]]
-    multi = set(scrutins.loc[scrutins["type_scrutin"].isin(MULTI_VOTE_TYPES), "scrutin_id"])
+    multi = set(scrutins.loc[scrutins["type_scrutin"].isin(MULTI_VOTE_TYPES), "scrutin_id"]) - set(SOURCE_ANOMALIES)
     in_multi = failing["scrutin_id"].isin(multi)
-    return [
-        _rule("fact_resultat_commune", "somme des voix = exprimes", failing[~in_multi]),
+    in_source = failing["scrutin_id"].isin(set(SOURCE_ANOMALIES))
+    results = [
+        _rule("fact_resultat_commune", "somme des voix = exprimes", failing[~in_multi & ~in_source]),
         _rule("fact_resultat_commune", "somme des voix = exprimes (scrutin plurinominal : plusieurs voix par électeur)",
               failing[in_multi], WARNING),
+    ]
+    for scrutin_id in sorted(set(SOURCE_ANOMALIES) & set(scrutins["scrutin_id"])):
+        results.append(_rule("fact_resultat_commune", f"somme des voix = exprimes ({scrutin_id}, {SOURCE_ANOMALIES[scrutin_id]})",
+                             failing[failing["scrutin_id"] == scrutin_id], WARNING))
+    return results
+
+
+def no_bloc_rule(table: str, res: pd.DataFrame, cand: pd.DataFrame, unit: str) -> CheckResult:
+    """Warning that counts the rows (units × ballots) with votes counted in no bloc (code_bloc NULL)."""
+    unbloc = set(cand.loc[cand["code_bloc"].isna(), "candidat_id"])
+    failing = res[res["candidat_id"].isin(unbloc) & (res["voix"] > 0)]
+    per = failing.groupby("scrutin_id").size()
+    detail = ", ".join(f"{sid} : {n}" for sid, n in per.items()) or "aucune"
+    return _rule(table, f"{unit} dont des voix ne sont comptées dans aucun bloc (listes sans nuance) — {detail}", failing, WARNING)
+
+
+def territory_rules(part: pd.DataFrame, res: pd.DataFrame, communes: pd.DataFrame, commune_part: pd.DataFrame) -> list[CheckResult]:
+    """Territory totals: départements sum to France; votes = exprimés; equal to the commune facts they cover."""
+    t = "fact_participation_territoire"
+    counts = ["inscrits", "votants", "exprimes"]
+    fr = part[part["niveau"] == "france"].set_index("scrutin_id")[counts]
+    deps = part[part["niveau"] == "departement"].groupby("scrutin_id")[counts].sum()
+    gap = (deps.reindex(fr.index) != fr).any(axis=1)
+    res_fr = res[res["niveau"] == "france"].groupby(["scrutin_id", "candidat_id"])["voix"].sum()
+    res_dep = res[res["niveau"] == "departement"].groupby(["scrutin_id", "candidat_id"])["voix"].sum()
+    voix_gap = res_dep.reindex(res_fr.index, fill_value=0).ne(res_fr)
+    sums = res.groupby(["scrutin_id", "niveau", "code_territoire"], as_index=False)["voix"].sum()
+    merged = part.merge(sums, on=["scrutin_id", "niveau", "code_territoire"], how="left").fillna({"voix": 0})
+    unequal = merged[merged["voix"] != merged["exprimes"]][["scrutin_id", "code_territoire", "exprimes", "voix"]]
+    return [
+        _rule(t, "somme des départements = total France (inscrits, votants, exprimés)", fr[gap].reset_index()),
+        _rule("fact_resultat_territoire", "somme des voix des départements = voix France", voix_gap[voix_gap].reset_index()),
+        _rule(t, "inscrits >= votants >= exprimes", part[(part["inscrits"] < part["votants"]) | (part["votants"] < part["exprimes"])]),
+        _rule("fact_resultat_territoire", "somme des voix = exprimes (écarts de la source)", unequal, WARNING),
+        *commune_match_rules(part, communes, commune_part),
+    ]
+
+
+def commune_match_rules(part: pd.DataFrame, communes: pd.DataFrame, commune_part: pd.DataFrame) -> list[CheckResult]:
+    """A département total equals the sum of its commune facts when the warehouse has all its communes.
+
+    Blocking when the totals were summed from the same commune file, a warning when they come
+    from a separate département file (two publications of the Ministry).
+    """
+    real = communes.loc[communes["type_unite"] == "commune", ["code_commune", "code_departement"]]
+    expected = real.groupby("code_departement").size()
+    facts = commune_part.merge(real, on="code_commune")
+    present = facts.groupby(["scrutin_id", "code_departement"]).agg(n=("code_commune", "size"), inscrits=("inscrits", "sum"), exprimes=("exprimes", "sum"))
+    present = present[present["n"] == present.index.get_level_values(1).map(expected).to_numpy()].reset_index()
+    deps = part[part["niveau"] == "departement"].rename(columns={"code_territoire": "code_departement"})
+    both = deps.merge(present, on=["scrutin_id", "code_departement"], suffixes=("", "_communes"))
+    unequal = both[(both["inscrits"] != both["inscrits_communes"]) | (both["exprimes"] != both["exprimes_communes"])]
+    columns = ["scrutin_id", "code_departement", "inscrits", "inscrits_communes", "exprimes", "exprimes_communes"]
+    same_file = unequal["methode"] == "agregation_communes"
+    rule = "total du département = somme des communes de l'entrepôt (inscrits, exprimés)"
+    return [
+        _rule("fact_participation_territoire", f"{rule}, même fichier", unequal[same_file][columns]),
+        _rule("fact_participation_territoire", f"{rule}, fichier départemental distinct", unequal[~same_file][columns], WARNING),
     ]
 
 
@@ -133,7 +205,10 @@ def run_contracts(tables: dict[str, pd.DataFrame]) -> list[CheckResult]:
         *vote_sum_rules(part, res, tables["dim_scrutin"]),
         known_codes_rule("fact_participation", part, "code_commune", communes, "dim_commune"),
         known_codes_rule("fact_resultat_commune", res, "code_commune", communes, "dim_commune"),
-        known_codes_rule("dim_candidat", cand, "code_bloc", blocs, "dim_bloc"),
+        known_codes_rule("dim_candidat", cand.dropna(subset=["code_bloc"]), "code_bloc", blocs, "dim_bloc"),
+        no_bloc_rule("fact_resultat_commune", res, cand, "communes"),
+        *(territory_rules(tables["fact_participation_territoire"], tables["fact_resultat_territoire"], tables["dim_commune"], part)
+          if "fact_participation_territoire" in tables else []),
     ]
 
 

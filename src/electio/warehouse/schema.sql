@@ -73,7 +73,7 @@ COMMENT ON COLUMN dim_scrutin.date_scrutin IS 'Date du scrutin en métropole.';
 COMMENT ON COLUMN dim_scrutin.libelle IS 'Libellé lisible.';
 COMMENT ON COLUMN dim_scrutin.source_id IS 'Source du catalogue dont proviennent les résultats.';
 COMMENT ON COLUMN dim_scrutin.cog_annee IS 'Millésime du COG des codes communes de la source.';
-COMMENT ON COLUMN dim_scrutin.couverture IS 'Territoire couvert par la source : FR ou un code département.';
+COMMENT ON COLUMN dim_scrutin.couverture IS 'Territoire couvert par la source : FR ou un code département ; totaux quand le scrutin n''a que des totaux France et départements (table fact_participation_territoire), sans résultats par commune.';
 
 CREATE TABLE dim_bloc (
     code_bloc   VARCHAR PRIMARY KEY,
@@ -95,7 +95,7 @@ CREATE TABLE dim_candidat (
     candidat             VARCHAR NOT NULL,
     prenom               VARCHAR,
     nuance               VARCHAR,
-    code_bloc            VARCHAR NOT NULL REFERENCES dim_bloc (code_bloc),
+    code_bloc            VARCHAR REFERENCES dim_bloc (code_bloc),
     version_referentiel  VARCHAR NOT NULL,
     justification        VARCHAR
 );
@@ -105,7 +105,7 @@ COMMENT ON COLUMN dim_candidat.scrutin_id IS 'Scrutin.';
 COMMENT ON COLUMN dim_candidat.candidat IS 'Nom du candidat (majuscules), de la liste, ou code nuance selon la source.';
 COMMENT ON COLUMN dim_candidat.prenom IS 'Prénom quand la source le donne.';
 COMMENT ON COLUMN dim_candidat.nuance IS 'Nuance politique du ministère quand la source la donne.';
-COMMENT ON COLUMN dim_candidat.code_bloc IS 'Bloc politique attribué par le référentiel.';
+COMMENT ON COLUMN dim_candidat.code_bloc IS 'Bloc politique attribué par le référentiel ; NULL quand le référentiel n''en attribue aucun (bloc « aucun » : listes municipales sans nuance, clé NC), comptées dans aucun bloc.';
 COMMENT ON COLUMN dim_candidat.version_referentiel IS 'Version du référentiel des blocs utilisée.';
 COMMENT ON COLUMN dim_candidat.justification IS 'Justification de l''affectation au bloc.';
 
@@ -158,6 +158,47 @@ COMMENT ON COLUMN map_commune_scrutin.libelle_source IS 'Nom de la commune dans 
 COMMENT ON COLUMN map_commune_scrutin.code_commune IS 'Commune au COG 2026.';
 COMMENT ON COLUMN map_commune_scrutin.methode IS 'Méthode de passage (voir map_commune_cog).';
 COMMENT ON COLUMN map_commune_scrutin.ligne_source IS 'Première ligne du fichier source pour cette commune.';
+
+-- ─── Territory totals: France and every département, whatever territory was loaded ────────
+CREATE TABLE fact_participation_territoire (
+    scrutin_id      VARCHAR NOT NULL REFERENCES dim_scrutin (scrutin_id),
+    niveau          VARCHAR NOT NULL,
+    code_territoire VARCHAR NOT NULL,
+    inscrits        BIGINT NOT NULL,
+    votants         BIGINT NOT NULL,
+    blancs          BIGINT,
+    nuls            BIGINT,
+    exprimes        BIGINT NOT NULL,
+    source_id       VARCHAR NOT NULL,
+    methode         VARCHAR NOT NULL,
+    PRIMARY KEY (scrutin_id, niveau, code_territoire)
+);
+COMMENT ON TABLE fact_participation_territoire IS 'Participation par territoire : la France et chaque département, par scrutin national, même dans un entrepôt d''un seul département.';
+COMMENT ON COLUMN fact_participation_territoire.scrutin_id IS 'Scrutin.';
+COMMENT ON COLUMN fact_participation_territoire.niveau IS 'france ou departement.';
+COMMENT ON COLUMN fact_participation_territoire.code_territoire IS 'FR pour la France ; sinon code INSEE du département (2A, 2B, 971…), ZX pour Saint-Martin et Saint-Barthélemy réunis, ZZ pour les Français établis hors de France.';
+COMMENT ON COLUMN fact_participation_territoire.inscrits IS 'Électeurs inscrits.';
+COMMENT ON COLUMN fact_participation_territoire.votants IS 'Votants.';
+COMMENT ON COLUMN fact_participation_territoire.blancs IS 'Bulletins blancs (NULL si la source ne les distingue pas ou s''il manque une commune).';
+COMMENT ON COLUMN fact_participation_territoire.nuls IS 'Bulletins nuls (NULL si la source ne les distingue pas ou s''il manque une commune).';
+COMMENT ON COLUMN fact_participation_territoire.exprimes IS 'Suffrages exprimés.';
+COMMENT ON COLUMN fact_participation_territoire.source_id IS 'Source du catalogue des totaux.';
+COMMENT ON COLUMN fact_participation_territoire.methode IS 'agregation_communes (somme du fichier communal national, communes au COG 2026) ou fichier_departement (fichier du ministère par département ; au 2nd tour des législatives, seules les circonscriptions ayant un 2nd tour).';
+
+CREATE TABLE fact_resultat_territoire (
+    scrutin_id      VARCHAR NOT NULL REFERENCES dim_scrutin (scrutin_id),
+    niveau          VARCHAR NOT NULL,
+    code_territoire VARCHAR NOT NULL,
+    candidat_id     INTEGER NOT NULL REFERENCES dim_candidat (candidat_id),
+    voix            BIGINT NOT NULL,
+    PRIMARY KEY (scrutin_id, niveau, code_territoire, candidat_id)
+);
+COMMENT ON TABLE fact_resultat_territoire IS 'Voix par territoire : candidat (ou liste, ou nuance) de la France et de chaque département, par scrutin national.';
+COMMENT ON COLUMN fact_resultat_territoire.scrutin_id IS 'Scrutin.';
+COMMENT ON COLUMN fact_resultat_territoire.niveau IS 'france ou departement.';
+COMMENT ON COLUMN fact_resultat_territoire.code_territoire IS 'FR, ou code du département (voir fact_participation_territoire).';
+COMMENT ON COLUMN fact_resultat_territoire.candidat_id IS 'Candidat, liste ou nuance.';
+COMMENT ON COLUMN fact_resultat_territoire.voix IS 'Nombre de voix.';
 
 -- ─── Lineage and quality ─────────────────────────────────────────────────────────────────
 CREATE TABLE etl_run (
@@ -261,7 +302,7 @@ JOIN dim_candidat c ON c.candidat_id = f.candidat_id;
 -- One row per commune, ballot and bloc that stood in that ballot (0 voix where it got none).
 CREATE VIEW v_resultat_bloc_commune AS
 WITH blocs_scrutin AS (
-    SELECT DISTINCT scrutin_id, code_bloc FROM dim_candidat
+    SELECT DISTINCT scrutin_id, code_bloc FROM dim_candidat WHERE code_bloc IS NOT NULL
 ), voix_bloc AS (
     SELECT f.scrutin_id, f.code_commune, c.code_bloc, SUM(f.voix) AS voix
     FROM fact_resultat_commune f
@@ -275,3 +316,22 @@ FROM fact_participation p
 JOIN blocs_scrutin b ON b.scrutin_id = p.scrutin_id
 LEFT JOIN voix_bloc v
        ON v.scrutin_id = p.scrutin_id AND v.code_commune = p.code_commune AND v.code_bloc = b.code_bloc;
+
+-- One row per territory, ballot and bloc that stood in that ballot (0 voix where it got none).
+CREATE VIEW v_resultat_bloc_territoire AS
+WITH blocs_scrutin AS (
+    SELECT DISTINCT scrutin_id, code_bloc FROM dim_candidat WHERE code_bloc IS NOT NULL
+), voix_bloc AS (
+    SELECT f.scrutin_id, f.niveau, f.code_territoire, c.code_bloc, SUM(f.voix) AS voix
+    FROM fact_resultat_territoire f
+    JOIN dim_candidat c ON c.candidat_id = f.candidat_id
+    GROUP BY f.scrutin_id, f.niveau, f.code_territoire, c.code_bloc
+)
+SELECT p.scrutin_id, p.niveau, p.code_territoire, b.code_bloc AS bloc,
+       COALESCE(v.voix, 0) AS voix, p.exprimes,
+       CASE WHEN p.exprimes > 0 THEN CAST(COALESCE(v.voix, 0) AS FLOAT8) / p.exprimes END AS part
+FROM fact_participation_territoire p
+JOIN blocs_scrutin b ON b.scrutin_id = p.scrutin_id
+LEFT JOIN voix_bloc v
+       ON v.scrutin_id = p.scrutin_id AND v.niveau = p.niveau AND v.code_territoire = p.code_territoire
+      AND v.code_bloc = b.code_bloc;

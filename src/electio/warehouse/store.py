@@ -31,6 +31,8 @@ TABLE_ORDER = [
     "fact_participation",
     "fact_resultat_commune",
     "map_commune_scrutin",
+    "fact_participation_territoire",
+    "fact_resultat_territoire",
     "etl_run",
     "etl_input",
     "etl_step",
