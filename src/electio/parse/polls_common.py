@@ -34,9 +34,17 @@ class ParsedPolls:
     source_path: Path
     sondages: pd.DataFrame
     intentions: pd.DataFrame
+    sondages_path: Path | None = None
+    """File holding the scenario rows when it is not ``source_path`` (MieuxVoter ``polls.csv``)."""
+
+    @property
+    def meta_path(self) -> Path:
+        """File that the scenarios' ``ligne_source`` refers to."""
+        return self.sondages_path or self.source_path
 
 
-def polls_frames(compilateur: str, path: Path, scenarios: list[dict], options: list[dict]) -> ParsedPolls:
+def polls_frames(compilateur: str, path: Path, scenarios: list[dict], options: list[dict],
+                 sondages_path: Path | None = None) -> ParsedPolls:
     """Build a :class:`ParsedPolls` from records (missing columns become null, dates parsed)."""
     sondages = pd.DataFrame(scenarios).reindex(columns=list(SCENARIO_COLUMNS))
     for column in ("date_debut", "date_fin", "date_publication"):
@@ -45,13 +53,13 @@ def polls_frames(compilateur: str, path: Path, scenarios: list[dict], options: l
     sondages["tour"] = sondages["tour"].astype("Int64")
     sondages["ligne_source"] = pd.to_numeric(sondages["ligne_source"]).astype("Int64")
     for column in ("vague_glissante", "est_resultat"):
-        sondages[column] = sondages[column].fillna(False).astype(bool)
-    sondages["niveau"] = sondages["niveau"].fillna("candidat")
+        sondages[column] = sondages[column].eq(True)
+    sondages["niveau"] = sondages["niveau"].astype("string").fillna("candidat").astype(object)
     intentions = pd.DataFrame(options).reindex(columns=list(OPTION_COLUMNS))
     for column in ("intention", "borne_inf", "borne_sup"):
         intentions[column] = pd.to_numeric(intentions[column], errors="coerce").astype("Float64")
     intentions["ligne_source"] = pd.to_numeric(intentions["ligne_source"]).astype("Int64")
-    return ParsedPolls(compilateur, path, sondages, intentions)
+    return ParsedPolls(compilateur, path, sondages, intentions, sondages_path)
 
 
 def read_csv_rows(path: Path, required: list[str]) -> list[tuple[int, dict[str, str]]]:

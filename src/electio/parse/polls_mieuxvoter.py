@@ -67,7 +67,7 @@ def parse(path: Path, companions: dict[str, Path]) -> ParsedPolls:
             "borne_inf": None if share is None or minus is None else share + minus,
             "borne_sup": None if share is None or plus is None else share + plus, "ligne_source": line,
         })
-    return polls_frames("mieuxvoter", path, scenarios, options)
+    return polls_frames("mieuxvoter", path, scenarios, options, companions["polls.csv"])
 
 
 def companion_file(path: Path, companions: dict[str, Path]) -> None:  # pragma: no cover - marker only

@@ -62,7 +62,7 @@ def harmonised(parsed: ParsedPolls, source_id: str, refs: dict, assignments: pd.
     motif = harmonise.excluded_rows(sondages, parsed.compilateur, refs["exclusions"])
     excluded = int(motif.notna().sum())
     sondages = sondages[motif.isna()]
-    sondages["institut"] = harmonise.canonical_pollsters(sondages, refs["instituts"], parsed.source_path)
+    sondages["institut"] = harmonise.canonical_pollsters(sondages, refs["instituts"], parsed.meta_path)
     options = parsed.intentions[parsed.intentions["scenario"].isin(sondages["scenario"])]
     options = options.merge(sondages[["scenario", "scrutin_cible"]], on="scenario")
     options = harmonise.option_keys(options, parsed.compilateur, refs["aliases"])
@@ -103,37 +103,37 @@ def coverage(kept: pd.DataFrame, before: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def build_polls(lineage: Lineage, say: Say) -> dict[str, pd.DataFrame]:
-    """Parse every poll source and build the poll tables (see module docstring)."""
-    refs = {"instituts": harmonise.load_instituts(), "aliases": harmonise.load_aliases(),
-            "exclusions": harmonise.load_exclusions()}
-    compilers = harmonise.load_compilers()
-    assignments = blocs.load_assignments(blocs.ASSIGNMENTS_CSV, blocs.load_blocs())
+def load_refs() -> dict:
+    """The poll referentials (pollsters, aliases, exclusions, compilers, blocs assignments)."""
+    return {"instituts": harmonise.load_instituts(), "aliases": harmonise.load_aliases(),
+            "exclusions": harmonise.load_exclusions(), "compilers": harmonise.load_compilers(),
+            "assignments": blocs.load_assignments(blocs.ASSIGNMENTS_CSV, blocs.load_blocs())}
+
+
+def poll_tables(parsed: list[tuple[str, ParsedPolls]], refs: dict, lineage: Lineage | None = None) -> dict[str, pd.DataFrame]:
+    """The poll tables from parsed sources (``(source_id, ParsedPolls)``, in catalogue order)."""
+    record = lineage.record_step if lineage else (lambda *_args: None)
     all_sondages, all_options = [], []
-    for source in poll_sources():
+    for source_id, one in parsed:
         t0 = now()
-        say(f"Sondages {source.id}")
-        path = lineage.record_input(fetch(source))
-        companions = {s.filename: lineage.record_input(fetch(s)) for s in companions_of(source)}
-        parsed = parse_source(source, path, companions)
-        if parsed.compilateur not in compilers.index:
-            raise InputError(path, f"compilateur {parsed.compilateur!r} absent de {harmonise.COMPILERS_CSV.name}")
-        sondages, options, excluded = harmonised(parsed, source.id, refs, assignments)
-        lineage.record_step("parse_sondages", source.id, len(parsed.sondages), len(sondages), excluded, t0)
+        if one.compilateur not in refs["compilers"].index:
+            raise InputError(one.source_path, f"compilateur {one.compilateur!r} absent de {harmonise.COMPILERS_CSV.name}")
+        sondages, options, excluded = harmonised(one, source_id, refs, refs["assignments"])
+        record("harmonise_sondages", source_id, len(one.sondages), len(sondages), excluded, t0)
         all_sondages.append(sondages.assign(_order=len(all_sondages) * 100_000 + sondages["scenario"]))
         all_options.append(options)
     t0 = now()
     sondages, options = pd.concat(all_sondages, ignore_index=True), pd.concat(all_options, ignore_index=True)
     results = sondages[sondages["est_resultat"]]
     polls = sondages[~sondages["est_resultat"]]
-    deduped = harmonise.dedupe(polls, options, compilers)
+    deduped = harmonise.dedupe(polls, options, refs["compilers"])
     unique = deduped[deduped["doublon_de"].isna()]
-    lineage.record_step("dedoublonnage_sondages", None, len(polls), len(unique), len(polls) - len(unique), t0)
+    record("dedoublonnage_sondages", None, len(polls), len(unique), len(polls) - len(unique), t0)
     t0 = now()
     rolling_dropped = harmonise.thin_rolling(unique)
     kept = scenario_lists(unique[~rolling_dropped], options)
     kept["sondage_id"] = harmonise.poll_ids(kept).to_numpy()
-    lineage.record_step("vagues_glissantes_sondages", None, len(unique), len(kept), int(rolling_dropped.sum()), t0)
+    record("vagues_glissantes_sondages", None, len(unique), len(kept), int(rolling_dropped.sum()), t0)
     facts = options.merge(kept[["uid", "sondage_id"]], on="uid")[INTENTION_COLUMNS]
     result_rows = options.merge(results[["uid", "date_fin", "source_id"]], on="uid").rename(
         columns={"intention": "part", "date_fin": "date_scrutin"})[RESULT_COLUMNS]
@@ -143,3 +143,18 @@ def build_polls(lineage: Lineage, say: Say) -> dict[str, pd.DataFrame]:
         "resultat_bloc_sondage": result_rows.reset_index(drop=True),
         "couverture_sondage": coverage(kept, scenario_lists(polls, options)),
     }
+
+
+def build_polls(lineage: Lineage, say: Say) -> dict[str, pd.DataFrame]:
+    """Parse every poll source of the catalogue and build the poll tables (see module docstring)."""
+    refs = load_refs()
+    parsed = []
+    for source in poll_sources():
+        t0 = now()
+        say(f"Sondages {source.id}")
+        path = lineage.record_input(fetch(source))
+        companions = {s.filename: lineage.record_input(fetch(s)) for s in companions_of(source)}
+        one = parse_source(source, path, companions)
+        lineage.record_step("parse_sondages", source.id, len(one.sondages), len(one.sondages), 0, t0)
+        parsed.append((source.id, one))
+    return poll_tables(parsed, refs, lineage)

@@ -25,18 +25,21 @@ def scenario_sums(sondages: pd.DataFrame, intentions: pd.DataFrame) -> pd.Series
 
 
 def completeness(sondages: pd.DataFrame, intentions: pd.DataFrame, path: Path) -> pd.DataFrame:
-    """``somme_intentions`` and ``complet`` per scenario; an impossible sum raises :class:`InputError`."""
+    """``somme_intentions`` and ``complet`` per scenario; an impossible sum raises :class:`InputError`
+    naming ``path`` (the file of the shares) and the scenario's first share row."""
     sums = scenario_sums(sondages, intentions).astype(float).to_numpy()
     out = sondages.copy()
     out["somme_intentions"] = sums
     first = out["tour"] == 1
     over = first & (out["somme_intentions"] > 100 + FIRST_ROUND_TOLERANCE)
     duel = ~first & ((out["somme_intentions"] - 100).abs() > SECOND_ROUND_TOLERANCE)
+    first_line = intentions.groupby("scenario")["ligne_source"].min()
     for mask, rule in ((over, f"premier tour : au plus 100 ± {FIRST_ROUND_TOLERANCE:g} %"),
                        (duel, f"second tour : 100 ± {SECOND_ROUND_TOLERANCE:g} %")):
         if mask.any():
             row = out[mask].iloc[0]
-            line = None if pd.isna(row["ligne_source"]) else int(row["ligne_source"])
+            line = first_line.get(row["scenario"])
+            line = None if line is None or pd.isna(line) else int(line)
             raise InputError(path, f"sondage {row['id_source']} : la somme des intentions vaut {row['somme_intentions']:.2f} % "
                                    f"(attendu {rule})", line=line)
     out["complet"] = (out["somme_intentions"] - 100).abs() <= FIRST_ROUND_TOLERANCE
