@@ -237,3 +237,18 @@ def test_rhone_warehouse_holds_the_polls(rhone_etl: Path) -> None:
         steps = con.execute("SELECT count(*) FROM etl_step WHERE etape = 'parse_sondages'").fetchone()[0]
         comments = con.execute("SELECT count(*) FROM duckdb_columns() WHERE table_name = 'dim_sondage' AND comment IS NULL").fetchone()[0]
     assert n > 0 and orphans == 0 and steps == len(pipeline.poll_sources()) and comments == 0
+
+
+def test_catalogue_poll_parsers_resolve() -> None:
+    import importlib
+
+    from electio.catalogue import catalogue
+
+    declared = [s for s in catalogue().values() if s.folder == "polls" and s.parser]
+    assert {s.parser.rpartition(".")[0] for s in declared} >= {"polls_mieuxvoter", "polls_nsppolls", "polls_pollsposition",
+                                                              "polls_flavienganter", "polls_misc"}
+    for source in declared:
+        module, _, function = source.parser.rpartition(".")
+        assert callable(getattr(importlib.import_module(f"electio.parse.{module}"), function)), source.id
+    per_scenario = [s for s in catalogue().values() if s.mirror_path.startswith("polls/pres2027/mieuxvoter/polls/")]
+    assert per_scenario and not any(s.charger for s in per_scenario)  # they equal the consolidated CSV
