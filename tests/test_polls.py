@@ -252,3 +252,20 @@ def test_catalogue_poll_parsers_resolve() -> None:
         assert callable(getattr(importlib.import_module(f"electio.parse.{module}"), function)), source.id
     per_scenario = [s for s in catalogue().values() if s.mirror_path.startswith("polls/pres2027/mieuxvoter/polls/")]
     assert per_scenario and not any(s.charger for s in per_scenario)  # they equal the consolidated CSV
+
+
+@pytest.mark.realdata
+def test_real_polls_per_target_ballot(real_tables: dict) -> None:
+    cover = real_tables["couverture_sondage"].set_index(["scrutin_cible", "niveau"])
+    before, after = cover["nb_scenarios_avant_dedoublonnage"], cover["nb_scenarios"]
+    # one compiler and no rolling waves: nothing to merge
+    for key in [("pres2027_t1", "candidat"), ("pres2027_t2", "candidat"), ("euro2019_t1", "candidat"),
+                ("leg2024_t1", "bloc"), ("pres2017_t2", "candidat")]:
+        assert after[key] == before[key], key
+    # several compilers of the same polls: merged
+    for key in [("pres2022_t1", "candidat"), ("pres2022_t2", "candidat"), ("pres2017_t1", "candidat")]:
+        assert after[key] < before[key], key
+    dim = real_tables["dim_sondage"]
+    p17 = dim[dim["scrutin_cible"].str.startswith("pres2017") & (dim["compilateur"] == "pollsposition")]
+    assert p17["date_fin"].max() <= date(2017, 5, 7)  # 2021 in the raw dates: year taken from the ids
+    assert p17["date_debut"].min() >= date(2017, 1, 1)
