@@ -11,7 +11,6 @@ import pandas as pd
 import pytest
 
 from electio.errors import InputError
-from electio.harmonise import polls as harmonise
 from electio.parse import polls_flavienganter, polls_misc, polls_mieuxvoter, polls_nsppolls, polls_pollsposition
 from electio.pipeline import polls as pipeline
 
@@ -269,3 +268,13 @@ def test_real_polls_per_target_ballot(real_tables: dict) -> None:
     p17 = dim[dim["scrutin_cible"].str.startswith("pres2017") & (dim["compilateur"] == "pollsposition")]
     assert p17["date_fin"].max() <= date(2017, 5, 7)  # 2021 in the raw dates: year taken from the ids
     assert p17["date_debut"].min() >= date(2017, 1, 1)
+
+
+def test_consecutive_rolling_waves_of_one_file_are_not_merged(refs: dict) -> None:
+    from electio.harmonise import polls as harmonise
+
+    parsed = polls_nsppolls.parse(FIXTURES / "nsppolls.csv")
+    sondages, options, _ = pipeline.harmonised(parsed, "nsp", refs, refs["assignments"])
+    deduped = harmonise.dedupe(sondages.assign(_order=sondages["scenario"]), options, refs["compilers"])
+    # waves 02→05 and 03→06: same pollster, ends one day apart, shares within 1 point, but two compiler ids
+    assert deduped["doublon_de"].isna().all()
