@@ -278,3 +278,13 @@ def test_consecutive_rolling_waves_of_one_file_are_not_merged(refs: dict) -> Non
     deduped = harmonise.dedupe(sondages.assign(_order=sondages["scenario"]), options, refs["compilers"])
     # waves 02→05 and 03→06: same pollster, ends one day apart, shares within 1 point, but two compiler ids
     assert deduped["doublon_de"].isna().all()
+
+
+def test_mieuxvoter_published_candidates_match_the_hypothesis(tmp_path: Path) -> None:
+    folder = copy_mieuxvoter(tmp_path)
+    hypotheses = folder / "hypotheses.csv"
+    hypotheses.write_text(hypotheses.read_text(encoding="utf-8").replace('H1,"Jean-Luc Mélenchon,', 'H1,"Fabien Roussel,'),
+                          encoding="utf-8")
+    with pytest.raises(InputError, match="hypothèse H1") as err:
+        mieuxvoter(folder)
+    assert err.value.line == 2

@@ -67,7 +67,22 @@ def parse(path: Path, companions: dict[str, Path]) -> ParsedPolls:
             "borne_inf": None if share is None or minus is None else share + minus,
             "borne_sup": None if share is None or plus is None else share + plus, "ligne_source": line,
         })
+    check_hypotheses(scenarios, options, known_hypotheses, path)
     return polls_frames("mieuxvoter", path, scenarios, options, companions["polls.csv"])
+
+
+def check_hypotheses(scenarios: list[dict], options: list[dict], known: dict[str, str], path: Path) -> None:
+    """Each scenario's published candidates are its hypothesis' list (hypotheses.csv)."""
+    published: dict[int, list[str]] = {}
+    first_line: dict[int, int] = {}
+    for option in options:
+        published.setdefault(option["scenario"], []).append(option["option"])
+        first_line.setdefault(option["scenario"], option["ligne_source"])
+    for scenario in scenarios:
+        hypothesis, number_ = scenario["hypothese_id"], scenario["scenario"]
+        if hypothesis and "; ".join(sorted(published.get(number_, []))) != known[hypothesis]:
+            raise InputError(path, f"sondage {scenario['id_source']} : candidats publiés différents de l'hypothèse "
+                                   f"{hypothesis} de hypotheses.csv", line=first_line.get(number_))
 
 
 def companion_file(path: Path, companions: dict[str, Path]) -> None:  # pragma: no cover - marker only
