@@ -19,6 +19,7 @@ from electio.harmonise.geography import GEO_SOURCES
 from electio.parse.ballot import LOCATION, ParsedBallot
 from electio.pipeline.indicators import build_indicators
 from electio.pipeline.lineage import Lineage, now
+from electio.pipeline.polls import build_polls
 from electio.quality import contracts
 from electio.referentials import read_referential
 from electio.warehouse.store import write_tables
@@ -270,6 +271,7 @@ def run_etl(territory: Territory, target: Path | None = None, progress: Progress
         "fact_resultat_territoire": fact_resultat_territoire,
     }
     tables.update(indicators)
+    tables.update(build_polls(lineage, say))  # national polls, whatever the territory
 
     say("Contrats de qualité")
     checks = contracts.run_contracts(tables)

@@ -193,6 +193,22 @@ def known_codes_rule(table: str, frame: pd.DataFrame, column: str, known: pd.Ser
     return _rule(table, f"{column} connu de {label}", failing)
 
 
+def poll_rules(tables: dict[str, pd.DataFrame]) -> list[CheckResult]:
+    """Poll tables: unique ids, shares in [0, 100], known blocs; incomplete first rounds are a warning
+    (the sums themselves are checked while parsing: electio.quality.polls)."""
+    if "dim_sondage" not in tables:
+        return []
+    dim, facts = tables["dim_sondage"], tables["fact_intention_vote"]
+    shares = facts["intention"].astype("Float64")
+    return [
+        _rule("dim_sondage", "sondage_id unique", dim[dim["sondage_id"].duplicated()]),
+        _rule("fact_intention_vote", "intention entre 0 et 100 %", facts[((shares < 0) | (shares > 100)).fillna(False)]),
+        known_codes_rule("fact_intention_vote", facts, "code_bloc", tables["dim_bloc"]["code_bloc"], "dim_bloc"),
+        _rule("dim_sondage", "premier tour : somme des intentions = 100 ± 3 % (sinon scénario incomplet)",
+              dim[~dim["complet"]][["sondage_id", "somme_intentions"]], WARNING),
+    ]
+
+
 def run_contracts(tables: dict[str, pd.DataFrame]) -> list[CheckResult]:
     """All contracts on the tables about to be written."""
     part, res, cand = tables["fact_participation"], tables["fact_resultat_commune"], tables["dim_candidat"]
@@ -209,6 +225,7 @@ def run_contracts(tables: dict[str, pd.DataFrame]) -> list[CheckResult]:
         no_bloc_rule("fact_resultat_commune", res, cand, "communes"),
         *(territory_rules(tables["fact_participation_territoire"], tables["fact_resultat_territoire"], tables["dim_commune"], part)
           if "fact_participation_territoire" in tables else []),
+        *poll_rules(tables),
     ]
 
 
