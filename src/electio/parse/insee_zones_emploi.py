@@ -18,6 +18,7 @@ Every commune of a zone gets the zone's value (it is NOT a commune rate).
 
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import Path
 
@@ -33,6 +34,7 @@ from electio.parse.indicators_common import (
     require_columns,
 )
 
+log = logging.getLogger(__name__)
 COG = 2023
 INDICATEUR = "taux_chomage_zone_emploi"
 RATES_SHEET, COMPOSITION_SHEET, CODE_ROW = "txcho_ze", "Composition_communale", 6
@@ -77,6 +79,7 @@ def annual_zone_rates(path: Path) -> pd.DataFrame:
 
 def parse_zone_rates(path: Path, composition: Path) -> pd.DataFrame:
     """Long frame of ``taux_chomage_zone_emploi``: each commune of ``composition`` gets its zone's annual mean."""
+    path = Path(path)
     communes = parse_composition(composition)
     rates = annual_zone_rates(path)
     unknown = sorted(set(communes["zone"]) - set(rates["zone"]))
@@ -93,6 +96,5 @@ def parse_zone_rates(path: Path, composition: Path) -> pd.DataFrame:
         }
     )
     if unknown:
-        # Zones without a published rate (Mayotte, Guyane): their communes have no row.
-        out.attrs["zones_sans_taux"] = unknown
+        log.info("%s : zones d'emploi sans taux publié (communes sans ligne) : %s", path.name, ", ".join(unknown))
     return finalize(out)
