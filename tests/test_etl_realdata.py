@@ -260,9 +260,9 @@ def test_indicator_view_contract(rhone: Path) -> None:
     undated = con.execute("SELECT COUNT(*) FROM fact_indicateur_commune WHERE date_publication IS NULL").fetchone()[0]
     assert undated == 0
     themes = {r[0] for r in con.execute("SELECT DISTINCT theme FROM couverture_indicateur WHERE statut = 'ok'").fetchall()}
-    assert {"securite", "emploi", "pauvrete_revenus", "population", "entreprises"} <= themes
+    assert {"securite", "emploi", "pauvrete_revenus", "population", "entreprises", "vie_associative"} <= themes
     gaps = {r[0] for r in con.execute("SELECT indicateur FROM couverture_indicateur WHERE statut = 'lacune'").fetchall()}
-    assert "associations_pour_1000hab" in gaps
+    assert "creations_entreprises" in gaps and "associations_pour_1000hab" not in gaps
 
 
 def _raw_population(path: Path, departement: str | None) -> dict[str, int]:

@@ -61,6 +61,9 @@ RATIOS = (
     Ratio("part_logements_vacants", "logements_vacants", "logements", 100.0, SAME_YEAR),
     Ratio("part_residences_secondaires", "residences_secondaires", "logements", 100.0, SAME_YEAR),
     Ratio("part_proprietaires", "rp_proprietaires", "residences_principales", 100.0, SAME_YEAR),
+    Ratio("associations_pour_1000hab", "associations", "population", 1000.0),
+    Ratio("part_ventes_maisons", "ventes_maisons", "ventes_logements", 100.0, SAME_YEAR),
+    Ratio("etablissements_employeurs_pour_1000hab", "etablissements_employeurs", "population", 1000.0),
 )
 """Every per-capita rate, share and density of the project is computed here and only here."""
 

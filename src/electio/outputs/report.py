@@ -47,7 +47,8 @@ BRIEF_THEMES = {  # the brief's criteria → warehouse themes
 THEME_REASONS = {
     "securite": "Délinquance enregistrée (SSMSI) : thème cité par le client, souvent mobilisé dans les campagnes.",
     "emploi": "Chômage, emploi salarié, demandeurs d'emploi : conditions économiques locales.",
-    "vie_associative": "Densité associative (RNA) : lien social ; aucune donnée disponible hors ligne (lacune).",
+    "vie_associative": "Densité associative (RNA) : lien social ; un seul relevé (2026, publié après tous les scrutins passés) : "
+                       "utilisable pour la prévision 2027, pas pour apprendre sur les scrutins passés ni pour mesurer un lien avec eux.",
     "population": "Taille, densité, âge, immigration : le gradient urbain/rural structure le vote.",
     "entreprises": "Établissements pour 1 000 habitants : tissu économique local.",
     "pauvrete_revenus": "Niveau de vie, pauvreté, prestations (Filosofi, CNAF) : clivage social du vote.",

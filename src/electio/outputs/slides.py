@@ -202,7 +202,8 @@ def slide_indicators(deck: Presentation, ctx: dict, n: int) -> None:
                       f"{', '.join(t['theme'].lower() for t in ind['themes'] if t['origine'] == 'ajouté')}, très liés au "
                       f"vote. {entier(ind['n_indicateurs'])} indicateurs, datés : pour un scrutin, seules les valeurs publiées avant sa date sont "
                       f"utilisées. La dernière colonne justifie le choix par les données : la corrélation la plus forte du thème. Lacune : {gaps} "
-                      f"(répertoire des associations non disponible hors ligne) ; entreprises : seulement {ind['annees_entreprises']}.", n)
+                      f"; vie associative : un seul relevé du répertoire des associations (2026), utilisable pour la prévision 2027 mais pas pour "
+                      f"les scrutins passés ; entreprises : seulement {ind['annees_entreprises']}.", n)
     rows = [(th["theme"], th["origine"].split(" (")[0], entier(th["indicateurs"]), th["annees"] or "—",
              "lacune" if th["lacune"] else (f"{th['meilleur']['libelle'][:38]} × {th['meilleur']['cible']} : {dec(th['meilleur']['coefficient'])}"
                                             if th["meilleur"] else "—")) for th in ind["themes"]]
@@ -368,7 +369,7 @@ def slide_forecast(deck: Presentation, ctx: dict, n: int) -> None:
 def slide_limits(deck: Presentation, ctx: dict, n: int) -> None:
     limits = ctx["limits"]
     slide = new_slide(deck, "Limites, sécurité et RGPD",
-                      "Limites de données : associations absentes, pas de série annuelle d'entreprises, sécurité publiée au niveau communal "
+                      "Limites de données : associations connues à une seule date (2026, rien pour les scrutins passés), pas de série annuelle d'entreprises, sécurité publiée au niveau communal "
                       f"seulement depuis le {limits['securite_publication'] or 'n.d.'}. Limites du modèle : peu de scrutins comparables, la précision complète dépend du scénario départemental. "
                       "RGPD : uniquement des données publiques agrégées ; seules données personnelles, les noms des candidats, personnes publiques ; "
                       "aucune donnée d'électeur ; identifiants PostgreSQL jamais affichés, rôle en lecture seule pour la BI.", n)
@@ -390,7 +391,7 @@ def slide_recommendations(deck: Presentation, ctx: dict, n: int) -> None:
                       "mesurer à nouveau après chaque scrutin, charger l'entrepôt dans PostgreSQL pour Power BI, garder les référentiels versionnés. "
                       "Merci ; nous répondons à vos questions.", n)
     gain = f" (erreur {pts(main['mae_non_cond'])} → {pts(main['mae_cond'])})" if main else ""
-    text(slide, [f"**Sondages** pour le scénario départemental{gain}", "**Combler les lacunes** : associations (RNA), série SIRENE annuelle",
+    text(slide, [f"**Sondages** pour le scénario départemental{gain}", "**Combler les lacunes** : série SIRENE annuelle, second relevé des associations (RNA)",
                  "**Intervalles et probabilités** plutôt que des valeurs seules", "**Mesurer après chaque scrutin** : test gratuit, historique plus long",
                  "**Production** : PostgreSQL, rôle lecture seule, Power BI", "**Gouvernance** : référentiels versionnés (blocs, disponibilité)"],
          (0.5, 1.4, 12.3, 5.4), 20, bullets=True)

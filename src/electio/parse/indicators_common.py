@@ -87,6 +87,31 @@ def read_text_table(
     return frame
 
 
+def read_excel_sheet(path: Path, sheet: str, *, code_row: int) -> pd.DataFrame:
+    """One sheet of an INSEE xlsx file as strings, columns named by the row of variable codes.
+
+    ``code_row`` is the 1-based Excel row holding the codes (``CODGEO``...); data start on the
+    next row. ``_ligne`` holds each data row's Excel row number. Needs ``openpyxl``.
+    """
+    try:
+        raw = pd.read_excel(path, sheet_name=sheet, header=None, dtype=str, engine="openpyxl")
+    except (OSError, ValueError, KeyError) as exc:
+        raise InputError(path, f"classeur illisible ou feuille « {sheet} » absente : {exc}") from exc
+    if len(raw) < code_row:
+        raise InputError(path, f"feuille « {sheet} » : ligne des codes {code_row} absente", line=code_row)
+    frame = raw.iloc[code_row:].copy()
+    frame.columns = [str(c).strip() for c in raw.iloc[code_row - 1]]
+    frame = frame.fillna("").astype(str)
+    frame["_ligne"] = range(code_row + 1, code_row + 1 + len(frame))
+    return frame.reset_index(drop=True)
+
+
+def drop_empty_rows(frame: pd.DataFrame, line_column: str = "_ligne") -> pd.DataFrame:
+    """Drop rows whose every cell is empty (trailing ``;;;;`` lines of some INSEE exports)."""
+    cells = frame.drop(columns=line_column).astype(str).apply(lambda c: c.str.strip())
+    return frame[cells.ne("").any(axis=1)]
+
+
 def read_parquet(path: Path) -> pd.DataFrame:
     """Parquet file as a frame with ``_ligne`` (1-based row number), or an InputError."""
     try:

@@ -60,10 +60,20 @@ def indicator_sources() -> list[Source]:
     return [s for s in catalogue().values() if s.folder == "indicators" and s.parser and s.charger]
 
 
-def parse_indicator(source: Source, path: Path) -> pd.DataFrame:
-    """Dispatch to the indicator parser the catalogue names."""
+def parse_indicator(source: Source, path: Path, lineage: Lineage | None = None) -> pd.DataFrame:
+    """Dispatch to the indicator parser the catalogue names.
+
+    A parser module may declare ``COMPANIONS = {function: {keyword: source_id}}``: the other
+    catalogue files that parser reads (e.g. the commune → zone d'emploi table), fetched,
+    verified and recorded in the lineage here, then passed by keyword.
+    """
     module_name, _, function = source.parser.rpartition(".")
-    return getattr(importlib.import_module(f"electio.parse.{module_name}"), function)(path)
+    module = importlib.import_module(f"electio.parse.{module_name}")
+    companions = {}
+    for keyword, source_id in getattr(module, "COMPANIONS", {}).get(function, {}).items():
+        located = fetch(get_source(source_id))
+        companions[keyword] = lineage.record_input(located) if lineage is not None else located.path
+    return getattr(module, function)(path, **companions)
 
 
 def _geo_path(lineage: Lineage, key: str) -> Path:
@@ -119,7 +129,7 @@ def load_sources(con: duckdb.DuckDBPyConnection, lineage: Lineage) -> None:
     for order, source in enumerate(indicator_sources()):
         t0 = now()
         path = lineage.record_input(fetch(source))
-        frame = parse_indicator(source, path)
+        frame = parse_indicator(source, path, lineage)
         kept = harmonise.add_rows(con, frame, source.id, order, restrict=True)
         duplicate = harmonise.first_duplicate(con, source.id)
         if duplicate:
