@@ -71,7 +71,9 @@ WarehouseOpt = Annotated[Path | None, typer.Option("--entrepot", help="Fichier D
 def main_callback(ctx: typer.Context) -> None:
     """Electio : prévision des tendances électorales par commune à partir de données publiques."""
     if ctx.invoked_subcommand in WRITING_COMMANDS:
-        guard.lock_home(config.home(), ctx.invoked_subcommand)
+        home = config.home()
+        guard.lock_home(home, ctx.invoked_subcommand)
+        ctx.call_on_close(lambda: guard.unlock_home(home))
 
 
 def territory_from(departement: str, france: bool):
@@ -351,10 +353,11 @@ def serve_cmd(
     """Ouvrir le tableau de bord web (français, pour non-spécialistes) sur http://127.0.0.1:PORT."""
     import duckdb
 
-    from electio.dashboard.app import serve
+    from electio.dashboard.app import check_port, serve
 
-    console.print(f"Tableau de bord : http://127.0.0.1:{port}/ (Ctrl+C pour arrêter)")
     try:
+        check_port("127.0.0.1", port)
+        console.print(f"Tableau de bord : http://127.0.0.1:{port}/ (Ctrl+C pour arrêter)")
         serve(entrepot, port)
     except (ElectioError, FileNotFoundError, duckdb.Error) as exc:
         stop(exc)

@@ -2,8 +2,8 @@
 
 - :func:`install_signal_handlers` turns SIGINT and SIGTERM into :class:`~electio.errors.Interrupted`
   raised where the program stands, so that staging files are removed on the way out.
-- :func:`lock_home` takes an exclusive ``flock`` on ``<home>/.electio.lock`` for the whole
-  process: a second writer stops at once with a French message naming the command that holds
+- :func:`lock_home` takes an exclusive ``flock`` on ``<home>/.electio.lock`` while a command
+  writes: a second writer stops at once with a French message naming the command that holds
   it. The kernel releases the lock when the process ends, however it ends.
 - :func:`pause_point` lets a test stop a command at a named point (``ELECTIO_PAUSE_AT``), write
   a marker file (``ELECTIO_PAUSE_MARKER``) and wait for a signal: no timing guesses in tests.
@@ -75,6 +75,13 @@ def lock_home(home: Path, command: str) -> None:
     handle.write(f"« electio {command} » (processus {os.getpid()}, depuis {datetime.now():%H:%M:%S})")
     handle.flush()
     _held[home] = handle
+
+
+def unlock_home(home: Path) -> None:
+    """Release the home's lock taken by this process (the lock file stays: removing it would race)."""
+    handle = _held.pop(home.resolve(), None)
+    if handle is not None:
+        handle.close()
 
 
 def pause_point(name: str) -> None:

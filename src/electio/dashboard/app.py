@@ -6,6 +6,8 @@ can be built for any warehouse file, several times in one process (tests), with 
 
 from __future__ import annotations
 
+import errno
+import socket
 import threading
 from importlib import resources
 from pathlib import Path
@@ -16,6 +18,7 @@ from flask import Response, json
 
 from electio import config
 from electio.dashboard import data, simulation
+from electio.errors import PortBusy
 from electio.dashboard.components import TOPOJSON_URL
 from electio.dashboard.pages import commune, donnees, precision, scenarios, territoire
 
@@ -62,15 +65,49 @@ def empty_world(name: str) -> Response:  # noqa: ARG001  (plotly asks for <scope
     return Response(json.dumps({"type": "Topology", "objects": {}, "arcs": []}), mimetype="application/json")
 
 
-def create_app(warehouse: Path | None = None) -> Dash:
-    """Build the dashboard for one warehouse, its queries run and cached at once."""
-    path = (warehouse or config.warehouse_path()).resolve()
+def clear_caches() -> None:
+    """Forget every cached query and scenario engine (the warehouse was replaced)."""
+    for module in (data, simulation):
+        for value in vars(module).values():
+            if callable(getattr(value, "cache_clear", None)):
+                value.cache_clear()
+
+
+def warm(path: Path) -> None:
+    """Run the page-independent queries now and prepare the scenario engine in the background."""
+    data.replaced(path)
     data.warm(path)
     threading.Thread(target=simulation.warm, args=(path,), name="electio-scenarios", daemon=True).start()
+
+
+def _warm_quietly(path: Path) -> None:
+    """:func:`warm` in the background after a reload: a page that needs a missing table says so itself."""
+    try:
+        data.warm(path)
+        simulation.warm(path)
+    except Exception:  # noqa: BLE001,S110  (only a cache warm-up: the request that needs the data reports the problem)
+        pass
+
+
+def reload_if_replaced(path: Path) -> bool:
+    """Before each request: when the warehouse file changed, drop the caches so that pages show the new data
+    (queries re-run on demand, the page-independent ones in the background); whether it reloaded."""
+    if not data.replaced(path):
+        return False
+    clear_caches()
+    threading.Thread(target=_warm_quietly, args=(path,), name="electio-rechargement", daemon=True).start()
+    return True
+
+
+def create_app(warehouse: Path | None = None) -> Dash:
+    """Build the dashboard for one warehouse, its queries run and cached at once (and again when the file is replaced)."""
+    path = (warehouse or config.warehouse_path()).resolve()
+    warm(path)
     app = Dash(__name__, title=TITLE, update_title=None, suppress_callback_exceptions=True, serve_locally=True,
                meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}])
     app.index_string = INDEX.replace("__STYLE__", stylesheet())
-    app.layout = shell(path)
+    app.layout = lambda: shell(path)  # rebuilt per page load: the header follows a replaced warehouse
+    app.server.before_request(lambda: reload_if_replaced(path))
     app.server.add_url_rule(f"{TOPOJSON_URL}<name>", "fonds_de_carte", empty_world)
     routes = {module.PATH: module for module in PAGES}
 
@@ -84,6 +121,20 @@ def create_app(warehouse: Path | None = None) -> Dash:
     return app
 
 
+def check_port(host: str, port: int) -> None:
+    """Raise PortBusy when another program listens on ``host:port`` (checked before the slow start-up)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno not in (errno.EADDRINUSE, errno.EACCES):
+                raise
+            raise PortBusy(f"le port {port} de {host} est déjà utilisé par un autre programme (ou un autre tableau de bord) : "
+                           f"fermez-le ou choisissez un autre port, ex. « electio serve --port {port + 1} »") from None
+
+
 def serve(warehouse: Path | None = None, port: int = 8050, host: str = "127.0.0.1") -> None:
     """Start the dashboard's web server (blocks until interrupted)."""
+    check_port(host, port)
     create_app(warehouse).run(host=host, port=port, debug=False)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from functools import lru_cache
 from pathlib import Path
 
@@ -32,6 +33,25 @@ FIRST_ROUND_TYPES = ("presidentielle", "europeennes", "legislatives")
 
 
 # ─── Low level ──────────────────────────────────────────────────────────────────────────
+
+_seen: dict[Path, tuple[int, int, int] | None] = {}
+_seen_lock = threading.Lock()
+
+
+def replaced(path: Path) -> bool:
+    """Whether the warehouse file changed (rebuilt by ``electio etl``, rewritten by a later stage) since the
+    last call; the first call only records it. A stat per call: cheap enough to run before every request."""
+    from electio.warehouse.store import file_identity
+
+    try:
+        identity = file_identity(path)
+    except FileNotFoundError:
+        identity = None
+    with _seen_lock:
+        first, before = path not in _seen, _seen.get(path)
+        _seen[path] = identity
+    return not first and before != identity
+
 
 @lru_cache(maxsize=256)
 def query(path: Path, sql: str, params: tuple = ()) -> pd.DataFrame:

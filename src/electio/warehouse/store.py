@@ -192,6 +192,7 @@ def write_tables(target: Path, tables: Mapping[str, pd.DataFrame | pa.Table]) ->
         for table in TABLE_ORDER:
             if table in tables:
                 counts[table] = insert_frame(con, table, tables[table])
+                pause_point("warehouse-write")
         check_keys(con, declared_keys(schema_sql()))
     return counts
 
