@@ -37,7 +37,7 @@ from test_warehouse_store import tiny_tables
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 FIXTURES = Path(__file__).parent / "fixtures" / "indicators"
-WAIT_S = 240.0
+WAIT_S = 900.0  # a Rhône ETL takes 20 s alone, minutes on a loaded machine
 
 
 # ─── Helpers ─────────────────────────────────────────────────────────────────────────────
@@ -586,4 +586,4 @@ def test_an_interrupted_report_keeps_the_previous_report(rhone_copy: Path, home:
         report.run_report(rhone_copy, notebooks=False, slides=False)
     assert sorted(str(p.relative_to(folder)) for p in folder.rglob("*")) == [report.HTML_NAME, "notebooks", "notebooks/ancien.ipynb"]
     assert (folder / report.HTML_NAME).read_text(encoding="utf-8") == "ancien"
-    assert sorted(p.name for p in folder.parent.iterdir()) == [report.REPORT_DIR]
+    assert not [p.name for p in folder.parent.iterdir() if p.name.startswith(".")]  # no staging folder left
