@@ -7,22 +7,73 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from electio import cli_texts, config
+from electio import cli_texts, config, guard
 from electio.catalogue import catalogue
 from electio.errors import ElectioError
+from electio.failures import explain
 from electio.fetch import locate, status
 
+WRITING_COMMANDS = frozenset({"etl", "explore", "evaluate", "forecast", "export", "report", "run"})
+"""Commands that write into the project home: each holds the home's lock (``electio.guard``)."""
+
+
+class GuardedTyper(typer.Typer):
+    """The application, run under one handler: interruptions and expected failures end with a French message."""
+
+    def __call__(self, *args, **kwargs):
+        guard.install_signal_handlers()
+        try:
+            return super().__call__(*args, **kwargs)
+        except SystemExit:
+            raise
+        except BaseException as exc:  # noqa: BLE001  (the one place that reports every failure)
+            failure = explain(exc, guard.interrupted())
+            if failure is None:
+                console.print(f"[red]Erreur inattendue[/red] ({type(exc).__name__}) : {exc}")
+                console.print("Merci de la signaler avec la commande lancée ; l'état précédent du dossier est conservé.")
+                raise
+            report_failure(failure)
+            raise SystemExit(failure.code) from None
+
+
+def stop(exc: BaseException, note: str | None = None) -> None:
+    """End a command on an expected failure: French message, ``note`` (what was kept), advice; exit code 1."""
+    failure = explain(exc) or explain(ElectioError(str(exc)))
+    console.print("[red]Erreur :[/red]", escape(failure.message))
+    if note:
+        console.print(escape(note))
+    if failure.advice and not isinstance(exc, ElectioError):
+        console.print(escape(failure.advice))
+    raise typer.Exit(code=1) from None
+
+
+def report_failure(failure) -> None:
+    """Print a failure's French message and advice (markup in the message is not interpreted)."""
+    console.print("[red]Erreur :[/red]", escape(failure.message))
+    console.print(escape(failure.advice))
+
+
 cli_texts.install()
-app = typer.Typer(help="Electio : prévision des tendances électorales par commune à partir de données publiques.",
+app = GuardedTyper(help="Electio : prévision des tendances électorales par commune à partir de données publiques.",
                   no_args_is_help=True, add_completion=False)
 console = Console()
 
 DepartementOpt = Annotated[str, typer.Option("--departement", "-d", help="Département à charger (code INSEE, ex. 69, 2A, 971).")]
 FranceOpt = Annotated[bool, typer.Option("--france", help="Charger toutes les communes de France (scrutins nationaux).")]
 WarehouseOpt = Annotated[Path | None, typer.Option("--entrepot", help="Fichier DuckDB de l'entrepôt (défaut : data/warehouse/electio.duckdb).")]
+
+
+@app.callback()
+def main_callback(ctx: typer.Context) -> None:
+    """Electio : prévision des tendances électorales par commune à partir de données publiques."""
+    if ctx.invoked_subcommand in WRITING_COMMANDS:
+        home = config.home()
+        guard.lock_home(home, ctx.invoked_subcommand)
+        ctx.call_on_close(lambda: guard.unlock_home(home))
 
 
 def territory_from(departement: str, france: bool):
@@ -90,9 +141,7 @@ def etl_cmd(departement: DepartementOpt = config.DEFAULT_DEPARTEMENT, france: Fr
     try:
         result = run_etl_with_progress(departement, france, entrepot)
     except ElectioError as exc:
-        console.print(f"[red]Erreur :[/red] {exc}")
-        console.print("L'entrepôt précédent est intact.")
-        raise typer.Exit(code=1) from None
+        stop(exc, "L'entrepôt précédent est intact.")
     _print_result(result)
 
 
@@ -174,12 +223,9 @@ def explore_cmd(
         with console.status("Analyse exploratoire…") as spinner:
             result = run_explore(entrepot, options, progress=lambda message: spinner.update(message))
     except (ElectioError, FileNotFoundError, ValueError) as exc:
-        console.print(f"[red]Erreur :[/red] {exc}")
-        raise typer.Exit(code=1) from None
+        stop(exc)
     except duckdb.Error as exc:
-        console.print(f"[red]Erreur :[/red] entrepôt inaccessible (verrouillé par un autre processus ?) : {exc}")
-        console.print("L'entrepôt est inchangé ; relancez « electio explore » quand il est libre.")
-        raise typer.Exit(code=1) from None
+        stop(exc, "L'entrepôt est inchangé.")
     console.print(result.coverage.describe().capitalize(), style=None if result.coverage.complete else "red")
     for note in result.notes:
         console.print(f"[yellow]{note}[/yellow]")
@@ -210,9 +256,7 @@ def export_cmd(
         with console.status("Export de l'entrepôt…"):
             result = export_all(entrepot or config.warehouse_path(), dossier or config.output_dir() / "exports")
     except (ElectioError, FileNotFoundError, duckdb.Error) as exc:
-        console.print(f"[red]Erreur :[/red] {exc}")
-        console.print("Le dossier d'exports précédent est intact.")
-        raise typer.Exit(code=1) from None
+        stop(exc, "Le dossier d'exports précédent est intact.")
     table = Table(title="Objets exportés")
     for column in ("objet", "type", "lignes", "fichiers"):
         table.add_column(column, justify="right" if column == "lignes" else "left")
@@ -243,9 +287,7 @@ def evaluate_cmd(
         with console.status("Modèles…") as spinner:
             result = evaluate.run_evaluation(entrepot, entrepot_france, fast=rapide, progress=lambda message: spinner.update(message))
     except (ElectioError, FileNotFoundError, ValueError, duckdb.Error) as exc:
-        console.print(f"[red]Erreur :[/red] {exc}")
-        console.print("Les tables de l'entrepôt sont intactes.")
-        raise typer.Exit(code=1) from None
+        stop(exc, "Les tables de l'entrepôt sont intactes.")
     for note in result.notes:
         console.print(f"[yellow]{note}[/yellow]")
     _print_evaluation(result, evaluate)
@@ -311,14 +353,14 @@ def serve_cmd(
     """Ouvrir le tableau de bord web (français, pour non-spécialistes) sur http://127.0.0.1:PORT."""
     import duckdb
 
-    from electio.dashboard.app import serve
+    from electio.dashboard.app import check_port, serve
 
-    console.print(f"Tableau de bord : http://127.0.0.1:{port}/ (Ctrl+C pour arrêter)")
     try:
+        check_port("127.0.0.1", port)
+        console.print(f"Tableau de bord : http://127.0.0.1:{port}/ (Ctrl+C pour arrêter)")
         serve(entrepot, port)
     except (ElectioError, FileNotFoundError, duckdb.Error) as exc:
-        console.print(f"[red]Erreur :[/red] {exc}")
-        raise typer.Exit(code=1) from None
+        stop(exc)
 
 
 @app.command("report")
@@ -336,8 +378,7 @@ def report_cmd(
         with console.status("Dossier de synthèse…") as spinner:
             result = run_report(entrepot, entrepot_france, notebooks=notebooks, progress=lambda message: spinner.update(message))
     except (ElectioError, FileNotFoundError, duckdb.Error) as exc:
-        console.print(f"[red]Erreur :[/red] {exc}")
-        raise typer.Exit(code=1) from None
+        stop(exc)
     if not result.context["forecast"]["disponible"]:
         console.print("[yellow]Prévisions absentes de l'entrepôt : la section est signalée comme manquante (lancer « electio forecast »).[/yellow]")
     console.print(f"Dossier : {result.html} et {result.pdf} ({result.pages} pages) ; présentation : {result.pptx}")
@@ -374,9 +415,7 @@ def forecast_cmd(
         with console.status("Prévisions…") as spinner:
             result = run_forecast(entrepot, options, progress=lambda message: spinner.update(message))
     except (ElectioError, FileNotFoundError, ValueError, duckdb.Error) as exc:
-        console.print(f"[red]Erreur :[/red] {exc}")
-        console.print("Les tables de l'entrepôt sont intactes.")
-        raise typer.Exit(code=1) from None
+        stop(exc, "Les tables de l'entrepôt sont intactes.")
     _print_forecast(result, territory_table(result.forecasts, result.territoire))
 
 

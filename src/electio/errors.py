@@ -25,3 +25,24 @@ class ChecksumError(InputError):
 
 class QualityError(ElectioError):
     """A blocking data-quality rule failed."""
+
+
+class ModelFileError(ElectioError):
+    """The saved model file is missing, truncated or not the one the warehouse recorded."""
+
+
+class HomeBusy(ElectioError):
+    """Another command is writing into the same project home."""
+
+
+class PortBusy(ElectioError):
+    """The dashboard's port is taken by another program."""
+
+
+class Interrupted(BaseException):
+    """SIGINT (Ctrl+C) or SIGTERM received: raised where the program stands so that every stage
+    can remove what it was building. Not an ``Exception``: no ``except Exception`` swallows it."""
+
+    def __init__(self, signal_name: str) -> None:
+        self.signal_name = signal_name
+        super().__init__(signal_name)

@@ -93,7 +93,12 @@ def _download(source: Source) -> Path:
         if source.served_sha256:
             target = target.with_name(target.name.removesuffix(".gz"))
         known = source.served_sha256 or source.sha256
-        fetched = pooch.retrieve(source.url, known_hash=f"sha256:{known}", fname=target.name, path=target.parent, progressbar=True)
+        try:  # no progress bar: pooch's needs tqdm, which is not a dependency
+            fetched = pooch.retrieve(source.url, known_hash=f"sha256:{known}", fname=target.name, path=target.parent, progressbar=False)
+        except ValueError as exc:  # pooch: the downloaded bytes' hash differs (the file is not kept)
+            raise ChecksumError(target, f"le fichier servi par {source.url} n'a pas l'empreinte du catalogue (source {source.id}) : {exc}") from None
+        except OSError as exc:  # requests' errors derive from OSError
+            raise InputError(target, f"téléchargement impossible depuis {source.url} (source {source.id}) : {exc}") from None
         return Path(fetched)
     if source.download == "npm":
         return _npm_pack(source.url, target)

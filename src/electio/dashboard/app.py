@@ -6,6 +6,8 @@ can be built for any warehouse file, several times in one process (tests), with 
 
 from __future__ import annotations
 
+import errno
+import socket
 import threading
 from importlib import resources
 from pathlib import Path
@@ -15,9 +17,10 @@ from dash import Dash, Input, Output, dcc, html
 from flask import Response, json
 
 from electio import config
-from electio.dashboard import data, simulation
+from electio.dashboard import data, responses, simulation, views
 from electio.dashboard.components import TOPOJSON_URL
 from electio.dashboard.pages import commune, donnees, precision, scenarios, territoire
+from electio.errors import PortBusy
 
 PAGES: tuple[ModuleType, ...] = (territoire, commune, scenarios, precision, donnees)
 TITLE = "Electio — tableau de bord"
@@ -62,15 +65,54 @@ def empty_world(name: str) -> Response:  # noqa: ARG001  (plotly asks for <scope
     return Response(json.dumps({"type": "Topology", "objects": {}, "arcs": []}), mimetype="application/json")
 
 
-def create_app(warehouse: Path | None = None) -> Dash:
-    """Build the dashboard for one warehouse, its queries run and cached at once."""
-    path = (warehouse or config.warehouse_path()).resolve()
+def clear_caches(sent: responses.ResponseCache | None = None) -> None:
+    """Forget every cached query and scenario engine, and the app's callback responses ``sent`` (the warehouse was replaced)."""
+    if sent is not None:
+        sent.clear()
+    for module in (data, simulation, *PAGES):
+        for value in vars(module).values():
+            if callable(getattr(value, "cache_clear", None)):
+                value.cache_clear()
+
+
+def warm(path: Path) -> None:
+    """Run the page-independent queries now and prepare the scenario engine in the background."""
     data.warm(path)
-    threading.Thread(target=simulation.warm, args=(path,), name="electio-scenarios", daemon=True).start()
+    # not a daemon: a process ending while DuckDB runs in a daemon thread aborts in C++ (exit 134)
+    threading.Thread(target=simulation.warm, args=(path,), name="electio-scenarios").start()
+
+
+def _warm_quietly(path: Path) -> None:
+    """:func:`warm` in the background after a reload: a page that needs a missing table says so itself."""
+    try:
+        data.warm(path)
+        simulation.warm(path)
+    except Exception:  # noqa: BLE001,S110  (only a cache warm-up: the request that needs the data reports the problem)
+        pass
+
+
+def reload_if_replaced(path: Path, sent: responses.ResponseCache | None = None) -> bool:
+    """Before each request: when the warehouse file changed, drop the caches so that pages show the new data
+    (queries re-run on demand, the page-independent ones in the background); whether it reloaded."""
+    if not data.replaced(path, sent):
+        return False
+    clear_caches(sent)
+    threading.Thread(target=_warm_quietly, args=(path,), name="electio-rechargement").start()
+    return True
+
+
+def create_app(warehouse: Path | None = None) -> Dash:
+    """Build the dashboard for one warehouse, its queries run and cached at once (and again when the file is replaced)."""
+    path = (warehouse or config.warehouse_path()).resolve()
+    sent = responses.ResponseCache()
+    data.replaced(path, sent)
+    warm(path)
     app = Dash(__name__, title=TITLE, update_title=None, suppress_callback_exceptions=True, serve_locally=True,
                meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}])
     app.index_string = INDEX.replace("__STYLE__", stylesheet())
-    app.layout = shell(path)
+    app.layout = lambda: shell(path)  # rebuilt per page load: the header follows a replaced warehouse
+    app.server.before_request(lambda: None if reload_if_replaced(path, sent) else None)  # Flask: a non-None value would be the response
+    responses.install(app.server, sent)
     app.server.add_url_rule(f"{TOPOJSON_URL}<name>", "fonds_de_carte", empty_world)
     routes = {module.PATH: module for module in PAGES}
 
@@ -84,6 +126,41 @@ def create_app(warehouse: Path | None = None) -> Dash:
     return app
 
 
+def overview_requests(app: Dash, path: Path) -> list[dict]:
+    """The overview page's map callback for every (horizon, bloc), the page's first view first: computed once at start-up."""
+    output = next((key for key in app.callback_map if "territoire-carte-bloc.figure" in key), None)
+    keys = [option["value"] for option in views.target_options(path)] if data.has(path, "fact_prevision") else []
+    if output is None or not keys:
+        return []
+    first = territoire._default_bloc(path, keys[0])  # noqa: SLF001  (the bloc the page opens on)
+    blocs = [first] + [option["value"] for option in views.bloc_options(path) if option["value"] != first]
+    return [responses.callback_request(output, {"territoire-horizon.value": key, "territoire-bloc.value": bloc}) for key in keys for bloc in blocs]
+
+
+def prefill(app: Dash, path: Path) -> None:
+    """Compute the overview maps in the background (a burst of users then only replays them)."""
+    try:
+        responses.prefill(app.server, overview_requests(app, path))
+    except Exception:  # noqa: BLE001,S110  (a warm-up only: a request that needs the data reports the problem)
+        pass
+
+
+def check_port(host: str, port: int) -> None:
+    """Raise PortBusy when another program listens on ``host:port`` (checked before the slow start-up)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno not in (errno.EADDRINUSE, errno.EACCES):
+                raise
+            raise PortBusy(f"le port {port} de {host} est déjà utilisé par un autre programme (ou un autre tableau de bord) : "
+                           f"fermez-le ou choisissez un autre port, ex. « electio serve --port {port + 1} »") from None
+
+
 def serve(warehouse: Path | None = None, port: int = 8050, host: str = "127.0.0.1") -> None:
     """Start the dashboard's web server (blocks until interrupted)."""
-    create_app(warehouse).run(host=host, port=port, debug=False)
+    check_port(host, port)
+    app = create_app(warehouse)
+    threading.Thread(target=prefill, args=(app, (warehouse or config.warehouse_path()).resolve()), name="electio-cartes").start()
+    app.run(host=host, port=port, debug=False)

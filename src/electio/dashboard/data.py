@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from functools import lru_cache
 from pathlib import Path
 
@@ -32,6 +33,27 @@ FIRST_ROUND_TYPES = ("presidentielle", "europeennes", "legislatives")
 
 
 # ─── Low level ──────────────────────────────────────────────────────────────────────────
+
+_seen: dict[tuple[Path, int], tuple[int, int, int] | None] = {}
+_seen_lock = threading.Lock()
+
+
+def replaced(path: Path, observer: object = None) -> bool:
+    """Whether the warehouse file changed (rebuilt by ``electio etl``, rewritten by a later stage) since this
+    ``observer``'s last call (each app keeps its own view); the first call only records it. A stat per call:
+    cheap enough to run before every request."""
+    from electio.warehouse.store import file_identity
+
+    try:
+        identity = file_identity(path)
+    except FileNotFoundError:
+        identity = None
+    seen = (path, id(observer))
+    with _seen_lock:
+        first, before = seen not in _seen, _seen.get(seen)
+        _seen[seen] = identity
+    return not first and before != identity
+
 
 @lru_cache(maxsize=256)
 def query(path: Path, sql: str, params: tuple = ()) -> pd.DataFrame:

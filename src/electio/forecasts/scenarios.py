@@ -23,6 +23,7 @@ Scenario files are TOML, one table per scenario::
 from __future__ import annotations
 
 import json
+import math
 import re
 import tomllib
 from collections.abc import Mapping, Sequence
@@ -69,7 +70,14 @@ def parse_assignment(text: str) -> tuple[str, float]:
     found = _ASSIGNMENT.match(text)
     if not found:
         raise ValueError(f"réglage illisible : « {text} » (attendu : nom=+3, nom=-1,5…)")
-    return found.group(1), float(found.group(2).replace(",", "."))
+    return found.group(1), finite(float(found.group(2).replace(",", ".")), f"réglage « {text[:40]} »")
+
+
+def finite(value: float, what: str) -> float:
+    """``value`` if it is a finite number, else a ValueError naming ``what`` (nan, inf or a 400-digit number)."""
+    if not math.isfinite(value):
+        raise ValueError(f"{what} : nombre invalide ou hors limites ({value}) ; donnez une valeur finie, ex. +3 ou -1,5")
+    return value
 
 
 def custom_scenario(swings: Sequence[str], indicators: Sequence[str]) -> Scenario | None:
@@ -88,7 +96,8 @@ def scenario_from(name: str, table: Mapping[str, object]) -> Scenario:
     unknown = set(table) - {"libelle", "description", "swing", "indicateurs"}
     if unknown:
         raise ValueError(f"scénario {name} : clés inconnues {sorted(unknown)}")
-    numbers = {key: {k: float(v) for k, v in dict(table.get(key, {})).items()} for key in ("swing", "indicateurs")}
+    numbers = {key: {k: finite(float(v), f"scénario {name}, {key}.{k}") for k, v in dict(table.get(key, {})).items()}
+               for key in ("swing", "indicateurs")}
     return Scenario(name, str(table.get("libelle", name)), str(table.get("description", "")), numbers["swing"], numbers["indicateurs"])
 
 
@@ -101,6 +110,8 @@ def load_scenarios(path: Path) -> dict[str, Scenario]:
 
 def check_scenario(scenario: Scenario, outputs: Sequence[str], indicators: Sequence[str]) -> None:
     """Raise ValueError on an unknown bloc or indicator (``indicators``: every known indicator code)."""
+    for key, value in [*scenario.swing.items(), *scenario.indicateurs.items()]:
+        finite(value, f"scénario {scenario.nom}, {key}")
     blocs = set(scenario.swing) - set(outputs)
     if blocs:
         raise ValueError(f"scénario {scenario.nom} : bloc(s) inconnu(s) {sorted(blocs)} (blocs : {', '.join(outputs)})")

@@ -24,7 +24,9 @@ import numpy as np
 import pandas as pd
 
 from electio import config
-from electio.errors import ElectioError
+from electio.atomic import staged_folder
+from electio.errors import ElectioError, ModelFileError
+from electio.fetch import sha256_of
 from electio.analysis.figures import fr_number
 from electio.features.modelling_table import ABSTENTION, ElectionData, build_modelling_table, load_election_data, outputs, table_hash
 from electio.forecasts import scenarios as sc
@@ -44,10 +46,10 @@ from electio.forecasts.uncertainty import (
 from electio.forecasts.validation import replay_outcomes
 from electio.models.backtest import reconcile, territory_forecast
 from electio.models.baselines import Totals, present_mask
-from electio.models.evaluate import RETAINED, models_dir
+from electio.models.evaluate import MODEL_SHA_KEY, RETAINED, models_dir
 from electio.models.intervals import Calibration
 from electio.models.learners import PooledLearner
-from electio.warehouse.store import connect, replace_stage_tables
+from electio.warehouse.store import connect, file_identity, replace_stage_tables
 
 FORECAST_DIR = "previsions"
 FORECAST_DDL = "forecasts.sql"
@@ -134,11 +136,32 @@ def model_path(territory: str, path: Path | None = None) -> Path:
     return path or models_dir() / f"{RETAINED}_{territory}.joblib"
 
 
-def load_model(path: Path) -> dict:
-    """The saved retained model (dict with learner, blocs, table_sha256…)."""
+def recorded_model_sha(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The sha256 of the model file that the warehouse's model run wrote (``model_card``), if recorded."""
+    present = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'model_card'").fetchone()[0]
+    if not present:
+        return None
+    row = con.execute("SELECT valeur FROM model_card WHERE section = 'modele' AND cle = ?", [MODEL_SHA_KEY]).fetchone()
+    return row[0] if row else None
+
+
+def load_model(path: Path, expected_sha256: str | None) -> dict:
+    """The saved retained model (dict with learner, blocs, table_sha256…), loaded only if its sha256 is
+    the one recorded by the model run of the warehouse: a model file is a pickle, loading it runs code."""
+    again = "relancez « electio evaluate »"
     if not path.is_file():
-        raise ElectioError(f"modèle retenu absent : {path} (lancez d'abord « electio evaluate »)")
-    return joblib.load(path)
+        raise ModelFileError(f"modèle retenu absent : {path} (lancez d'abord « electio evaluate »)")
+    if not expected_sha256:
+        raise ModelFileError(f"l'entrepôt n'enregistre pas l'empreinte du modèle {path.name} (table model_card) : il n'est pas chargé ; {again}")
+    actual = sha256_of(path)
+    if actual != expected_sha256:
+        raise ModelFileError(f"le modèle {path} n'est pas celui qu'a écrit l'évaluation enregistrée dans l'entrepôt (empreinte sha256 "
+                             f"{actual[:12]}… au lieu de {expected_sha256[:12]}… : fichier tronqué, modifié ou venu d'ailleurs) ; "
+                             f"il n'est pas chargé : {again}")
+    try:
+        return joblib.load(path)
+    except Exception as exc:  # noqa: BLE001  (any unpickling failure means the same thing to the user)
+        raise ModelFileError(f"modèle {path} illisible ({type(exc).__name__}) : {again}") from exc
 
 
 def read_backtests(con: duckdb.DuckDBPyConnection, territory: str) -> pd.DataFrame:
@@ -155,7 +178,9 @@ def read_inputs(warehouse: Path, model: Path | None = None) -> Inputs:
     data = load_election_data(warehouse)
     if data.territoire == "FR" or data.results["code_departement"].nunique() != 1:
         raise ElectioError("prévisions : un entrepôt départemental est requis (electio etl --departement …)")
-    saved = load_model(model_path(data.territoire, model))
+    with connect(warehouse) as con:
+        recorded = recorded_model_sha(con)
+    saved = load_model(model_path(data.territoire, model), recorded)
     if tuple(saved["blocs"]) != tuple(data.blocs):
         raise ElectioError("les blocs du modèle sauvegardé diffèrent de ceux de l'entrepôt : relancez « electio evaluate »")
     with connect(warehouse) as con:
@@ -281,14 +306,6 @@ def forecast_dir() -> Path:
     return config.output_dir() / FORECAST_DIR
 
 
-def clean(folder: Path) -> None:
-    """Remove the files of a previous run (the folder only holds this stage's outputs)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for path in folder.iterdir():
-        if path.suffix in {".png", ".html", ".csv"}:
-            path.unlink()
-
-
 def scenario_frame(scenarios: Sequence[sc.Scenario]) -> pd.DataFrame:
     """``dim_scenario`` rows."""
     return pd.DataFrame([(s.nom, s.libelle, s.description, s.parametres) for s in scenarios], columns=["scenario", "libelle", "description", "parametres"])
@@ -316,7 +333,9 @@ def run_forecast(warehouse: Path | None = None, options: ForecastOptions = Forec
     warehouse = warehouse or config.warehouse_path()
     timings: dict[str, float] = {}
     clock = time.perf_counter()
+    sc.custom_scenario(options.swings, options.indicators)  # a malformed setting stops the run before any reading
     say("Lecture de l'entrepôt et du modèle retenu")
+    read_from = file_identity(warehouse) if warehouse.is_file() else None
     inputs = read_inputs(warehouse, options.model)
     data = inputs.data
     communes = [find_commune(inputs.communes, c) for c in options.communes]
@@ -348,16 +367,19 @@ def run_forecast(warehouse: Path | None = None, options: ForecastOptions = Forec
     covered = round(100 * interval_coverage(table, result.variance))
     result.notes.append(f"Contrôle de l'incertitude du territoire : {covered} % des écarts passés entre scrutins comparables tombent dans "
                         "l'intervalle à 80 % (contrôle sur les données mêmes de l'estimation).")
-    if write:
-        say("Écriture dans l'entrepôt")
-        tables = {"dim_scenario": scenario_frame(scenarios), "fact_prevision": forecasts[FACT_COLUMNS], "forecast_calibration": result.calibration}
-        result.stored = replace_stage_tables(warehouse, FORECAST_DDL, tables, {})
-    clean(result.output)
-    result.figures.append(write_csv(forecasts[FACT_COLUMNS], result.output / CSV_NAME))
-    timings["tables"] = time.perf_counter() - clock - sum(timings.values())
-    say("Graphiques")
-    result.figures += charts.draw_all(result, inputs, communes, options)
-    timings["graphiques"] = time.perf_counter() - clock - sum(timings.values())
+    with staged_folder(result.output) as folder:  # files first, tables next, then the folder swapped in: never half of a run
+        final, result.output = result.output, folder
+        result.figures.append(write_csv(forecasts[FACT_COLUMNS], folder / CSV_NAME))
+        say("Graphiques")
+        result.figures += charts.draw_all(result, inputs, communes, options)
+        timings["graphiques"] = time.perf_counter() - clock - sum(timings.values())
+        if write:
+            say("Écriture dans l'entrepôt")
+            tables = {"dim_scenario": scenario_frame(scenarios), "fact_prevision": forecasts[FACT_COLUMNS], "forecast_calibration": result.calibration}
+            result.stored = replace_stage_tables(warehouse, FORECAST_DDL, tables, {}, read_from=read_from)
+        timings["tables"] = time.perf_counter() - clock - sum(timings.values())
+        result.output = final
+    result.figures = [final / path.relative_to(folder) for path in result.figures]
     timings["total"] = time.perf_counter() - clock
     result.timings = timings
     return result

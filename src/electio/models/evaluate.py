@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from electio import __version__, config
+from electio.atomic import staged_file
 from electio.features.modelling_table import (
     ABSTENTION,
     ElectionData,
@@ -97,6 +98,7 @@ class EvaluationResult:
     table_sha256: str
     timings: dict[str, float] = field(default_factory=dict)
     stored: dict[str, int] = field(default_factory=dict)
+    model_sha256: str = ""
 
 
 # ─── Backtests ───────────────────────────────────────────────────────────────────────────
@@ -321,22 +323,35 @@ def importance_frame(run: ChainRun, chosen: str, fast: bool) -> pd.DataFrame:
 
 # ─── Saved model and model card ──────────────────────────────────────────────────────────
 
+MODEL_SHA_KEY = "fichier_sha256"
+"""``model_card`` key (section ``modele``) of the saved model file's sha256."""
+
+
 def models_dir() -> Path:
     """Where fitted models are saved."""
     return config.home() / "data" / "models"
 
 
-def save_model(run: ChainRun, chosen: str, fast: bool) -> tuple[Path, str]:
-    """Fit the chosen learner on every target ballot and save it with its data hash."""
+def save_model(run: ChainRun, chosen: str, fast: bool, path: Path) -> tuple[str, str]:
+    """Fit the chosen learner on every target ballot and save it to ``path``; its (data hash, file sha256).
+
+    The caller writes into a staging path (:func:`electio.atomic.staged_file`): an interrupted
+    dump never leaves a truncated model under the final name.
+    """
     table = run.tables[None]
     digest = table_hash(table)
     learner = make_learner(chosen, run.chain.data.blocs, fast).fit(table)
-    path = models_dir() / f"{RETAINED}_{run.chain.territories[0]}.joblib"
-    path.parent.mkdir(parents=True, exist_ok=True)
     joblib.dump({"modele": chosen, "learner": learner, "blocs": run.chain.data.blocs, "features": learner.features,
                  "table_sha256": digest, "scrutins_entrainement": sorted(table["scrutin_id"].unique()),
                  "territoire": run.chain.territories[0], "regle": RULE, "version": __version__}, path)
-    return path, digest
+    return digest, file_sha256(path)
+
+
+def file_sha256(path: Path) -> str:
+    """Hex sha256 of a saved model file (recorded in ``model_card``, checked before loading)."""
+    from electio.fetch import sha256_of
+
+    return sha256_of(path)
 
 
 def horizon_summary(evaluation: pd.DataFrame, predictions: pd.DataFrame) -> pd.DataFrame:
@@ -363,7 +378,8 @@ def card_frame(result: EvaluationResult, blocs: Sequence[str], runs: Sequence[Ch
 
     items = [
         ("modele", "nom", result.chosen), ("modele", "version_code", __version__),
-        ("modele", "fichier", str(result.model_path)), ("donnees", "table_sha256", result.table_sha256),
+        ("modele", "fichier", str(result.model_path)), ("modele", MODEL_SHA_KEY, result.model_sha256),
+        ("donnees", "table_sha256", result.table_sha256),
         ("donnees", "blocs", ", ".join(blocs)),
         ("donnees", "scrutins", ", ".join(sorted(runs[0].tables[None]["scrutin_id"].unique()))),
         ("donnees", "indicateurs", "oui" if has_indicators(runs[0].tables[None]) else "non (historique électoral seul)"),
@@ -434,12 +450,13 @@ def run_evaluation(warehouse: Path | None = None, france: Path | None = None, fa
     The model tables hold one evaluation per warehouse file: a run replaces all their rows (its
     territory and, with a France warehouse, the FR rows) in one transaction.
     """
-    from electio.warehouse.store import replace_stage_tables
+    from electio.warehouse.store import file_identity, replace_stage_tables
 
     say = progress or (lambda _message: None)
     warehouse = warehouse or config.warehouse_path()
     timings: dict[str, float] = {}
     start = time.perf_counter()
+    read_from = file_identity(warehouse) if warehouse.is_file() else None
     chains, notes = build_chains(warehouse, france, say)
     runs = []
     for chain in chains:
@@ -454,14 +471,17 @@ def run_evaluation(warehouse: Path | None = None, france: Path | None = None, fa
     importance = with_retained(importance_frame(runs[0], chosen, fast), chosen)
     timings["importance"] = time.perf_counter() - t0
     say("Modèle retenu : entraînement final et sauvegarde")
-    model_path, digest = save_model(runs[0], chosen, fast)
-    result = EvaluationResult(runs[0].chain.territories[0], chosen, selection, evaluation, importance, predictions,
-                              pd.DataFrame(), horizon_summary(evaluation, predictions), notes, model_path, digest, timings)
-    result.card = card_frame(result, runs[0].chain.data.blocs, runs)
-    if write:
-        say("Écriture dans l'entrepôt")
-        tables = {"model_evaluation": evaluation, "model_importance": importance, "model_prediction_backtest": predictions, "model_card": result.card}
-        result.stored = replace_stage_tables(warehouse, "models.sql", tables, {})
+    model_path = models_dir() / f"{RETAINED}_{runs[0].chain.territories[0]}.joblib"
+    with staged_file(model_path) as staging:  # renamed into place once the tables recording its sha256 are written
+        digest, model_sha = save_model(runs[0], chosen, fast, staging)
+        result = EvaluationResult(runs[0].chain.territories[0], chosen, selection, evaluation, importance, predictions,
+                                  pd.DataFrame(), horizon_summary(evaluation, predictions), notes, model_path, digest, timings,
+                                  model_sha256=model_sha)
+        result.card = card_frame(result, runs[0].chain.data.blocs, runs)
+        if write:
+            say("Écriture dans l'entrepôt")
+            tables = {"model_evaluation": evaluation, "model_importance": importance, "model_prediction_backtest": predictions, "model_card": result.card}
+            result.stored = replace_stage_tables(warehouse, "models.sql", tables, {}, read_from=read_from)
     timings["total"] = time.perf_counter() - start
     return result
 

@@ -16,12 +16,10 @@ Writes into one folder (built in a staging folder, then swapped in whole):
 from __future__ import annotations
 
 import csv
-import os
 import re
 import shutil
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,6 +28,7 @@ from typing import Any, TextIO
 import duckdb
 
 from electio import config
+from electio.atomic import staged_folder
 from electio.outputs import markdown, powerbi
 from electio.outputs.mcd import Model, ddl_model, ddl_table_files, write_mcd
 from electio.warehouse.postgres import BI_VIEWS, ddl_scripts, duckdb_tables
@@ -350,25 +349,6 @@ transaction : en cas d'erreur, rien n'est chargé.
 
 
 # ─── Orchestration ───────────────────────────────────────────────────────────────────────
-
-@contextmanager
-def staged_folder(target: Path) -> Iterator[Path]:
-    """Yield a fresh staging folder; on success it replaces ``target`` whole, else it is removed."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = target.with_name(f".{target.name}.{os.getpid()}.building")
-    previous = target.with_name(f".{target.name}.{os.getpid()}.previous")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir()
-    try:
-        yield staging
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    if target.exists():
-        target.rename(previous)
-    staging.rename(target)
-    shutil.rmtree(previous, ignore_errors=True)
-
 
 def export_all(warehouse: Path, out_dir: Path) -> dict[str, Any]:
     """Write every export of ``warehouse`` into ``out_dir`` (replaced whole).

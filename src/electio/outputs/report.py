@@ -18,7 +18,7 @@ import re
 import subprocess
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -27,12 +27,14 @@ import duckdb
 import pandas as pd
 
 from electio import config
+from electio.atomic import staged_folder
 from electio.analysis.explore import has_relation, theme_label
 from electio.analysis.figures import fr_number
 from electio.outputs import figures_report
 from electio.warehouse.store import connect
 
 REPORT_DIR = "rapport"
+HTML_NAME, PDF_NAME, PPTX_NAME = "dossier_synthese.html", "dossier_synthese.pdf", "soutenance.pptx"
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 NOTEBOOKS_DIR = config.PROJECT_DIR / "notebooks"
 SECURITY_MD = config.PROJECT_DIR / "SECURITY.md"
@@ -670,11 +672,13 @@ def model_figures(con: duckdb.DuckDBPyConnection, ctx: dict, evaluation: pd.Data
 
 # ─── Context, rendering ──────────────────────────────────────────────────────────────────
 
-def build_context(warehouse: Path, france: Path | None = None, output: Path | None = None, progress: Progress | None = None) -> dict[str, Any]:
-    """Everything the report and the slides show, read from the warehouse (figures written to ``output``/figures)."""
+def build_context(warehouse: Path, france: Path | None = None, output: Path | None = None, progress: Progress | None = None,
+                  figures_dir: Path | None = None) -> dict[str, Any]:
+    """Everything the report and the slides show, read from the warehouse (figures written to ``figures_dir``,
+    by default ``output``/rapport/figures)."""
     say = progress or (lambda _m: None)
     output = output or config.output_dir()
-    figures_dir = output / REPORT_DIR / "figures"
+    figures_dir = figures_dir or output / REPORT_DIR / "figures"
     ctx: dict[str, Any] = {}
     with connect(warehouse) as con:
         say("Lecture de l'entrepôt")
@@ -837,7 +841,7 @@ def run_report(warehouse: Path | None = None, france: Path | None = None, notebo
     """Write the report (HTML, PDF), the slides (PPTX) and the executed notebooks into ``output/rapport``."""
     say = progress or (lambda _m: None)
     warehouse = warehouse or config.warehouse_path()
-    folder = config.output_dir() / REPORT_DIR
+    final = config.output_dir() / REPORT_DIR
     timings: dict[str, float] = {}
 
     def timed(name: str, step: Callable[[], Any]) -> Any:
@@ -846,23 +850,23 @@ def run_report(warehouse: Path | None = None, france: Path | None = None, notebo
         timings[name] = time.perf_counter() - start
         return value
 
-    ctx = timed("contexte", lambda: build_context(warehouse, france, config.output_dir(), say))
-    say("Rapport HTML")
-    page = timed("html", lambda: render_html(ctx))
-    html_path = folder / "dossier_synthese.html"
-    html_path.write_text(page, encoding="utf-8")
-    say("Rapport PDF")
-    pdf = folder / "dossier_synthese.pdf"
-    pages = timed("pdf", lambda: write_pdf(page, pdf))
-    pptx = None
-    if slides:
-        from electio.outputs.slides import write_slides
+    with staged_folder(final) as folder:  # the whole folder is replaced: no new report beside old notebooks
+        ctx = timed("contexte", lambda: build_context(warehouse, france, config.output_dir(), say, folder / "figures"))
+        say("Rapport HTML")
+        page = timed("html", lambda: render_html(ctx))
+        (folder / HTML_NAME).write_text(page, encoding="utf-8")
+        say("Rapport PDF")
+        pages = timed("pdf", lambda: write_pdf(page, folder / PDF_NAME))
+        if slides:
+            from electio.outputs.slides import write_slides
 
-        say("Présentation")
-        pptx = timed("pptx", lambda: write_slides(ctx, folder / "soutenance.pptx"))
-    runs: list[NotebookRun] = []
-    if notebooks:
-        say("Notebooks")
-        runs = timed("notebooks", lambda: execute_notebooks(warehouse, folder / "notebooks"))
+            say("Présentation")
+            timed("pptx", lambda: write_slides(ctx, folder / PPTX_NAME))
+        runs: list[NotebookRun] = []
+        if notebooks:
+            say("Notebooks")
+            runs = timed("notebooks", lambda: execute_notebooks(warehouse, folder / "notebooks"))
+    runs = [replace(run, path=final / run.path.relative_to(folder)) for run in runs]
+    html_path, pdf, pptx = final / HTML_NAME, final / PDF_NAME, final / PPTX_NAME if slides else None
     timings["total"] = sum(timings.values())
     return ReportResult(html_path, pdf, pages, pptx, runs, ctx, timings)

@@ -119,10 +119,19 @@ def _year_rows(data: dict, path: Path) -> tuple[int, pd.DataFrame]:
         raise InputError(path, "clés year/unit/columns/rows attendues")
     if data["unit"] != UNIT:
         raise InputError(path, f"unité inattendue : « {data['unit']} »")
+    if not isinstance(data["columns"], list) or not all(isinstance(c, str) for c in data["columns"]):
+        raise InputError(path, "« columns » doit être une liste de noms de colonnes")
     columns = list(data["columns"])
     missing = [c for c in ["insee", "population", *GROUPS] if c not in columns]
     if missing:
         raise InputError(path, f"colonnes absentes : {', '.join(missing)}")
+    if not isinstance(data["rows"], list) or not data["rows"]:
+        raise InputError(path, "« rows » doit être une liste non vide de lignes")
+    bad = next((i for i, row in enumerate(data["rows"], 1) if not isinstance(row, list) or len(row) != len(columns)), None)
+    if bad is not None:
+        raise InputError(path, f"la ligne {bad} de « rows » n'est pas une liste de {len(columns)} valeurs (une par colonne)", line=bad)
+    if isinstance(data["year"], bool) or not str(data["year"]).isdigit():
+        raise InputError(path, f"année illisible : « {data['year']} »")
     rows = pd.DataFrame(data["rows"], columns=columns, dtype=object)
     rows["_ligne"] = range(1, len(rows) + 1)
     return int(data["year"]), rows

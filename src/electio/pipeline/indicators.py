@@ -26,6 +26,7 @@ from electio.fetch import fetch
 from electio.frames import registered
 from electio.harmonise import geography
 from electio.harmonise import indicators as harmonise
+from electio.quality import contracts
 from electio.referentials import read_referential
 from electio.pipeline.lineage import Lineage, now
 
@@ -125,11 +126,14 @@ def fetch_facts(con: duckdb.DuckDBPyConnection, dim: pd.DataFrame, communes: pd.
 
 
 def load_sources(con: duckdb.DuckDBPyConnection, lineage: Lineage) -> None:
-    """Parse every indicator source and append the territory's rows (codes of ``ind_passage``) to ``ind_brut``."""
+    """Parse every indicator source, check its values' plausible ranges and append the territory's rows
+    (codes of ``ind_passage``) to ``ind_brut``."""
+    ranges = contracts.load_plausibility()
     for order, source in enumerate(indicator_sources()):
         t0 = now()
         path = lineage.record_input(fetch(source))
         frame = parse_indicator(source, path, lineage)
+        contracts.check_plausibility(frame, path, ranges)
         kept = harmonise.add_rows(con, frame, source.id, order, restrict=True)
         duplicate = harmonise.first_duplicate(con, source.id)
         if duplicate:

@@ -7,11 +7,14 @@ A failing ``bloquante`` rule stops the run before the warehouse is swapped.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 import pandera.pandas as pa
 
-from electio.errors import QualityError
+from electio import config
+from electio.errors import InputError, QualityError
+from electio.referentials import read_referential
 
 BLOCKING = "bloquante"
 WARNING = "avertissement"
@@ -227,6 +230,45 @@ def run_contracts(tables: dict[str, pd.DataFrame]) -> list[CheckResult]:
           if "fact_participation_territoire" in tables else []),
         *poll_rules(tables),
     ]
+
+
+PLAUSIBILITY_CSV = config.REFERENTIALS_DIR / "indicateurs_plausibilite.csv"
+
+
+def load_plausibility(path: Path = PLAUSIBILITY_CSV) -> pd.DataFrame:
+    """Plausible range (``minimum``, ``maximum``, inclusive) of each indicator that has one."""
+    frame = read_referential(path, ["indicateur", "minimum", "maximum", "motif"])
+    try:
+        bounds = frame[["minimum", "maximum"]].astype(float)
+    except ValueError as exc:
+        raise InputError(path, f"bornes non numériques ({exc})") from None
+    if frame["indicateur"].duplicated().any() or (bounds["minimum"] > bounds["maximum"]).any():
+        bad = int((frame["indicateur"].duplicated() | (bounds["minimum"] > bounds["maximum"])).to_numpy().nonzero()[0][0])
+        raise InputError(path, f"indicateur en double ou bornes inversées : {frame['indicateur'].iloc[bad]}", line=bad + 2)
+    return frame.assign(minimum=bounds["minimum"], maximum=bounds["maximum"])
+
+
+def check_plausibility(frame: pd.DataFrame, path: Path | str, ranges: pd.DataFrame | None = None) -> None:
+    """Raise an InputError naming the file and line of the first parsed value outside its indicator's range.
+
+    ``frame`` is a long indicator frame (``indicateur``, ``valeur``, ``ligne_source``) as a parser returns it;
+    a value out of range is usually a misread number (``23.290`` or ``23,290`` read as 23.29 €).
+    """
+    ranges = load_plausibility() if ranges is None else ranges
+    rows = frame[["indicateur", "valeur", "ligne_source"]].merge(ranges, on="indicateur")
+    values = rows["valeur"].astype("Float64")
+    outside = rows[((values < rows["minimum"]) | (values > rows["maximum"])).fillna(False).astype(bool)]
+    if outside.empty:
+        return
+    row = outside.sort_values("ligne_source", kind="stable").iloc[0]
+
+    def fr(number: float) -> str:
+        return f"{number:,.6g}".replace(",", " ").replace(".", ",")
+
+    line = None if pd.isna(row["ligne_source"]) else int(row["ligne_source"])
+    raise InputError(path, f"{row['indicateur']} = {fr(float(row['valeur']))} hors de la plage plausible "
+                           f"[{fr(row['minimum'])} ; {fr(row['maximum'])}] ({row['motif']}) ; séparateur de milliers lu comme "
+                           f"décimale ? ({len(outside)} valeur(s) hors plage)", line=line)
 
 
 def raise_on_blocking(results: list[CheckResult]) -> None:

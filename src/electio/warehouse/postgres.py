@@ -17,6 +17,7 @@ import re
 from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
+from urllib.parse import unquote
 
 import duckdb
 import psycopg
@@ -70,7 +71,9 @@ COMMENT ON VIEW v_bi_participation IS
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _CREATE_TABLE = re.compile(r"^\s*CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?(\w+)", re.IGNORECASE | re.MULTILINE)
-_URL_PASSWORD = re.compile(r"(://[^:/@\s]*:)([^@\s]*)(@)")
+_URL_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.-]*:/{0,3}[^:/@\s]*:)(\S*)(@)", re.IGNORECASE)  # greedy: up to the token's last @
+_PG_URL = re.compile(r"^\s*(postgres(?:ql)?):(/*)(.*?)\s*$", re.IGNORECASE | re.DOTALL)
+_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 _KEYWORD_PASSWORD = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&]+)", re.IGNORECASE)
 BATCH_ROWS = 100_000
 
@@ -92,11 +95,36 @@ def read_dotenv(path: Path) -> dict[str, str]:
 
 
 def resolve_url(url: str | None = None) -> str:
-    """The target URL: the argument, else ``ELECTIO_PG_URL``, else the project home's ``.env``."""
+    """The target URL: the argument, else ``ELECTIO_PG_URL``, else the project home's ``.env`` (checked by :func:`check_url`)."""
     resolved = url or os.environ.get(URL_ENV) or read_dotenv(config.home() / ".env").get(URL_ENV)
     if not resolved:
         raise ElectioError(f"aucune base PostgreSQL cible : passez --target ou définissez {URL_ENV} (environnement ou fichier .env)")
+    check_url(resolved)
     return resolved
+
+
+def url_password(url: str) -> str | None:
+    """The password of a ``postgresql:`` URL as written: between the user's ``:`` and the last ``@`` (None without one)."""
+    found = _PG_URL.match(url)
+    if not found:
+        return None
+    userinfo, at, _host = found.group(3).rpartition("@")
+    user, colon, password = userinfo.partition(":")
+    return password if at and colon and password else None
+
+
+def check_url(url: str) -> None:
+    """Refuse, without echoing it, a ``postgresql:`` URL that libpq would misread (and quote in its errors)."""
+    found = _PG_URL.match(url)
+    if not found:
+        return  # a keyword DSN (host=… password=…): libpq parses it, messages are redacted
+    if found.group(2) != "//":
+        raise ElectioError("URL PostgreSQL mal formée (adresse masquée) : écrivez postgresql://utilisateur:motdepasse@hôte:port/base, "
+                           "avec deux barres obliques après « postgresql: »")
+    password = url_password(url) or ""
+    if "@" in password or any(c.isspace() for c in password) or _BAD_ESCAPE.search(password):
+        raise ElectioError("le mot de passe de l'URL PostgreSQL (masqué) contient « @ », une espace ou un « % » non suivi de deux "
+                           "chiffres hexadécimaux : encodez ces caractères (%40, %20, %25) ou passez l'URL par ELECTIO_PG_URL / .env")
 
 
 def _password(url: str) -> str | None:
@@ -107,10 +135,19 @@ def _password(url: str) -> str | None:
         return None
 
 
+def _secrets(url: str) -> list[str]:
+    """Every form a password of ``url`` may take in a message: as written, decoded, as libpq read it, and its pieces."""
+    written, read = url_password(url), _password(url)
+    whole = {written, unquote(written)} if written else set()
+    if read and (not written or read == unquote(written)):
+        whole.add(read)  # a libpq reading that differs is a fragment of the written one: covered by the pieces
+    pieces = {piece for password in whole | {read or ""} for piece in re.split(r"[@\s]+", password) if len(piece) >= 2}
+    return sorted(whole | pieces, key=len, reverse=True)
+
+
 def redact(text: str, url: str | None = None) -> str:
-    """``text`` with every password (in URLs, ``password=`` pairs, or ``url``'s own) masked."""
-    secret = _password(url) if url else None
-    if secret:
+    """``text`` with every password (in URLs, ``password=`` pairs, or ``url``'s own, in any form) masked."""
+    for secret in _secrets(url) if url else []:
         text = text.replace(secret, "***")
     text = _URL_PASSWORD.sub(r"\1***\3", text)
     return _KEYWORD_PASSWORD.sub(r"\1***", text)

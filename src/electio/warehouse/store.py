@@ -17,7 +17,9 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
+from electio.errors import ElectioError
 from electio.frames import registered
+from electio.guard import pause_point
 
 # Load order respects foreign keys.
 TABLE_ORDER = [
@@ -173,6 +175,8 @@ def staged_warehouse(target: Path) -> Iterator[duckdb.DuckDBPyConnection]:
         yield con
         con.execute("CHECKPOINT")
         con.close()
+        pause_point("warehouse-swap")
+        wal_of(target).unlink(missing_ok=True)  # a WAL left by a killed writer belongs to the file being replaced
         os.replace(staging, target)
     except BaseException:
         con.close()
@@ -194,8 +198,20 @@ def write_tables(target: Path, tables: Mapping[str, pd.DataFrame | pa.Table]) ->
         for table in TABLE_ORDER:
             if table in tables:
                 counts[table] = insert_frame(con, table, tables[table])
+                pause_point("warehouse-write")
         check_keys(con, declared_keys(schema_sql()))
     return counts
+
+
+def wal_of(path: Path) -> Path:
+    """DuckDB's write-ahead log of a database file."""
+    return path.with_name(path.name + ".wal")
+
+
+def file_identity(path: Path) -> tuple[int, int, int]:
+    """(inode, size, mtime in ns) of the warehouse file: it changes when the file is replaced or written."""
+    stat = path.stat()
+    return stat.st_ino, stat.st_size, stat.st_mtime_ns
 
 
 def connect(path: Path, read_only: bool = True) -> duckdb.DuckDBPyConnection:
@@ -205,14 +221,19 @@ def connect(path: Path, read_only: bool = True) -> duckdb.DuckDBPyConnection:
     return duckdb.connect(str(path), read_only=read_only)
 
 
-def replace_stage_tables(target: Path, ddl_file: str, tables: Mapping[str, pd.DataFrame], keys: Mapping[str, object]) -> dict[str, int]:
+def replace_stage_tables(target: Path, ddl_file: str, tables: Mapping[str, pd.DataFrame], keys: Mapping[str, object],
+                         read_from: tuple[int, int, int] | None = None) -> dict[str, int]:
     """Write a later stage's tables into the existing warehouse, in one transaction.
 
     Creates the tables of ``ddl_file`` when absent (its ``CREATE TABLE`` run as ``IF NOT EXISTS``,
     comments re-applied), deletes the rows matching ``keys`` (column → value, e.g. the territory)
     from each table of ``tables``, then inserts the frames. Any failure rolls back: the file is
-    left as it was. Returns the rows inserted per table.
+    left as it was; a success is checkpointed (no WAL left beside the file). With ``read_from``
+    (:func:`file_identity` when the stage read its inputs), a warehouse replaced meanwhile is
+    refused. Returns the rows inserted per table.
     """
+    if read_from is not None and file_identity(target)[0] != read_from[0]:
+        raise ElectioError(f"l'entrepôt {target} a été reconstruit pendant le calcul : résultats non écrits, relancez la commande")
     text = resources.files("electio.warehouse").joinpath(ddl_file).read_text(encoding="utf-8")
     declared = {name.lower() for name in re.findall(r"CREATE\s+TABLE\s+(\w+)", text, flags=re.IGNORECASE)}
     unknown = set(tables) - declared
@@ -228,8 +249,10 @@ def replace_stage_tables(target: Path, ddl_file: str, tables: Mapping[str, pd.Da
             for table, frame in tables.items():
                 con.execute(f'DELETE FROM "{table}" WHERE {where}', list(keys.values()))
                 counts[table] = insert_frame(con, table, frame)
+                pause_point("stage-write")
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
             raise
+        con.execute("CHECKPOINT")
     return counts
