@@ -40,7 +40,15 @@ from electio.features.modelling_table import (
 from electio.models.backtest import Method, Prediction, all_methods, backtest, learner_forecaster, territory_errors, territory_truth
 from electio.models.intervals import calibrate_chain
 from electio.models.learners import PooledLearner, make_learner
-from electio.models.metrics import MEAN, mae_points, mean_bloc_mae, prediction_metrics
+from electio.models.metrics import (
+    ALL_SIZES,
+    MEAN,
+    base_rate_metrics,
+    mae_points,
+    mean_bloc_mae,
+    noise_floor_metrics,
+    prediction_metrics,
+)
 
 LEARNER_NAMES: tuple[str, ...] = ("ridge_logratio", "mixte_communes", "foret_aleatoire", "lightgbm")
 MAIN_TEST = "pres2022_t1"
@@ -48,6 +56,8 @@ FRANCE_TEST = "euro2019_t1"
 LONGEST_HORIZON = 5
 RETAINED = "retenu"
 TERRITORY_MODEL = "total_territoire"
+NOISE_FLOOR = "plancher_bruit"
+BASE_RATE = "frequence_tete"
 IMPORTANCE_REPEATS = 3
 IMPORTANCE_MAX_COMMUNES = 5_000
 RULE = (
@@ -161,16 +171,27 @@ def restrict(prediction: Prediction, territory: str) -> Prediction:
 
 # ─── Tables ──────────────────────────────────────────────────────────────────────────────
 
+EVALUATION_COLUMNS = ["modele", "scrutin_test", "territoire", "horizon_ans", "conditionnel", "bloc", "metrique", "valeur",
+                      "ic_basse", "ic_haute", "n_communes", "classe_taille"]
+
+
 def evaluation_frame(pairs: Sequence[tuple[Prediction, str]], blocs: Sequence[str]) -> pd.DataFrame:
-    """``model_evaluation`` rows of reported predictions."""
+    """``model_evaluation`` rows of reported predictions, plus the two references that are not forecasts
+    (noise floor and leak-free lead base rate), once per case."""
     rows = []
+    references_done: set[tuple] = set()
     for p, territory in pairs:
         part = restrict(p, territory)
         if part.rows.empty:
             continue
-        for bloc, metric, value in prediction_metrics(part, blocs):
-            rows.append((p.modele, p.scrutin_test, territory, p.horizon_ans, p.conditionnel, bloc, metric, value))
-    return pd.DataFrame(rows, columns=["modele", "scrutin_test", "territoire", "horizon_ans", "conditionnel", "bloc", "metrique", "valeur"])
+        case = (p.scrutin_test, territory, p.horizon_ans, p.conditionnel)
+        for row in prediction_metrics(part, blocs):
+            rows.append((p.modele, *case, *row))
+        if case not in references_done:
+            references_done.add(case)
+            rows += [(NOISE_FLOOR, *case, *row) for row in noise_floor_metrics(part, blocs)]
+            rows += [(BASE_RATE, *case, *row) for row in base_rate_metrics(part, blocs)]
+    return pd.DataFrame(rows, columns=EVALUATION_COLUMNS)
 
 
 def territory_frame(run: ChainRun, covered: set[tuple[str, str, int]]) -> pd.DataFrame:
@@ -190,8 +211,9 @@ def territory_frame(run: ChainRun, covered: set[tuple[str, str, int]]) -> pd.Dat
             mae = 100 * part.drop(columns="scrutin_test").abs().mean()
             bloc_values = mae.drop(ABSTENTION)
             values = {**mae.to_dict(), MEAN: float(bloc_values[bloc_values > 0].mean())}
-            rows += [(TERRITORY_MODEL, sid, territory, int(natural[sid]), False, b, "mae", float(v)) for b, v in values.items()]
-    return pd.DataFrame(rows, columns=["modele", "scrutin_test", "territoire", "horizon_ans", "conditionnel", "bloc", "metrique", "valeur"])
+            rows += [(TERRITORY_MODEL, sid, territory, int(natural[sid]), False, b, "mae", float(v), np.nan, np.nan, 1, ALL_SIZES)
+                     for b, v in values.items()]
+    return pd.DataFrame(rows, columns=EVALUATION_COLUMNS)
 
 
 def prediction_frame(pairs: Sequence[tuple[Prediction, str]], blocs: Sequence[str]) -> pd.DataFrame:
@@ -472,6 +494,7 @@ MODEL_LABELS = {
     "persistance": "persistance", "swing_uniforme": "swing uniforme", "swing_proportionnel": "swing proportionnel",
     "ridge_logratio": "ridge log-ratio", "mixte_communes": "mixte (effets communes)", "foret_aleatoire": "forêt aléatoire",
     "lightgbm": "LightGBM", RETAINED: "RETENU", TERRITORY_MODEL: "modèle de total départemental",
+    NOISE_FLOOR: "plancher de bruit (référence)", BASE_RATE: "fréquence de tête sans fuite (référence)",
 }
 GOALS = {"gain_mae": 0.35, "acc_tete": 0.95, "couv80": (0.78, 0.82)}
 
