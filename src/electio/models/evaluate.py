@@ -39,10 +39,13 @@ from electio.features.modelling_table import (
 )
 from electio.models.backtest import Method, Prediction, all_methods, backtest, learner_forecaster, territory_errors, territory_truth
 from electio.models.intervals import calibrate_chain
+from electio.models.goals import coverage_table, goal_table, references_table, size_table
+from electio.models.intervals import SIZE_LABELS
 from electio.models.learners import PooledLearner, make_learner
 from electio.models.metrics import (
     ALL_SIZES,
     MEAN,
+    PLAIN_FRENCH,
     base_rate_metrics,
     mae_points,
     mean_bloc_mae,
@@ -546,7 +549,15 @@ def goals_status(evaluation: pd.DataFrame, territory: str) -> list[tuple[str, fl
         ("MAE moyenne ≥ 35 % sous le swing uniforme (conditionnel)", row["gain_vs_swing_uniforme"], row["gain_vs_swing_uniforme"] >= GOALS["gain_mae"]),
         ("bloc en tête exact ≥ 95 % des communes", row["acc_tete"], row["acc_tete"] >= GOALS["acc_tete"]),
         ("intervalles 80 % : couverture entre 78 % et 82 %", couv80, bool(not pd.isna(couv80) and low <= couv80 <= high)),
+        *((goal, value, ok) for goal, value, ok in main_goals(evaluation, territory)),
     ]
+
+
+def main_goals(evaluation: pd.DataFrame, territory: str) -> list[tuple[str, float, bool]]:
+    """Goals of :mod:`.goals` on the main test ballot, conditional, for the territory."""
+    table = goal_table(evaluation, RETAINED, BASE_RATE, MAIN_TEST)
+    rows = table[(table["scrutin_test"] == MAIN_TEST) & (table["territoire"] == territory) & table["conditionnel"]]
+    return [(f"{r.objectif} — {r.detail}", r.valeur, r.atteint) for r in rows.itertuples()]
 
 
 # ─── Model card (Markdown) ───────────────────────────────────────────────────────────────
@@ -587,8 +598,12 @@ def model_card_markdown(result: EvaluationResult) -> str:
         "its département, predicted by the model, then raked so the département total matches the scenario exactly).",
         "- Learners: one pooled regressor over commune × output rows (ridge on log-ratio deviations, random forest, "
         "LightGBM, ridge + shrunk commune random effects); baselines: persistence, uniform and proportional swing.",
-        "- Intervals: split conformal prediction calibrated on the same model's errors on earlier ballots only; "
+        "- Learners are weighted by the inverse of each row's expected variance (binomial sampling at the commune's exprimés "
+        "at both ballots + a structural term), and see the sampling variance of their reference deviation.",
+        "- Intervals: split conformal prediction calibrated on the same model's errors on earlier ballots only, scale "
+        "sqrt(a·v/n + κ·v²) with v = p(1 − p), a and κ fitted on those errors, quantiles per bloc and size class; "
         "leading-bloc probabilities simulated from those errors.",
+        "- A bloc without a candidate in a commune (législatives) is a missing value of that ballot's features, not a lean.",
         "## Selection rule (fixed in advance)",
         RULE,
         "" if selection.empty else markdown_table(selection, 3),
@@ -600,6 +615,22 @@ def model_card_markdown(result: EvaluationResult) -> str:
         markdown_table(overview, 2),
         "## Horizons (retained model, conditional mean MAE)",
         markdown_table(horizons, 2),
+        "## Honest references (natural horizon)",
+        "Mean bloc MAE (points, every commune counts the same), MAE weighted by exprimés (every voter counts the same) and "
+        "Brier score of P(lead) over every commune × bloc that stood. `plancher_bruit`: the binomial sampling noise at each "
+        "commune's exprimés, which no model can beat on average; `frequence_tete`: leak-free base rate of P(lead) (each bloc's "
+        "lead frequency at the comparable earlier ballot).",
+        markdown_table(references_table(result.evaluation, [RETAINED, "persistance", "swing_proportionnel", "swing_uniforme", NOISE_FLOOR, BASE_RATE]), 3),
+        "## Coverage of the 80 % intervals (retained model, natural horizon)",
+        "Per bloc, with a 90 % cluster-bootstrap interval over communes; `couv80_joint_moyenne`: share of communes whose blocs "
+        "are all inside together; `couv80_pond_*`: weighted by exprimés. A bloc that did not stand is not scored.",
+        markdown_table(coverage_table(result.evaluation, RETAINED)),
+        "## By commune size (exprimés at the comparable ballot; conditional)",
+        markdown_table(size_table(result.evaluation, RETAINED, NOISE_FLOOR, SIZE_LABELS), 3),
+        "## Goals of the local model and its uncertainty (retained model, natural horizon)",
+        markdown_table(goal_table(result.evaluation, RETAINED, BASE_RATE, MAIN_TEST).set_index("scrutin_test"), 3),
+        "## En clair (texte pour les non-spécialistes)",
+        *(f"**{title}** {text}" for title, text in PLAIN_FRENCH.values()),
         "## Territory model error (mean over blocs of |forecast − true| département share, points)",
         markdown_table(territory_rows.set_index("scrutin_test")[["territoire", "horizon_ans", "valeur"]], 2),
         "## Most important variables (permutation, rise of mean bloc MAE in points, main test ballot)",

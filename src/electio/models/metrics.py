@@ -51,6 +51,36 @@ EXPLANATIONS: dict[str, str] = {
     "ic_basse / ic_haute": "Intervalle à 90 % de la mesure par bootstrap sur les communes (on retire au hasard des communes avec remise) : l'incertitude due au nombre limité de communes.",
 }
 
+PLAIN_FRENCH: dict[str, tuple[str, str]] = {  # key → (title, text), plain French for the card, report and dashboard
+    "intervalle_80": (
+        "Ce que veut dire « intervalle à 80 % » pour une commune.",
+        "Pour chaque commune et chaque bloc, la prévision donne "
+        "une part (par exemple 24 %) et une fourchette (par exemple de 20 % à 28 %). La fourchette est construite pour que, "
+        "sur un grand nombre de communes, le vrai résultat tombe dedans 8 fois sur 10 : dans 2 communes sur 10, il tombera "
+        "dehors, et c'est prévu. On vérifie cette promesse sur les élections passées, bloc par bloc et par taille de commune."),
+    "petites_communes": (
+        "Pourquoi les petites communes sont moins prévisibles.",
+        "Dans un village de 80 votants, il suffit que 4 personnes "
+        "changent d'avis pour qu'un bloc gagne ou perde 5 points ; dans une ville de 50 000 votants, le même écart demande "
+        "des milliers de voix. Une part de l'erreur est donc du pur hasard du vote, que rien ne peut prévoir : c'est le "
+        "« plancher de bruit ». Les fourchettes des petites communes sont plus larges pour cette raison, et le modèle donne "
+        "plus de poids aux grandes communes, dont les résultats sont plus stables."),
+    "couverture": (
+        "Lire la couverture.",
+        "Une moyenne de 80 % peut cacher un bloc bien couvert et un autre mal couvert : on donne donc "
+        "la couverture de chaque bloc (objectif : entre 70 % et 90 %) et de chaque taille de commune (entre 72 % et 88 %), "
+        "avec une marge d'incertitude obtenue en retirant des communes au hasard. La couverture « jointe » (tous les blocs "
+        "d'une commune dans leur fourchette en même temps) est forcément plus basse. Un bloc absent d'un scrutin n'est pas "
+        "compté."),
+    "references": (
+        "Comparer à des références honnêtes.",
+        "Un modèle n'est utile que s'il fait mieux que des règles simples connues "
+        "avant le vote : reprendre le résultat précédent de la commune (persistance), ou l'ajuster de l'évolution du bloc "
+        "dans le département (swing proportionnel). Pour la probabilité d'arriver en tête, la référence est la part des "
+        "communes où chaque bloc était en tête au scrutin précédent du même type : un score de Brier plus bas que le sien "
+        "montre que les probabilités apportent une information réelle."),
+}
+
 REFERENCE_EXPLANATIONS: dict[str, str] = {
     "plancher_bruit": "Plancher de bruit : l'erreur d'une prévision qui connaîtrait la vraie propension de chaque commune ; il reste l'aléa du vote de quelques centaines d'électeurs (tirage binomial aux exprimés). Aucun modèle ne peut faire mieux en moyenne.",
     "frequence_tete": "Fréquence de tête sans fuite : la probabilité qu'un bloc arrive en tête est la part des communes où il était en tête au scrutin comparable précédent, connu avant le vote. Un modèle utile doit avoir un Brier plus bas.",
