@@ -211,7 +211,9 @@ def territory_frame(run: ChainRun, covered: set[tuple[str, str, int]]) -> pd.Dat
             if (sid, territory, int(natural[sid])) in covered:
                 continue
             part = errors if territory == "FR" else errors[errors.index == territory]
+            stood = run.chain.data.ballots.set_index("scrutin_id").loc[sid, list(run.chain.data.blocs)].to_numpy(bool)
             mae = 100 * part.drop(columns="scrutin_test").abs().mean()
+            mae = mae.drop([b for b, ok in zip(run.chain.data.blocs, stood, strict=True) if not ok])  # a bloc that did not stand is not scored
             bloc_values = mae.drop(ABSTENTION)
             values = {**mae.to_dict(), MEAN: float(bloc_values[bloc_values > 0].mean())}
             rows += [(TERRITORY_MODEL, sid, territory, int(natural[sid]), False, b, "mae", float(v), np.nan, np.nan, 1, ALL_SIZES)

@@ -11,7 +11,7 @@ give a ≈ 2, not the 1 of pure binomial noise — a commune's share at the comp
 which the forecast starts from, carries its own sampling noise); the structural term is a
 relative error in log-ratio space (δ in clr moves a share by about v · δ), so it scales with
 the bloc's level and follows a bloc whose share doubles between ballots. a and κ (per output)
-are fitted on the calibration errors by least squares of r² / v on (1 / n, v).
+are fitted on the calibration errors by iteratively reweighted least squares of r² / v on (1 / n, v).
 
 The interval is p ± q × scale, q being the conformal quantile of |error| / scale at level
 ⌈(m + 1)(1 − α)⌉ / m, computed per output and size class (Mondrian conformal prediction:
@@ -41,6 +41,7 @@ VARIANCE_FLOOR = 1e-3  # v = p(1 − p) below this is not used to fit the scale 
 SIZE_EDGES = (200.0, 1000.0, 5000.0)  # exprimés at the comparable ballot: classes < 200, 200–999, 1000–4999, ≥ 5000
 SIZE_LABELS = ("moins_200", "200_999", "1000_4999", "5000_plus")
 MIN_CLASS_SCORES = 30
+FIT_ITERATIONS = 4
 DRAWS = 200
 DRAW_CHUNK = 25
 
@@ -92,7 +93,12 @@ def fit_scale(residual: np.ndarray, predicted: np.ndarray, size: np.ndarray) -> 
     design = np.zeros((rows.size, outputs + 1))
     design[:, 0] = 1 / np.maximum(size[rows, cols], 1.0)
     design[np.arange(rows.size), 1 + cols] = v[rows, cols]
-    solution = np.linalg.lstsq(design, target, rcond=None)[0]
+    solution = np.concatenate([[1.0], np.full(outputs, 0.01)])
+    for _ in range(FIT_ITERATIONS):  # iteratively reweighted: r² / v has a spread proportional to its expectation
+        expected = np.clip(design @ solution, 1e-6, None)
+        weight = 1 / expected
+        solution = np.linalg.lstsq(design * weight[:, None], target * weight, rcond=None)[0]
+        solution = np.clip(solution, 0.0, None)
     sampling = float(np.clip(solution[0], *SAMPLING_RANGE))
     # κ again with a fixed (clipped): per output, mean of (r² / v − a / n) / v
     kappa = np.full(outputs, KAPPA_RANGE[0])
