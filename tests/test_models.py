@@ -12,13 +12,15 @@ from typer.testing import CliRunner
 
 from electio.features.modelling_table import (
     assemble,
+    ballot_profile,
     build_modelling_table,
     feature_columns,
     outputs,
     stacked_design,
+    stacked_weights,
 )
-from electio.models import baselines, metrics
-from electio.models.backtest import all_methods, backtest, territory_truth
+from electio.models import baselines, intervals, metrics, proper_scores
+from electio.models.backtest import all_methods, backtest, lead_base_rate, territory_truth
 from electio.models.compositional import clr_deviation, close, from_deviation, rake, shift_to_mean
 from electio.models.intervals import calibrate_chain
 from electio.warehouse.store import write_tables
@@ -261,11 +263,19 @@ def test_evaluate_command_writes_the_model_tables(tmp_path: Path, home: Path, pa
     assert "Présidentielle 2022" in result.output and "swing uniforme" in result.output and "Lecture des mesures" in result.output
     with duckdb.connect(str(warehouse), read_only=True) as con:
         columns = [r[0] for r in con.execute("SELECT column_name FROM information_schema.columns WHERE table_name = 'model_evaluation' ORDER BY ordinal_position").fetchall()]
-        assert columns == ["modele", "scrutin_test", "territoire", "horizon_ans", "conditionnel", "bloc", "metrique", "valeur"]
+        assert columns == ["modele", "scrutin_test", "territoire", "horizon_ans", "conditionnel", "bloc", "metrique", "valeur",
+                           "ic_basse", "ic_haute", "n_communes", "classe_taille"]
         models = {r[0] for r in con.execute("SELECT DISTINCT modele FROM model_evaluation").fetchall()}
         assert {"persistance", "swing_uniforme", "swing_proportionnel", "retenu", "lightgbm", "ridge_logratio", "total_territoire"} <= models
         metrics_found = {r[0] for r in con.execute("SELECT DISTINCT metrique FROM model_evaluation").fetchall()}
-        assert {"mae", "rmse", "r2", "acc_tete", "bacc_tete", "brier", "couv80", "couv95"} <= metrics_found
+        assert {"mae", "rmse", "r2", "acc_tete", "bacc_tete", "brier", "couv80", "couv95", "couv80_joint", "couv80_pond", "is80",
+                "brier_blocs", "brier_fiabilite", "brier_resolution", "couv80_taille_200_999"} <= metrics_found
+        assert {"plancher_bruit", "frequence_tete"} <= models
+        absent = con.execute("""SELECT count(*) FROM model_evaluation WHERE scrutin_test = 'pres2017_t1' AND bloc = 'gauche'""").fetchone()[0]
+        assert absent == 0  # a bloc that did not stand is never scored
+        bounded = con.execute("""SELECT count(*) FROM model_evaluation WHERE metrique = 'couv80' AND bloc <> 'abstention' AND modele = 'retenu'
+                                 AND NOT (ic_basse <= valeur AND valeur <= ic_haute)""").fetchone()[0]
+        assert bounded == 0
         assert con.execute("SELECT count(*) FROM model_importance WHERE modele = 'retenu'").fetchone()[0] > 0
         assert con.execute("SELECT count(*) FROM model_prediction_backtest WHERE borne_basse_80 > part_prevue").fetchone()[0] == 0
         uncommented = con.execute("SELECT table_name, column_name FROM duckdb_columns() WHERE table_name LIKE 'model_%' AND comment IS NULL").fetchall()
@@ -282,3 +292,92 @@ def test_models_ddl_is_portable() -> None:
 
 def test_feature_columns_are_numeric(table) -> None:
     assert table[feature_columns(table)].dtypes.map(lambda d: np.issubdtype(d, np.number)).all()
+
+
+# ─── Issue 15: absent is missing, honest references, scores that do not hide ─────────────
+
+def test_a_commune_without_candidate_is_missing_not_a_lean(parts) -> None:
+    long, participation, indicators = parts
+    gone = (long["scrutin_id"] == "leg2017_t1") & (long["bloc"] == "droite") & long["code_commune"].isin(["69001", "69002"])
+    data = data_from(long[~gone], participation, indicators)
+    profile = ballot_profile(data, "leg2017_t1")
+    assert profile.loc[["69001", "69002"], ["part_droite", "ecart_droite", "z_droite"]].isna().all().all()
+    assert profile.loc["69003", ["part_droite", "z_droite"]].notna().all()
+    stood = ~long[~gone]["code_commune"].isin(["69001", "69002"])
+    legs = long[~gone][(long[~gone]["scrutin_id"] == "leg2017_t1") & stood]
+    voix = legs[legs["bloc"] == "droite"]["voix"].sum()
+    exprimes = participation[(participation["scrutin_id"] == "leg2017_t1") & ~participation["code_commune"].isin(["69001", "69002"])]["exprimes"].sum()
+    assert profile["T_droite"].iloc[0] == pytest.approx(voix / exprimes)  # département share where it stood
+    table = build_modelling_table(data)
+    euro = table[(table["scrutin_id"] == "euro2019_t1") & table["code_commune"].isin(["69001", "69002"])]
+    assert euro["f_der_z_droite"].isna().all()  # leg2017 is euro2019's last ballot: no lean read into the absence
+
+
+def test_lead_base_rate_is_the_comparable_ballots_lead_frequency() -> None:
+    rows = pd.DataFrame({"code_departement": ["69"] * 4, "aux_part_ref_a": [0.6, 0.2, 0.5, np.nan], "aux_part_ref_b": [0.4, 0.8, 0.3, np.nan],
+                         "aux_part_ref_c": [0.0, 0.0, 0.2, np.nan], "present_a": True, "present_b": True, "present_c": True})
+    base = lead_base_rate(rows, ("a", "b", "c"))
+    np.testing.assert_allclose(base, [[2 / 3, 1 / 3, 0.0]] * 4)  # a led 2 of the 3 communes with a result
+    rows["present_a"] = False  # a does not stand: renormalised over b and c
+    np.testing.assert_allclose(lead_base_rate(rows, ("a", "b", "c")), [[0.0, 1.0, 0.0]] * 4)
+
+
+def test_noise_floor_is_binomial_sampling(predictions) -> None:
+    p = next(q for q in predictions if q.modele == "persistance" and q.scrutin_test == "pres2022_t1" and q.conditionnel)
+    rows = {(b, m): v for b, m, v, *_ in metrics.noise_floor_metrics(p, BLOCS)}
+    share, n = p.observed[:, 1], p.rows["exprimes"].to_numpy(float)
+    assert rows[("centre", "mae")] == pytest.approx(100 * np.mean(np.sqrt(2 / np.pi * share * (1 - share) / n)))
+    assert rows[("centre", "rmse")] == pytest.approx(100 * np.sqrt(np.mean(share * (1 - share) / n)))
+
+
+def test_brier_decomposition_adds_up_and_scores_by_hand() -> None:
+    rng = np.random.default_rng(3)
+    p = (rng.integers(0, 10, 2000) + 0.5) / 10  # constant within each bin: the decomposition is exact
+    o = (rng.random(2000) < p ** 1.5).astype(float)
+    parts = proper_scores.brier_decomposition(p, o)
+    assert parts["brier_blocs"] == pytest.approx(parts["brier_fiabilite"] - parts["brier_resolution"] + parts["brier_incertitude"])
+    assert parts["brier_blocs"] == pytest.approx(np.mean((p - o) ** 2))
+    observed = np.array([[0.5, 0.3, 0.2, 0.4], [0.2, 0.5, 0.3, 0.4]])
+    present = np.array([[True, True, True, True], [True, True, False, True]])
+    lower, upper = np.full((2, 4), 0.25), np.full((2, 4), 0.45)
+    hits = proper_scores.inside(observed, lower, upper, present)
+    np.testing.assert_array_equal(proper_scores.joint_inside(hits)[:, 0], [0.0, 0.0])
+    upper[0, 0] = 0.5
+    upper[1, 1] = 0.5
+    lower[0, 2] = 0.2
+    lower[1, 0] = 0.2
+    np.testing.assert_array_equal(proper_scores.joint_inside(proper_scores.inside(observed, lower, upper, present))[:, 0], [1.0, 1.0])
+    score = proper_scores.interval_score(np.array([[0.5]]), np.array([[0.3]]), np.array([[0.4]]), np.array([[True]]), 0.2)
+    assert score[0, 0] == pytest.approx(100 * (0.1 + 10 * 0.1))
+
+
+def test_bootstrap_interval_brackets_the_mean() -> None:
+    values = np.random.default_rng(1).random((300, 2))
+    counts = proper_scores.bootstrap_counts(300)
+    low, high = proper_scores.bootstrap_interval(values, counts)
+    assert (low < values.mean(axis=0)).all() and (values.mean(axis=0) < high).all() and (high - low < 0.15).all()
+
+
+def test_scale_fit_finds_the_doubled_sampling_term() -> None:
+    rng = np.random.default_rng(0)
+    n = rng.integers(50, 20000, size=(4000, 1)).astype(float) * np.ones((1, 3))
+    p = rng.uniform(0.1, 0.5, size=(4000, 3))
+    v = p * (1 - p)
+    residual = rng.normal(0, np.sqrt(2 * v / n + 0.01 * v**2))
+    sampling, kappa = intervals.fit_scale(residual, p, n)
+    assert sampling == pytest.approx(2.0, rel=0.25) and np.allclose(kappa, 0.01, rtol=0.35)
+
+
+def test_a_bloc_without_calibration_gets_the_pooled_quantile(predictions) -> None:
+    p = next(q for q in predictions if q.modele == "ridge_logratio" and q.scrutin_test == "euro2019_t1" and q.conditionnel)
+    earlier = [q for q in predictions if q.modele == "ridge_logratio" and q.scrutin_test == "pres2017_t1" and q.conditionnel]
+    calibration = intervals.calibrate(earlier)  # gauche did not stand in pres2017: no score for it
+    assert np.isnan(calibration.scores[:, 0]).all() and np.isfinite(calibration.quantiles[0.8]).all()
+    with_bounds = intervals.with_intervals(p, calibration)
+    assert (with_bounds.upper80[:, 0] - with_bounds.lower80[:, 0] < 1.0).all()
+
+
+def test_learner_weights_follow_sample_size(table) -> None:
+    weights = stacked_weights(table, outputs(BLOCS)).reshape(len(BLOCS) + 1, len(table))
+    small, big = table["exprimes"].idxmin(), table["exprimes"].idxmax()
+    assert (weights[:, big] > weights[:, small]).all()

@@ -15,7 +15,11 @@ Only first rounds of présidentielles, législatives and européennes are used: 
 (two blocs) and the single municipales file are different contests. Targets are présidentielles
 and européennes only (the same offer in every commune); législatives feed the features.
 A bloc that did not stand in a ballot has no row in ``v_resultat_bloc_commune``: its share is
-taken as 0, its deviation as undefined (NaN, left to the learners' imputation).
+taken as 0, its deviation as undefined (NaN, left to the learners' imputation). A bloc without a
+candidate in one commune only (législatives: each circonscription has its own offer) is a
+missing value of that ballot's features in that commune — share, deviation and lean undefined,
+not a strong negative lean — and its département share is computed over the communes where it
+stood.
 The ``horizon`` argument drops the ballots less than ``horizon`` years (rounded) before each
 target, to measure accuracy at longer horizons with the same code.
 
@@ -48,6 +52,8 @@ DAYS_PER_YEAR = 365.25
 ABSTENTION = "abstention"
 FEATURE_PREFIX = "f_"
 Z_CLIP = 4.0
+STRUCTURAL_VARIANCE = 0.04  # τ²: variance of a commune's log-ratio change not due to sampling (≈ 0.2²)
+SHARE_CLIP = 0.005
 KEYS = ["scrutin_id", "code_commune"]
 
 
@@ -160,6 +166,16 @@ def territory_shares(frame: pd.DataFrame, blocs: Sequence[str], level: str = "co
     return out
 
 
+def local_territory_shares(voix: np.ndarray, exprimes: np.ndarray, present: np.ndarray, departements: np.ndarray) -> np.ndarray:
+    """Each bloc's département share over the communes where it had a candidate (n × k, repeated per row)."""
+    frame = pd.DataFrame(np.column_stack([np.where(present, voix, 0.0), np.where(present, exprimes[:, None], 0.0)]))
+    sums = frame.groupby(departements).sum().to_numpy(float)
+    k = voix.shape[1]
+    shares = np.divide(sums[:, :k], sums[:, k:], out=np.zeros((len(sums), k)), where=sums[:, k:] > 0)
+    index = pd.Index(pd.unique(pd.Series(departements))).sort_values()
+    return shares[index.get_indexer(departements)]
+
+
 def ballot_profile(data: ElectionData, scrutin_id: str) -> pd.DataFrame:
     """One ballot's commune rows (index code_commune): per output its value (``part_``), its
     deviation from the département in points (``ecart_``) and in log-ratio (``z_``: clr for
@@ -167,11 +183,12 @@ def ballot_profile(data: ElectionData, scrutin_id: str) -> pd.DataFrame:
     blocs = list(data.blocs)
     rows = data.results[data.results["scrutin_id"] == scrutin_id].set_index("code_commune")
     stood = data.ballots.set_index("scrutin_id").loc[scrutin_id, blocs].to_numpy(bool)
-    present = np.broadcast_to(stood, (len(rows), len(blocs)))
+    raw = rows[[f"voix_{b}" for b in blocs]].to_numpy(float)
+    present = stood[None, :] & ~np.isnan(raw)  # no candidate in this commune: missing, not a lean
     totals = territory_shares(rows, blocs).reindex(rows["code_departement"])
-    voix = rows[[f"voix_{b}" for b in blocs]].fillna(0.0).to_numpy(float)
+    voix = np.nan_to_num(raw)
     exprimes = rows["exprimes"].to_numpy(float)
-    territory = totals[[f"T_{b}" for b in blocs]].to_numpy(float)
+    territory = local_territory_shares(voix, exprimes, present, rows["code_departement"].to_numpy())
     value = np.column_stack([voix / exprimes[:, None], 1 - rows["votants"].to_numpy(float) / rows["inscrits"].to_numpy(float)])
     t_all = np.column_stack([territory, totals[f"T_{ABSTENTION}"].to_numpy(float)])
     z = clr_deviation(smooth_shares(voix, exprimes, present), np.where(present, np.clip(territory, 1e-6, None), 0.0), present)
@@ -179,10 +196,12 @@ def ballot_profile(data: ElectionData, scrutin_id: str) -> pd.DataFrame:
     stood_all = np.append(stood, True)
     out = pd.DataFrame(index=rows.index)
     out["code_departement"] = rows["code_departement"]
+    local = np.column_stack([present, np.ones(len(rows), bool)])
+    feature_only = data.ballots.set_index("scrutin_id").loc[scrutin_id, "type_scrutin"] not in TARGET_TYPES
     for j, o in enumerate(outputs(blocs)):
-        out[f"part_{o}"] = value[:, j]
-        out[f"ecart_{o}"] = value[:, j] - t_all[:, j] if stood_all[j] else np.nan
-        out[f"z_{o}"] = z[:, j]
+        out[f"part_{o}"] = np.where(local[:, j] | ~feature_only, value[:, j], np.nan)
+        out[f"ecart_{o}"] = np.where(local[:, j], value[:, j] - t_all[:, j], np.nan) if stood_all[j] else np.nan
+        out[f"z_{o}"] = np.where(local[:, j], z[:, j], np.nan)
         out[f"T_{o}"] = t_all[:, j]
     out["exprimes"] = exprimes
     out["inscrits"] = rows["inscrits"].to_numpy(float)
@@ -368,8 +387,10 @@ def stacked_design(table: pd.DataFrame, names: Sequence[str]) -> tuple[pd.DataFr
     """One row per commune × output, with output-generic features, for a single pooled model.
 
     Per-output features (``f_der_z_centre``…) become generic columns (``f_der_z``), joined by the
-    commune-level ones, the département value at the comparable ballot (``f_T_ref``) and an
-    abstention flag. Target: deviation at the target ballot − reference deviation, NaN for a
+    commune-level ones, the département value at the comparable ballot (``f_T_ref``), an
+    abstention flag, the sampling variance of the reference deviation (``f_bruit_ref``) and the
+    expected regression of a noisy reference towards the commune's lean
+    (``f_rappel_bruit`` = (reference − lean) × s² / (τ² + s²): large for small communes, ~0 for big ones). Target: deviation at the target ballot − reference deviation, NaN for a
     bloc that did not stand. Log-ratio columns are clipped to ±``Z_CLIP`` (only sampling noise of
     tiny communes goes beyond). Returns (features, target, group = commune:output), rows
     ordered output by output.
@@ -381,6 +402,10 @@ def stacked_design(table: pd.DataFrame, names: Sequence[str]) -> tuple[pd.DataFr
         block = pd.DataFrame({c[: -len(o) - 1]: table[c].to_numpy(float) for c, owner in split.items() if owner == o})
         block[f"{FEATURE_PREFIX}T_ref"] = table[f"aux_T_ref_{o}"].to_numpy(float)
         block[f"{FEATURE_PREFIX}est_abstention"] = float(o == ABSTENTION)
+        noise = reference_noise(table, o)
+        lean = np.nan_to_num(table[f"{FEATURE_PREFIX}moy_z_{o}"].to_numpy(float)) if f"{FEATURE_PREFIX}moy_z_{o}" in table else 0.0
+        block[f"{FEATURE_PREFIX}bruit_ref"] = noise
+        block[f"{FEATURE_PREFIX}rappel_bruit"] = (table[f"ref_z_{o}"].to_numpy(float) - lean) * noise / (STRUCTURAL_VARIANCE + noise)
         block = pd.concat([block, table[common].reset_index(drop=True)], axis=1)
         target = table[f"y_z_{o}"].to_numpy(float) - table[f"ref_z_{o}"].to_numpy(float)
         blocks.append(block)
@@ -390,6 +415,36 @@ def stacked_design(table: pd.DataFrame, names: Sequence[str]) -> tuple[pd.DataFr
     z_columns = [c for c in x.columns if c.endswith("_z")]
     x[z_columns] = x[z_columns].clip(-Z_CLIP, Z_CLIP)
     return x, np.clip(np.concatenate(targets), -Z_CLIP, Z_CLIP), np.concatenate(groups)
+
+
+def _sampling_variance(share: np.ndarray, size: np.ndarray, abstention: bool) -> np.ndarray:
+    """Binomial variance of a log-ratio deviation: (1 − p) / (n p) for a bloc, 1 / (n p (1 − p)) for abstention (≤ 1)."""
+    p = np.clip(np.nan_to_num(share, nan=0.5), SHARE_CLIP, 1 - SHARE_CLIP)
+    n = np.maximum(np.nan_to_num(size, nan=1.0), 1.0)
+    return np.minimum(1 / (n * p * (1 - p)) if abstention else (1 - p) / (n * p), 1.0)
+
+
+def reference_noise(table: pd.DataFrame, output: str) -> np.ndarray:
+    """Sampling variance of each commune's reference deviation (the comparable ballot's, at its exprimés or inscrits)."""
+    share = table[f"aux_part_ref_{output}"].to_numpy(float)
+    share = np.where(np.isnan(share), table[f"aux_T_ref_{output}"].to_numpy(float), share)
+    size = table["aux_inscrits_ref" if output == ABSTENTION else "aux_exprimes_ref"].to_numpy(float)
+    return _sampling_variance(share, size, output == ABSTENTION)
+
+
+def stacked_weights(table: pd.DataFrame, names: Sequence[str]) -> np.ndarray:
+    """Inverse-variance weight of each stacked row (same order as :func:`stacked_design`).
+
+    The target (deviation at the target ballot − reference deviation) carries the sampling noise
+    of both ballots plus a structural part: variance ≈ τ² + s²_ref + s²_target, τ² =
+    ``STRUCTURAL_VARIANCE``. A commune of 80 voters thus weighs far less than Villeurbanne.
+    """
+    weights = []
+    for o in names:
+        size = table["inscrits" if o == ABSTENTION else "exprimes"].to_numpy(float)
+        target = _sampling_variance(table[f"y_part_{o}"].to_numpy(float), size, o == ABSTENTION)
+        weights.append(1 / (STRUCTURAL_VARIANCE + reference_noise(table, o) + target))
+    return np.concatenate(weights)
 
 
 def has_indicators(table: pd.DataFrame) -> bool:

@@ -6,7 +6,7 @@ For each draw d, with territory shares T_d and abstention A_d (see :mod:`.uncert
    (:func:`electio.models.compositional.from_deviation`); its abstention is expit(logit A_d + deviation);
 2. a calibrated residual is added: the normalised score vector of one backtest commune drawn at
    random (all outputs together, so that their correlation is kept) times the forecast's own
-   scale sqrt(p(1 − p)(1/n + κ)) (:mod:`electio.models.intervals`);
+   scale sqrt(a·v/n + κ·v²), v = p(1 − p) (:mod:`electio.models.intervals`);
 3. the shares are raked so that their exprimés-weighted total equals T_d exactly and the rates
    shifted (logit) so that their inscrits-weighted mean equals A_d (the backtests' reconciliation).
 
@@ -24,7 +24,7 @@ import pandas as pd
 from electio.features.modelling_table import outputs
 from electio.models.backtest import Prediction, prediction_rows
 from electio.models.compositional import expit, from_deviation, logit, rake_draws, shift_to_mean_draws
-from electio.models.intervals import Calibration, scale, sizes
+from electio.models.intervals import Calibration, calibration_scale, sizes
 
 QUANTILES: dict[str, float] = {"q025": 0.025, "q10": 0.10, "q25": 0.25, "q50": 0.50, "q75": 0.75, "q90": 0.90, "q975": 0.975}
 STORED_QUANTILES: tuple[str, ...] = ("q025", "q10", "q50", "q90", "q975")
@@ -33,7 +33,7 @@ STORED_QUANTILES: tuple[str, ...] = ("q025", "q10", "q50", "q90", "q975")
 def residual_scale(rows: pd.DataFrame, central: np.ndarray, present: np.ndarray, calibration: Calibration) -> np.ndarray:
     """Scale of each commune's residual around a central forecast (n × outputs)."""
     prediction = Prediction("prevision", "", 0, True, pd.NaT, prediction_rows(rows), np.full_like(central, np.nan), central, present)
-    return scale(central, sizes(prediction), calibration.kappa)
+    return calibration_scale(calibration, central, sizes(prediction))
 
 
 def residual_draws(calibration: Calibration, spread: np.ndarray, draws: int, rng: np.random.Generator) -> np.ndarray:

@@ -38,6 +38,7 @@ from electio.forecasts.uncertainty import (
     horizon_calibration,
     interval_coverage,
     lead_outcomes,
+    previous_lead_rates,
     reliability_rows,
     swings,
     territory_draws,
@@ -356,8 +357,9 @@ def run_forecast(warehouse: Path | None = None, options: ForecastOptions = Forec
     timings["simulation"] = time.perf_counter() - clock - sum(timings.values())
     forecasts = pd.concat(frames, ignore_index=True)
     say("Fiabilité des probabilités (backtests)")
-    reliability = pd.concat([reliability_rows(lead_outcomes(inputs.backtests), "backtest", data.territoire),
-                             reliability_rows(replay_outcomes(predictions, data), "simulation", data.territoire)], ignore_index=True)
+    rates = previous_lead_rates(data, sorted(inputs.backtests["scrutin_test"].unique()))
+    reliability = pd.concat([reliability_rows(lead_outcomes(inputs.backtests), "backtest", data.territoire, rates=rates),
+                             reliability_rows(replay_outcomes(predictions, data), "simulation", data.territoire, rates=rates)], ignore_index=True)
     timings["fiabilite"] = time.perf_counter() - clock - sum(timings.values())
     result = ForecastResult(
         territoire=data.territoire, output=forecast_dir(), targets=targets, scenarios=scenarios, forecasts=forecasts, calibration=reliability,

@@ -166,14 +166,64 @@ def lead_outcomes(frame: pd.DataFrame) -> pd.DataFrame:
     return blocs
 
 
-def reliability_rows(outcomes: pd.DataFrame, source: str, territory: str, bins: int = BINS) -> pd.DataFrame:
-    """``forecast_calibration`` rows of (proba_tete, en_tete, bloc, scrutin_test, horizon_ans, conditionnel) outcomes."""
+def comparable_ballot(ballots: pd.DataFrame, target: str) -> str | None:
+    """The last ballot of the same type before ``target``, else the last earlier ballot of any type (None: none)."""
+    meta = ballots.set_index("scrutin_id")
+    earlier = ballots[ballots["date_scrutin"] < meta.loc[target, "date_scrutin"]].sort_values("date_scrutin")
+    same = earlier[earlier["type_scrutin"] == meta.loc[target, "type_scrutin"]]
+    chosen = same if not same.empty else earlier
+    return None if chosen.empty else str(chosen["scrutin_id"].iloc[-1])
+
+
+def previous_lead_rates(data: ElectionData, targets: Sequence[str]) -> pd.DataFrame:
+    """Leak-free base rate of P(lead): per target ballot and bloc standing in it, the share of the territory's
+    communes the bloc led at the comparable earlier ballot, renormalised over the target's blocs
+    (columns scrutin_test, bloc, frequence_reference). The same reference as ``frequence_tete`` in
+    ``model_evaluation``; a reference computed from the test ballot's own outcomes is not one a
+    forecaster could have had."""
+    stood = data.ballots.set_index("scrutin_id")[list(data.blocs)]
+    rows = []
+    for target in targets:
+        before = comparable_ballot(data.ballots, target) if target in stood.index else None
+        if before is None:
+            continue
+        results = data.results[data.results["scrutin_id"] == before]
+        voix = results[[f"voix_{b}" for b in data.blocs]].to_numpy(float)
+        known = ~np.isnan(voix).all(axis=1)
+        leaders = np.nanargmax(np.where(np.isnan(voix), -1.0, voix)[known], axis=1)
+        frequency = np.bincount(leaders, minlength=len(data.blocs)) / max(int(known.sum()), 1)
+        present = stood.loc[target].to_numpy(bool)
+        frequency = np.where(present, frequency, 0.0)
+        frequency = frequency / frequency.sum() if frequency.sum() > 0 else present / max(present.sum(), 1)
+        rows += [(target, b, float(f)) for b, f, ok in zip(data.blocs, frequency, present, strict=True) if ok]
+    return pd.DataFrame(rows, columns=["scrutin_test", "bloc", "frequence_reference"])
+
+
+def brier_by_ballot(outcomes: pd.DataFrame, rates: pd.DataFrame) -> pd.DataFrame:
+    """Per (ballot, horizon, flag): Brier of the lead probabilities and of the leak-free base rate."""
+    rows = outcomes.merge(rates, on=["scrutin_test", "bloc"], how="left")
+    rows["base"] = rows["frequence_reference"].fillna(0.0)
+    grouped = rows.groupby(["scrutin_test", "horizon_ans", "conditionnel"])
+    return pd.DataFrame({"brier": grouped.apply(lambda f: brier(f["proba_tete"], f["en_tete"]), include_groups=False),
+                         "brier_reference": grouped.apply(lambda f: brier(f["base"], f["en_tete"]), include_groups=False),
+                         "communes": grouped["bloc"].size() / grouped["bloc"].nunique()}).reset_index()
+
+
+def reliability_rows(outcomes: pd.DataFrame, source: str, territory: str, bins: int = BINS, rates: pd.DataFrame | None = None) -> pd.DataFrame:
+    """``forecast_calibration`` rows of (proba_tete, en_tete, bloc, scrutin_test, horizon_ans, conditionnel) outcomes.
+
+    ``brier_reference`` is the Brier of the leak-free base rate (:func:`previous_lead_rates`) when
+    ``rates`` is given, else (older behaviour) of each bloc's lead frequency among the outcomes themselves.
+    """
     if outcomes.empty:
         return pd.DataFrame()
     parts = []
     for conditional, rows in outcomes.groupby("conditionnel"):
         p, o = rows["proba_tete"].to_numpy(float), rows["en_tete"].to_numpy(float)
-        base = rows.groupby("bloc")["en_tete"].transform("mean").to_numpy(float)
+        if rates is not None:
+            base = rows.merge(rates, on=["scrutin_test", "bloc"], how="left")["frequence_reference"].fillna(0.0).to_numpy(float)
+        else:
+            base = rows.groupby("bloc")["en_tete"].transform("mean").to_numpy(float)
         cases = sorted(set(zip(rows["scrutin_test"], rows["horizon_ans"], strict=True)))
         parts.append(reliability(p, o, bins).assign(
             territoire=territory, modele="retenu", source=source, conditionnel=bool(conditional), brier=brier(p, o),

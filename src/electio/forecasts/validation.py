@@ -28,7 +28,7 @@ from electio.forecasts.simulate import commune_draws, lead_probabilities, residu
 from electio.forecasts.uncertainty import horizon_calibration, swings, territory_draws, yearly_variance
 from electio.models.backtest import Prediction
 from electio.models.compositional import clr_deviation, logit
-from electio.models.intervals import scale, sizes
+from electio.models.intervals import calibration_scale, sizes
 
 REPLAY_DRAWS = 1000
 
@@ -55,7 +55,7 @@ def replay(prediction: Prediction, data: ElectionData, conditional: Sequence[Pre
                                  logit(prediction.predicted[:, k]) - logit(abstention)])
     rng = np.random.default_rng(seed)
     territory, rates = territory_draws(shares, abstention, variance, prediction.horizon_ans, rng.standard_normal((draws, k + 1)))
-    spread = scale(prediction.predicted, sizes(prediction), calibration.kappa)
+    spread = calibration_scale(calibration, prediction.predicted, sizes(prediction))
     residuals = residual_draws(calibration, spread, draws, rng)
     rows = prediction.rows
     drawn, _ = commune_draws(deviation, present, rows["exprimes"].to_numpy(float), rows["inscrits"].to_numpy(float), territory, rates, residuals)

@@ -56,6 +56,7 @@ class Prediction:
     lower95: np.ndarray | None = None
     upper95: np.ndarray | None = None
     lead_proba: np.ndarray | None = None
+    lead_base: np.ndarray | None = None  # leak-free base rate of P(lead): see :func:`lead_base_rate`
 
     def subset(self, mask: np.ndarray) -> Prediction:
         """The same prediction restricted to some communes."""
@@ -151,6 +152,23 @@ def observed(rows: pd.DataFrame, blocs: Sequence[str]) -> np.ndarray:
     return rows[[f"y_part_{o}" for o in outputs(blocs)]].to_numpy(float)
 
 
+def lead_base_rate(rows: pd.DataFrame, blocs: Sequence[str]) -> np.ndarray:
+    """Leak-free reference for P(lead) (n × blocs): each bloc's share of the département's communes it led
+    at the comparable ballot (known before the vote), renormalised over the blocs standing in the target
+    ballot (uniform over them when none of them led anywhere)."""
+    before = rows[[f"aux_part_ref_{b}" for b in blocs]].to_numpy(float)
+    known = ~np.isnan(before).all(axis=1)
+    led = np.zeros_like(before)
+    led[known, np.nanargmax(np.where(known[:, None], np.nan_to_num(before, nan=-1.0), 0.0), axis=1)[known]] = 1.0
+    frequency = pd.DataFrame(led[known], index=rows["code_departement"].to_numpy()[known]).groupby(level=0).mean()
+    rates = frequency.reindex(rows["code_departement"].to_numpy()).fillna(0.0).to_numpy(float)
+    present = present_mask(rows, blocs)
+    rates = np.where(present, rates, 0.0)
+    total = rates.sum(axis=1, keepdims=True)
+    uniform = present / np.maximum(present.sum(axis=1, keepdims=True), 1)
+    return np.where(total > 0, rates / np.where(total > 0, total, 1.0), uniform)
+
+
 def prediction_rows(rows: pd.DataFrame) -> pd.DataFrame:
     """Identifying and weighting columns kept with a prediction."""
     keep = rows[["code_commune", "code_departement", "inscrits", "exprimes"]].reset_index(drop=True)
@@ -174,13 +192,14 @@ def backtest_ballot(table: pd.DataFrame, blocs: Sequence[str], methods: dict[str
     truth = observed(rows, blocs)
     present = np.column_stack([present_mask(rows, blocs), np.ones(len(rows), bool)])
     kept, horizon = prediction_rows(rows), int(rows["horizon_ans"].iloc[0])
+    base = lead_base_rate(rows, blocs)
     out = []
     for name, method in methods.items():
         forecaster = method(train)
         for conditional, totals in scenarios.items():
             forecast = forecaster(rows, totals)
             predicted = np.column_stack([forecast.shares, forecast.abstention])
-            out.append(Prediction(name, test, horizon, conditional, date, kept, truth, predicted, present))
+            out.append(Prediction(name, test, horizon, conditional, date, kept, truth, predicted, present, lead_base=base))
     return out
 
 

@@ -40,8 +40,19 @@ from electio.features.modelling_table import (
 )
 from electio.models.backtest import Method, Prediction, all_methods, backtest, learner_forecaster, territory_errors, territory_truth
 from electio.models.intervals import calibrate_chain
+from electio.models.goals import coverage_table, goal_table, references_table, size_table
+from electio.models.intervals import SIZE_LABELS
 from electio.models.learners import PooledLearner, make_learner
-from electio.models.metrics import MEAN, mae_points, mean_bloc_mae, prediction_metrics
+from electio.models.metrics import (
+    ALL_SIZES,
+    MEAN,
+    PLAIN_FRENCH,
+    base_rate_metrics,
+    mae_points,
+    mean_bloc_mae,
+    noise_floor_metrics,
+    prediction_metrics,
+)
 
 LEARNER_NAMES: tuple[str, ...] = ("ridge_logratio", "mixte_communes", "foret_aleatoire", "lightgbm")
 MAIN_TEST = "pres2022_t1"
@@ -49,6 +60,8 @@ FRANCE_TEST = "euro2019_t1"
 LONGEST_HORIZON = 5
 RETAINED = "retenu"
 TERRITORY_MODEL = "total_territoire"
+NOISE_FLOOR = "plancher_bruit"
+BASE_RATE = "frequence_tete"
 IMPORTANCE_REPEATS = 3
 IMPORTANCE_MAX_COMMUNES = 5_000
 RULE = (
@@ -163,16 +176,27 @@ def restrict(prediction: Prediction, territory: str) -> Prediction:
 
 # ─── Tables ──────────────────────────────────────────────────────────────────────────────
 
+EVALUATION_COLUMNS = ["modele", "scrutin_test", "territoire", "horizon_ans", "conditionnel", "bloc", "metrique", "valeur",
+                      "ic_basse", "ic_haute", "n_communes", "classe_taille"]
+
+
 def evaluation_frame(pairs: Sequence[tuple[Prediction, str]], blocs: Sequence[str]) -> pd.DataFrame:
-    """``model_evaluation`` rows of reported predictions."""
+    """``model_evaluation`` rows of reported predictions, plus the two references that are not forecasts
+    (noise floor and leak-free lead base rate), once per case."""
     rows = []
+    references_done: set[tuple] = set()
     for p, territory in pairs:
         part = restrict(p, territory)
         if part.rows.empty:
             continue
-        for bloc, metric, value in prediction_metrics(part, blocs):
-            rows.append((p.modele, p.scrutin_test, territory, p.horizon_ans, p.conditionnel, bloc, metric, value))
-    return pd.DataFrame(rows, columns=["modele", "scrutin_test", "territoire", "horizon_ans", "conditionnel", "bloc", "metrique", "valeur"])
+        case = (p.scrutin_test, territory, p.horizon_ans, p.conditionnel)
+        for row in prediction_metrics(part, blocs):
+            rows.append((p.modele, *case, *row))
+        if case not in references_done:
+            references_done.add(case)
+            rows += [(NOISE_FLOOR, *case, *row) for row in noise_floor_metrics(part, blocs)]
+            rows += [(BASE_RATE, *case, *row) for row in base_rate_metrics(part, blocs)]
+    return pd.DataFrame(rows, columns=EVALUATION_COLUMNS)
 
 
 def territory_frame(run: ChainRun, covered: set[tuple[str, str, int]]) -> pd.DataFrame:
@@ -189,11 +213,14 @@ def territory_frame(run: ChainRun, covered: set[tuple[str, str, int]]) -> pd.Dat
             if (sid, territory, int(natural[sid])) in covered:
                 continue
             part = errors if territory == "FR" else errors[errors.index == territory]
+            stood = run.chain.data.ballots.set_index("scrutin_id").loc[sid, list(run.chain.data.blocs)].to_numpy(bool)
             mae = 100 * part.drop(columns="scrutin_test").abs().mean()
+            mae = mae.drop([b for b, ok in zip(run.chain.data.blocs, stood, strict=True) if not ok])  # a bloc that did not stand is not scored
             bloc_values = mae.drop(ABSTENTION)
             values = {**mae.to_dict(), MEAN: float(bloc_values[bloc_values > 0].mean())}
-            rows += [(TERRITORY_MODEL, sid, territory, int(natural[sid]), False, b, "mae", float(v)) for b, v in values.items()]
-    return pd.DataFrame(rows, columns=["modele", "scrutin_test", "territoire", "horizon_ans", "conditionnel", "bloc", "metrique", "valeur"])
+            rows += [(TERRITORY_MODEL, sid, territory, int(natural[sid]), False, b, "mae", float(v), np.nan, np.nan, 1, ALL_SIZES)
+                     for b, v in values.items()]
+    return pd.DataFrame(rows, columns=EVALUATION_COLUMNS)
 
 
 def prediction_frame(pairs: Sequence[tuple[Prediction, str]], blocs: Sequence[str]) -> pd.DataFrame:
@@ -492,6 +519,7 @@ MODEL_LABELS = {
     "persistance": "persistance", "swing_uniforme": "swing uniforme", "swing_proportionnel": "swing proportionnel",
     "ridge_logratio": "ridge log-ratio", "mixte_communes": "mixte (effets communes)", "foret_aleatoire": "forêt aléatoire",
     "lightgbm": "LightGBM", RETAINED: "RETENU", TERRITORY_MODEL: "modèle de total départemental",
+    NOISE_FLOOR: "plancher de bruit (référence)", BASE_RATE: "fréquence de tête sans fuite (référence)",
 }
 GOALS = {"gain_mae": 0.35, "acc_tete": 0.95, "couv80": (0.78, 0.82)}
 
@@ -543,7 +571,15 @@ def goals_status(evaluation: pd.DataFrame, territory: str) -> list[tuple[str, fl
         ("MAE moyenne ≥ 35 % sous le swing uniforme (conditionnel)", row["gain_vs_swing_uniforme"], row["gain_vs_swing_uniforme"] >= GOALS["gain_mae"]),
         ("bloc en tête exact ≥ 95 % des communes", row["acc_tete"], row["acc_tete"] >= GOALS["acc_tete"]),
         ("intervalles 80 % : couverture entre 78 % et 82 %", couv80, bool(not pd.isna(couv80) and low <= couv80 <= high)),
+        *((goal, value, ok) for goal, value, ok in main_goals(evaluation, territory)),
     ]
+
+
+def main_goals(evaluation: pd.DataFrame, territory: str) -> list[tuple[str, float, bool]]:
+    """Goals of :mod:`.goals` on the main test ballot, conditional, for the territory."""
+    table = goal_table(evaluation, RETAINED, BASE_RATE, MAIN_TEST)
+    rows = table[(table["scrutin_test"] == MAIN_TEST) & (table["territoire"] == territory) & table["conditionnel"]]
+    return [(f"{r.objectif} — {r.detail}", r.valeur, r.atteint) for r in rows.itertuples()]
 
 
 # ─── Model card (Markdown) ───────────────────────────────────────────────────────────────
@@ -584,8 +620,12 @@ def model_card_markdown(result: EvaluationResult) -> str:
         "its département, predicted by the model, then raked so the département total matches the scenario exactly).",
         "- Learners: one pooled regressor over commune × output rows (ridge on log-ratio deviations, random forest, "
         "LightGBM, ridge + shrunk commune random effects); baselines: persistence, uniform and proportional swing.",
-        "- Intervals: split conformal prediction calibrated on the same model's errors on earlier ballots only; "
+        "- Learners are weighted by the inverse of each row's expected variance (binomial sampling at the commune's exprimés "
+        "at both ballots + a structural term), and see the sampling variance of their reference deviation.",
+        "- Intervals: split conformal prediction calibrated on the same model's errors on earlier ballots only, scale "
+        "sqrt(a·v/n + κ·v²) with v = p(1 − p), a and κ fitted on those errors, quantiles per bloc and size class; "
         "leading-bloc probabilities simulated from those errors.",
+        "- A bloc without a candidate in a commune (législatives) is a missing value of that ballot's features, not a lean.",
         "## Selection rule (fixed in advance)",
         RULE,
         "" if selection.empty else markdown_table(selection, 3),
@@ -597,6 +637,22 @@ def model_card_markdown(result: EvaluationResult) -> str:
         markdown_table(overview, 2),
         "## Horizons (retained model, conditional mean MAE)",
         markdown_table(horizons, 2),
+        "## Honest references (natural horizon)",
+        "Mean bloc MAE (points, every commune counts the same), MAE weighted by exprimés (every voter counts the same) and "
+        "Brier score of P(lead) over every commune × bloc that stood. `plancher_bruit`: the binomial sampling noise at each "
+        "commune's exprimés, which no model can beat on average; `frequence_tete`: leak-free base rate of P(lead) (each bloc's "
+        "lead frequency at the comparable earlier ballot).",
+        markdown_table(references_table(result.evaluation, [RETAINED, "persistance", "swing_proportionnel", "swing_uniforme", NOISE_FLOOR, BASE_RATE]), 3),
+        "## Coverage of the 80 % intervals (retained model, natural horizon)",
+        "Per bloc, with a 90 % cluster-bootstrap interval over communes; `couv80_joint_moyenne`: share of communes whose blocs "
+        "are all inside together; `couv80_pond_*`: weighted by exprimés. A bloc that did not stand is not scored.",
+        markdown_table(coverage_table(result.evaluation, RETAINED)),
+        "## By commune size (exprimés at the comparable ballot; conditional)",
+        markdown_table(size_table(result.evaluation, RETAINED, NOISE_FLOOR, SIZE_LABELS), 3),
+        "## Goals of the local model and its uncertainty (retained model, natural horizon)",
+        markdown_table(goal_table(result.evaluation, RETAINED, BASE_RATE, MAIN_TEST).set_index("scrutin_test"), 3),
+        "## En clair (texte pour les non-spécialistes)",
+        *(f"**{title}** {text}" for title, text in PLAIN_FRENCH.values()),
         "## Territory model error (mean over blocs of |forecast − true| département share, points)",
         markdown_table(territory_rows.set_index("scrutin_test")[["territoire", "horizon_ans", "valeur"]], 2),
         "## Most important variables (permutation, rise of mean bloc MAE in points, main test ballot)",

@@ -1,6 +1,8 @@
 """The tested models: one pooled regressor of log-ratio deviations for every bloc and abstention.
 
-Each learner sees one row per commune × output (see ``stacked_design``) and predicts the
+Each learner sees one row per commune × output (see ``stacked_design``), weighted by the inverse
+of its expected variance (``stacked_weights``: binomial sampling at the commune's exprimés at both
+ballots plus a structural term), and predicts the
 *change* of the commune's relative position: deviation at the target ballot − reference
 deviation (at the comparable ballot). Pooling the blocs makes the model learn how relative
 positions persist or revert in general, rather than the particular shifts of each bloc between
@@ -29,7 +31,7 @@ from sklearn.linear_model import RidgeCV
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from electio.features.modelling_table import outputs, stacked_design
+from electio.features.modelling_table import outputs, stacked_design, stacked_weights
 
 RIDGE_ALPHAS = np.logspace(-1, 4, 11)
 LARGE_TRAINING = 50_000  # stacked rows above which the random forest subsamples each tree
@@ -64,6 +66,14 @@ def lightgbm_estimator(fast: bool = False, n_rows: int = 0) -> LGBMRegressor:
 EstimatorFactory = Callable[[bool, int], RegressorMixin]
 
 
+def weight_parameters(estimator: RegressorMixin, weights: np.ndarray | None) -> dict[str, np.ndarray]:
+    """``fit`` keyword passing row weights to the final step of a pipeline (or to a bare estimator)."""
+    if weights is None:
+        return {}
+    name = f"{estimator.steps[-1][0]}__sample_weight" if isinstance(estimator, Pipeline) else "sample_weight"
+    return {name: weights / weights.mean()}
+
+
 @dataclass
 class PooledLearner:
     """One regressor over the stacked commune × output rows of a modelling table."""
@@ -72,6 +82,7 @@ class PooledLearner:
     factory: EstimatorFactory
     blocs: tuple[str, ...]
     fast: bool = False
+    weighted: bool = True
     estimator: RegressorMixin | None = None
     features: list[str] = field(default_factory=list)
 
@@ -89,7 +100,9 @@ class PooledLearner:
         self.features = []
         x, y, groups = self.design(table)
         keep = ~np.isnan(y)
-        self.estimator = self.factory(self.fast, int(keep.sum())).fit(x[keep], y[keep])
+        estimator = self.factory(self.fast, int(keep.sum()))
+        weights = stacked_weights(table, outputs(self.blocs))[keep] if self.weighted else None
+        self.estimator = estimator.fit(x[keep], y[keep], **weight_parameters(estimator, weights))
         self.after_fit(x[keep], y[keep], groups[keep])
         return self
 

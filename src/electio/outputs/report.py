@@ -501,7 +501,13 @@ def accuracy_section(con: duckdb.DuckDBPyConnection, evaluation: pd.DataFrame, t
     territory_errors = evaluation[(evaluation["modele"] == TERRITORY_MODEL) & (evaluation["bloc"] == MEAN)]
     goals = [{"objectif": g, "valeur": float(v), "atteint": bool(ok)} for g, v, ok in goals_status(evaluation, territory)]
     measured = sorted({int(h) for h in means.loc[means["territoire"] == territory, "horizon_ans"]})
-    return {"definitions": EXPLANATIONS, "horizons": horizons, "horizons_mesures": measured,
+    from electio.models.evaluate import BASE_RATE, MAIN_TEST
+    from electio.models.goals import goal_table
+    from electio.models.metrics import PLAIN_FRENCH
+
+    plain = [{"titre": title, "texte": text} for title, text in PLAIN_FRENCH.values()]
+    cases = records(goal_table(evaluation, RETAINED, BASE_RATE, MAIN_TEST)) if "ic_basse" in evaluation.columns else []
+    return {"definitions": EXPLANATIONS, "horizons": horizons, "horizons_mesures": measured, "en_clair": plain, "objectifs_cas": cases,
             "horizon_1": 1 in measured, "objectifs": goals, "seuil_gain": GOALS["gain_mae"],
             "total_territoire": records(territory_errors[["scrutin_test", "territoire", "horizon_ans", "valeur"]].sort_values(["territoire", "scrutin_test"])),
             "limite_horizon": card_values(con, "limites").get("horizons", "")}

@@ -73,5 +73,5 @@ COMMENT ON COLUMN forecast_calibration.proba_moyenne IS 'Probabilité prévue mo
 COMMENT ON COLUMN forecast_calibration.frequence_observee IS 'Part de ces couples où le bloc est réellement arrivé en tête (idéalement égale à proba_moyenne).';
 COMMENT ON COLUMN forecast_calibration.effectif IS 'Nombre de couples commune × bloc dans la classe.';
 COMMENT ON COLUMN forecast_calibration.brier IS 'Score de Brier sur tous les couples commune × bloc : moyenne de (probabilité − issue)², issue = 1 si le bloc est en tête ; 0 = parfait.';
-COMMENT ON COLUMN forecast_calibration.brier_reference IS 'Score de Brier de la référence climatologique (probabilité = fréquence de tête du bloc sur ces backtests).';
+COMMENT ON COLUMN forecast_calibration.brier_reference IS 'Score de Brier de la référence sans fuite (probabilité = part des communes où le bloc était en tête au scrutin comparable précédent, connu avant le vote).';
 COMMENT ON COLUMN forecast_calibration.scrutins IS 'Scrutins de backtest utilisés (horizon en années).';

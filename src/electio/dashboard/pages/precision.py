@@ -11,10 +11,11 @@ from electio.analysis.figures import fr_number
 from electio.dashboard import charts, components, data
 from electio.dashboard.charts import percent
 from electio.models.evaluate import MAIN_TEST, MODEL_LABELS, RETAINED
+from electio.models.metrics import PLAIN_FRENCH
 
 PATH = "/precision"
 TITLE = "Précision des modèles"
-BASELINES = ("persistance", "swing_uniforme", "swing_proportionnel")
+BASELINES = ("persistance", "swing_uniforme", "swing_proportionnel", "plancher_bruit", "frequence_tete")
 HEADERS = {"nom": "Modèle", "role": "Rôle", "mae_cond": "Erreur moyenne, total départemental connu (points)",
            "mae_non_cond": "Erreur moyenne, total prévu aussi (points)", "acc_tete": "Bloc en tête exact",
            "couv80": "Couverture des intervalles à 80 %", "couv95": "Couverture des intervalles à 95 %"}
@@ -31,6 +32,7 @@ EXPLANATION = (
      "80 % montre que les marges d'incertitude affichées sont honnêtes, ni trop étroites ni trop larges."),
     ("Références", "Persistance (on reprend le dernier résultat) et swing uniforme ou proportionnel (on applique à chaque commune "
      "l'évolution du département) : un modèle n'est utile que s'il fait mieux que ces règles simples."),
+    *PLAIN_FRENCH.values(),  # intervals, small communes, coverage, honest references (electio.models.metrics)
 )
 
 
