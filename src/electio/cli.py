@@ -223,7 +223,7 @@ def export_cmd(
     console.print(table)
     console.print(f"{len(result['relations'])} relations (clés étrangères) ; dump SQL, dictionnaire de données et démarrage Power BI écrits.")
     if not result["images"]:
-        console.print("[yellow]Graphviz (dot) absent : MCD écrit en Mermaid et DOT seulement (apt-get install graphviz pour le PNG et le SVG).[/yellow]")
+        console.print("[yellow]Graphviz (dot) absent : MCD conceptuel en PNG ; schéma physique écrit en DOT seulement (apt-get install graphviz pour ses images).[/yellow]")
     console.print(f"{len(result['files'])} fichiers dans {result['out_dir']} en {result['seconds']:.1f} s.")
 
 

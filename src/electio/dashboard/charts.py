@@ -122,7 +122,7 @@ def fan_chart(past: pd.DataFrame, future: pd.DataFrame, colour: str, title: str)
             fig.add_scatter(x=years, y=np.array([*start, *future[low]]) * 100, mode="lines", line={"width": 0}, fill="tonexty",
                             fillcolor=_rgba(colour, opacity), name=name, hoverinfo="skip")
         start = [float(anchor["part"].iloc[0])] if len(anchor) else []
-        fig.add_scatter(x=years, y=np.array([*start, *future["q50"]]) * 100, mode="lines+markers", name="Prévision (médiane)",
+        fig.add_scatter(x=years, y=np.array([*start, *future["moyenne"]]) * 100, mode="lines+markers", name="Prévision (moyenne)",
                         line={"color": colour, "width": 3, "dash": "dash"}, marker={"size": 9, "symbol": "diamond"},
                         customdata=["dernier résultat", *future["label"]], hovertemplate="%{customdata} : %{y:.1f} %<extra></extra>")
     fig.update_yaxes(title={"text": "Part des exprimés"}, ticksuffix=" %", rangemode="tozero", gridcolor="#e5e5e5")

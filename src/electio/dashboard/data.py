@@ -170,13 +170,10 @@ def target_label(horizon: int, target: str) -> str:
 def described_targets(path: Path) -> dict[str, tuple[str, pd.Timestamp]]:
     """Label and date of each target as the forecast stage defines them (empty without that stage)."""
     try:
-        from electio.forecasts.targets import forecast_targets
+        from electio.forecasts.summary import target_labels
     except ImportError:
         return {}
-    frame = ballots(path).assign(date_scrutin=lambda f: pd.to_datetime(f["date_scrutin"]))
-    found = forecast_targets(frame)
-    return {t.scrutin_cible: (f"À {t.horizon_ans} an{'s' if t.horizon_ans > 1 else ''} — {t.libelle}" if t.hypothetical else t.libelle, t.date)
-            for t in found}
+    return target_labels(ballots(path))
 
 
 def target_key(horizon: int, target: str) -> str:
@@ -238,12 +235,12 @@ def in_bloc_order(path: Path, rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def leaders(rows: pd.DataFrame) -> pd.DataFrame:
-    """Leading bloc of each commune (highest mean share, abstention excluded): code_commune, bloc, moyenne, p_tete."""
-    shares = rows[rows["bloc"] != "abstention"]
-    if shares.empty:
-        return pd.DataFrame(columns=["code_commune", "bloc", "moyenne", "p_tete"])
-    best = shares.loc[shares.groupby("code_commune")["moyenne"].idxmax(), ["code_commune", "bloc", "moyenne", "p_tete"]]
-    return best.reset_index(drop=True)
+    """Leading bloc of each commune (highest mean share, abstention excluded): code_commune, bloc, moyenne, p_tete.
+
+    The same rule as the report and the slides (``electio.forecasts.summary.leaders``)."""
+    from electio.forecasts.summary import leaders as summary_leaders
+
+    return summary_leaders(rows[[c for c in rows.columns if c not in ("scenario", "horizon_ans", "scrutin_cible")]])
 
 
 @lru_cache(maxsize=8)

@@ -29,6 +29,7 @@ import pandas as pd
 from electio import config
 from electio.analysis.explore import has_relation, theme_label
 from electio.analysis.figures import fr_number
+from electio.forecasts import summary
 from electio.outputs import figures_report
 from electio.warehouse.store import connect
 
@@ -356,16 +357,17 @@ def mcd_section(con: duckdb.DuckDBPyConnection, exports_dir: Path) -> dict[str, 
     """The MCD image (regenerated from the DDL when absent) and the warehouse's tables with their rows."""
     from electio.outputs.mcd import write_mcd
 
-    image = exports_dir / "mcd" / "mcd.png"
+    folder = exports_dir / "mcd"
+    image, physical = folder / "mcd.png", folder / "schema_physique.png"
     if not image.is_file():
-        write_mcd(exports_dir / "mcd")
+        write_mcd(folder)
     tables = query(con, "SELECT table_name, comment FROM duckdb_tables() ORDER BY table_name")
     tables["lignes"] = [scalar(con, f'SELECT count(*) FROM "{name}"') for name in tables["table_name"]]
     families = (("dim_", "dimension"), ("fact_", "fait"), ("map_", "correspondance"), ("etl_", "traçabilité"),
                 ("dq_", "qualité"), ("couverture_", "couverture"), ("analysis_", "analyse"), ("model_", "modèle"), ("forecast_", "prévision"))
     tables["famille"] = [next((label for prefix, label in families if n.startswith(prefix)), "autre") for n in tables["table_name"]]
     tables["comment"] = tables["comment"].fillna("").str.split(r"(?<=\.) ", regex=True).str[0]
-    return {"image": image if image.is_file() else None, "tables": records(tables), "n_tables": len(tables)}
+    return {"image": image, "physique": physical if physical.is_file() else None, "tables": records(tables), "n_tables": len(tables)}
 
 
 def reference_ballot(con: duckdb.DuckDBPyConnection) -> str | None:
@@ -514,16 +516,18 @@ FORECAST_PICKS = (  # (file pattern, title); {first}: the one-year target
 )
 
 
-def forecast_targets(con: duckdb.DuckDBPyConnection, territory: str, scenario: str, labels: dict[str, str]) -> tuple[list[dict], list[dict]]:
-    """Targets (horizon order) and, per bloc, the territory's median, 80 % interval and P(lead) for each, in ``scenario``."""
-    rows = query(con, "SELECT * FROM fact_prevision WHERE code_commune = ? AND scenario = ?", territory, scenario)
-    targets = rows[["scrutin_cible", "horizon_ans"]].drop_duplicates().sort_values("horizon_ans")
-    order = [b for b in labels if b in set(rows["bloc"])]
-    table = []
+def forecast_targets(con: duckdb.DuckDBPyConnection, territory: str, scenario: str, labels: dict[str, str]) -> tuple[list[dict], list[dict], pd.DataFrame]:
+    """Targets (horizon order); per bloc, the territory's headline figures for each target (``forecasts.summary``:
+    mean, 80 % interval, P(lead), communes led) in ``scenario``; and that summary table."""
+    rows = query(con, "SELECT * FROM fact_prevision WHERE scenario = ?", scenario)
+    table = summary.summary(rows, territory)
+    targets = table[["scrutin_cible", "horizon_ans"]].drop_duplicates().sort_values("horizon_ans")
+    order = [b for b in labels if b in set(table["bloc"])]
+    blocs = []
     for bloc in order:
-        part = rows[rows["bloc"] == bloc].set_index("scrutin_cible")
-        table.append({"bloc": labels[bloc], "code": bloc, "valeurs": [records(part.loc[[t]])[0] for t in targets["scrutin_cible"]]})
-    return records(targets), table
+        part = table[table["bloc"] == bloc].set_index("scrutin_cible")
+        blocs.append({"bloc": labels[bloc], "code": bloc, "valeurs": [records(part.loc[[t]])[0] for t in targets["scrutin_cible"]]})
+    return records(targets), blocs, table
 
 
 def calibration_summary(rows: pd.DataFrame) -> pd.DataFrame:
@@ -546,13 +550,14 @@ def forecast_section(con: duckdb.DuckDBPyConnection, folder: Path, territory: st
     if missing:
         return {"disponible": False, "tables_absentes": missing, "graphiques": []}
     scenario = scalar(con, "SELECT scenario FROM dim_scenario ORDER BY scenario <> 'tendance', scenario LIMIT 1")
-    targets, table = forecast_targets(con, territory, scenario, labels)
-    leaders = query(con, """
-        WITH top AS (SELECT scenario, scrutin_cible, code_commune, bloc FROM fact_prevision
-                     WHERE code_commune <> ? AND p_tete IS NOT NULL AND scenario = ?
-                     QUALIFY ROW_NUMBER() OVER (PARTITION BY scrutin_cible, code_commune ORDER BY p_tete DESC) = 1)
-        SELECT scrutin_cible, bloc, count(*) AS communes FROM top GROUP BY ALL ORDER BY scrutin_cible, communes DESC""", territory, scenario)
+    targets, table, totals = forecast_targets(con, territory, scenario, labels)
+    described = summary.target_labels(query(con, "SELECT scrutin_id, type_scrutin, date_scrutin FROM dim_scrutin"))
+    for t in targets:
+        t["libelle"], t["date"] = described.get(t["scrutin_cible"], (t["scrutin_cible"], None))
+    leaders = totals[(totals["bloc"] != "abstention") & (totals["communes_en_tete"] > 0)].rename(columns={"communes_en_tete": "communes"})
+    leaders = leaders.sort_values(["scrutin_cible", "communes", "bloc"], ascending=[True, False, True])
     leaders["libelle"] = leaders["bloc"].map(lambda b: labels.get(b, b))
+    heads = {t["scrutin_cible"]: summary.headline(totals[totals["scrutin_cible"] == t["scrutin_cible"]]) for t in targets}
     calibration = calibration_summary(query(con, "SELECT * FROM forecast_calibration WHERE modele = 'retenu'"))
     first = targets[0]["scrutin_cible"] if targets else ""
     picks = [(folder / pattern.format(first=first), title) for pattern, title in FORECAST_PICKS]
@@ -560,6 +565,8 @@ def forecast_section(con: duckdb.DuckDBPyConnection, folder: Path, territory: st
             "autres_graphiques": len(charts) - sum(p.is_file() for p, _ in picks),
             "scenario": scenario, "scenarios": records(query(con, "SELECT scenario, libelle, description FROM dim_scenario ORDER BY scenario <> 'tendance', scenario")),
             "cibles": targets, "territoire": table, "tetes": {t["scrutin_cible"]: records(leaders[leaders["scrutin_cible"] == t["scrutin_cible"]]) for t in targets},
+            "en_tete": {t: None if h is None else {**h.to_dict(), "libelle": labels.get(h["bloc"], h["bloc"])} for t, h in heads.items()},
+            "valeur_centrale": summary.CENTRAL_LABEL,
             "calibration": records(calibration), "lignes": scalar(con, "SELECT count(*) FROM fact_prevision"),
             "communes": scalar(con, "SELECT count(DISTINCT code_commune) FROM fact_prevision WHERE code_commune <> ?", territory)}
 
@@ -699,11 +706,12 @@ def build_context(warehouse: Path, france: Path | None = None, output: Path | No
         ctx["figures"] = {}
         steps, edges = flow_steps(ctx["meta"], ctx["method"], ctx["indicators"])
         flow = figures_report.flow_diagram(figures_dir, steps, edges, FLOW_ROWS)
-        if flow is not None:
-            ctx["figures"]["flux"] = ReportFigure("flux", flow, "Flux de données, de la source publique aux livrables")
-        if ctx["mcd"]["image"] is not None:
-            ctx["figures"]["mcd"] = ReportFigure("mcd", reduced_copy(ctx["mcd"]["image"], figures_dir), "Modèle conceptuel de données (schéma en étoile)",
-                                                 "output/exports/mcd/mcd.png, généré depuis le DDL")
+        ctx["figures"]["flux"] = ReportFigure("flux", flow, "Flux de données, de la source publique aux livrables")
+        ctx["figures"]["mcd"] = ReportFigure("mcd", reduced_copy(ctx["mcd"]["image"], figures_dir), "Modèle conceptuel de données",
+                                             "exports/mcd/mcd.png, dessiné à partir de la définition des tables")
+        if ctx["mcd"]["physique"] is not None:
+            ctx["figures"]["schema"] = ReportFigure("schema", reduced_copy(ctx["mcd"]["physique"], figures_dir), "Schéma physique (annexe)",
+                                                    "exports/mcd/schema_physique.png : tables, clés et liens")
         if has_models:
             ctx["figures"].update(model_figures(con, ctx, evaluation, figures_dir))
     ctx["exploration"], ctx["exploration_absentes"] = exploration_figures(output / "exploration", ballot, figures_dir)

@@ -347,21 +347,23 @@ def slide_forecast(deck: Presentation, ctx: dict, n: int) -> None:
                      "Relancer « electio report » après « electio forecast »."], (0.5, 2.0, 12.3, 2.0), 20, colour=RED)
         return
     leading = {row["bloc"]: row["valeurs"] for row in fc["territoire"]}
-    first = fc["cibles"][0]["scrutin_cible"]
-    best = max(fc["territoire"], key=lambda r: r["valeurs"][0]["p_tete"] or 0)
-    slide = new_slide(deck, "Prévisions à 1, 2 et 3 ans",
-                      f"Scénario « {fc['scenario']} » : pour {first}, le bloc le plus probablement en tête sur le territoire est {best['bloc']} "
-                      f"(probabilité {pct(best['valeurs'][0]['p_tete'], 0)}, médiane {pct(best['valeurs'][0]['q50'])}). Les intervalles s'élargissent "
-                      f"avec l'horizon. {entier(len(fc['scenarios']))} scénarios sont fournis ; d'autres se paramètrent en ligne de commande.", n)
+    first, last = fc["cibles"][0], fc["cibles"][-1]
+    best, final = fc["en_tete"][first["scrutin_cible"]], fc["en_tete"][last["scrutin_cible"]]
+    slide = new_slide(deck, f"{final['libelle']} en tête en {last['date'].year} : {pct(final['moyenne'])}, probabilité {pct(final['p_tete'], 0)}",
+                      f"Scénario « {fc['scenario']} ». {first['libelle']} : {best['libelle']} en tête du territoire avec {pct(best['moyenne'])} "
+                      f"des exprimés (probabilité {pct(best['p_tete'], 0)}), en tête dans {entier(best['communes_en_tete'])} communes. "
+                      f"{last['libelle']} : {final['libelle']} {pct(final['moyenne'])}, en tête dans {entier(final['communes_en_tete'])} communes. "
+                      f"Valeur centrale : {fc['valeur_centrale']} (les mêmes chiffres que le dossier et le tableau de bord). Les intervalles "
+                      f"s'élargissent avec l'horizon. {entier(len(fc['scenarios']))} scénarios sont fournis.", n)
     picture(slide, figure_path(ctx, "courbes_territoire"), (0.4, 1.3, 7.3, 4.0))
-    heads = fc["tetes"].get(first, [])
-    text(slide, [f"Bloc le plus probablement en tête par commune ({first}) : "
+    heads = fc["tetes"].get(last["scrutin_cible"], [])
+    text(slide, [f"Bloc en tête par commune, {last['libelle']} : "
                  + ", ".join(f"{r['libelle']} {entier(r['communes'])}" for r in heads) + " communes"], (0.5, 5.5, 7.2, 1.0), 13)
-    rows = [(bloc, *(f"{pct(v['q50'], 0)} ({pct(v['p_tete'], 0) if v['p_tete'] is not None else '—'})" for v in values))
+    rows = [(bloc, *(f"{pct(v['moyenne'], 0)} ({pct(v['p_tete'], 0) if v['p_tete'] is not None else '—'})" for v in values))
             for bloc, values in leading.items()]
-    table(slide, ["Bloc", *(f"{c['horizon_ans']} an{'s' if c['horizon_ans'] > 1 else ''}" for c in fc["cibles"])], rows,
+    table(slide, ["Bloc", *(f"{c['date'].year}" if c.get("date") is not None else c["scrutin_cible"] for c in fc["cibles"])], rows,
           (7.9, 1.4, 4.95, 0.4 * (len(rows) + 1)), 9, (1.4, *([1.0] * len(fc["cibles"]))))
-    text(slide, ["Médiane (probabilité d'être en tête), total du territoire, scénario « " + fc["scenario"] + " »"],
+    text(slide, ["Part prévue, " + fc["valeur_centrale"] + " (probabilité d'être en tête), total du territoire, scénario « " + fc["scenario"] + " »"],
          (7.9, 1.45 + 0.4 * (len(rows) + 1), 4.95, 0.5), 10, colour=GREY)
 
 

@@ -106,7 +106,7 @@ def fan_sentence(name: str, label: str, past: pd.DataFrame, future: pd.DataFrame
     if future.empty:
         return text + " ; pas de prévision calculée."
     first = future.iloc[0]
-    return (text + f" ; prévision {first['label'].lower()} : {percent(first['q50'])} "
+    return (text + f" ; prévision {first['label'].lower()} : {percent(first['moyenne'])} "
             f"(intervalle à 80 % : {views.interval(first['q10'], first['q90'])}).")
 
 
