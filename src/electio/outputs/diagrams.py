@@ -46,6 +46,7 @@ class Link:
     end_label: str = ""
     arrow: bool = True
     dashed: bool = False
+    label_at: float = 0.5  # where ``label`` sits along the edge (0: start, 1: end)
 
 
 def _border_point(box: Box, towards: tuple[float, float]) -> tuple[float, float]:
@@ -97,7 +98,7 @@ def draw(boxes: Sequence[Box], links: Sequence[Link], path: Path, title: str = "
         style = {"fontsize": text_size, "ha": "center", "va": "center", "zorder": 4,
                  "bbox": {"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.9}}
         if link.label:
-            ax.text((p[0] + q[0]) / 2, (p[1] + q[1]) / 2, link.label, color="#333333", style="italic", **style)
+            ax.text(p[0] + link.label_at * (q[0] - p[0]), p[1] + link.label_at * (q[1] - p[1]), link.label, color="#333333", style="italic", **style)
         for text, (u, v), weight in ((link.start_label, (p, q), 0.22), (link.end_label, (q, p), 0.22)):
             if text:
                 ax.text(u[0] + weight * (v[0] - u[0]), u[1] + weight * (v[1] - u[1]), text, color="#1f4e79", fontweight="bold", **style)

@@ -54,7 +54,8 @@ def flow_diagram(out_dir: Path, steps: Sequence[tuple[str, str, str, str]], edge
     """``flux_donnees.png``: ``steps`` (node, title, detail, colour), ``edges`` (from, to, label), ``rows``:
     groups of nodes drawn on the same line (top to bottom)."""
     boxes = flow_layout(steps, rows)
-    links = [Link(a, b, label) for a, b, label in edges]
+    row_of = {key: i for i, row in enumerate(rows) for key in row}
+    links = [Link(a, b, label, label_at=0.5 if row_of.get(a) == row_of.get(b) else 0.3) for a, b, label in edges]
     return draw(boxes, links, out_dir / "flux_donnees.png", size=(13.33, 7.0), title_size=14, text_size=11)
 
 

@@ -266,13 +266,17 @@ def indicator_matrix(con: duckdb.DuckDBPyConnection, cover: pd.DataFrame) -> tup
 
 
 def strongest_by_theme(con: duckdb.DuckDBPyConnection, ballot: str | None) -> pd.DataFrame:
-    """Per theme: the indicator and target with the largest |Spearman ρ| for the reference ballot."""
+    """Per theme: the indicator and target with the largest |Spearman ρ| for the reference ballot, among the
+    indicators known in at least :data:`MIN_ANSWER_COVERAGE` of the communes (the ranking's coverage rule)."""
+    from electio.analysis.explore import MIN_ANSWER_COVERAGE
+
     if ballot is None or not has_relation(con, "analysis_correlation"):
         return pd.DataFrame(columns=["theme", "libelle", "cible", "coefficient"])
     return query(con, """
         SELECT d.theme, d.libelle, a.cible, a.coefficient FROM analysis_correlation a JOIN dim_indicateur d USING (indicateur)
         WHERE a.scrutin_id = ? AND a.methode = 'spearman' AND a.ponderation = 'aucune'
-        QUALIFY ROW_NUMBER() OVER (PARTITION BY d.theme ORDER BY ABS(a.coefficient) DESC) = 1""", ballot)
+          AND a.n_communes >= ? * (SELECT count(*) FROM dim_commune WHERE type_unite = 'commune')
+        QUALIFY ROW_NUMBER() OVER (PARTITION BY d.theme ORDER BY ABS(a.coefficient) DESC) = 1""", ballot, MIN_ANSWER_COVERAGE)
 
 
 def indicators_section(con: duckdb.DuckDBPyConnection, ballot: str | None, labels: dict[str, str]) -> dict[str, Any]:
@@ -382,26 +386,65 @@ def reference_ballot(con: duckdb.DuckDBPyConnection) -> str | None:
     return MAIN_TEST if MAIN_TEST in set(found["scrutin_id"]) else found["scrutin_id"].iloc[-1]
 
 
+def target_flags(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Per ballot and bloc: candidates, share of communes where the bloc has votes, and the French reason it is
+    kept out of the headline answer ('' when it is not): one candidate (a vote for a person, not a bloc) or
+    present in fewer communes than the coverage rule asks (:data:`electio.analysis.explore.MIN_ANSWER_COVERAGE`)."""
+    from electio.analysis.explore import MIN_ANSWER_COVERAGE
+
+    rows = query(con, """
+        WITH n AS (SELECT count(*) AS communes FROM dim_commune WHERE type_unite = 'commune')
+        SELECT r.scrutin_id, c.code_bloc AS cible, count(DISTINCT r.candidat_id) AS candidats,
+               count(DISTINCT CASE WHEN r.voix > 0 THEN r.code_commune END) / ANY_VALUE(n.communes) AS presence
+        FROM fact_resultat_commune r JOIN dim_candidat c USING (candidat_id) CROSS JOIN n GROUP BY ALL""")
+    reasons = []
+    for row in rows.itertuples():
+        found = []
+        if row.candidats == 1:
+            found.append("un seul candidat (vote pour une personne plus que pour un bloc)")
+        if row.presence < MIN_ANSWER_COVERAGE:
+            found.append(f"présent dans {pct(row.presence, 0)} des communes seulement")
+        reasons.append(" ; ".join(found))
+    return rows.assign(exclusion=reasons)
+
+
 def correlation_section(con: duckdb.DuckDBPyConnection, ballot: str | None, labels: dict[str, str]) -> dict[str, Any] | None:
-    """Question 1: the most correlated indicator per target, with CIs, for the reference ballot."""
+    """Question 1: the most correlated indicator per target, with CIs, for the reference ballot; the headline is the
+    robust result: the indicator most often first across ballots, one-candidate and sparse blocs left out."""
+    from electio.analysis.explore import MIN_ANSWER_COVERAGE
+
     if ballot is None:
         return None
     weights = query(con, "SELECT DISTINCT ponderation FROM analysis_answer WHERE scrutin_id = ?", ballot)["ponderation"].tolist()
     weighting = "aucune" if "aucune" in weights else weights[0]
-    answers = query(con, """
+    every = query(con, """
         SELECT a.*, d.libelle AS libelle_second, s.libelle AS libelle_scrutin FROM analysis_answer a
         JOIN dim_scrutin s USING (scrutin_id) LEFT JOIN dim_indicateur d ON d.indicateur = a.second_indicateur
-        WHERE a.scrutin_id = ? AND a.ponderation = ?""", ballot, weighting)
+        WHERE a.ponderation = ?""", weighting)
+    flags = target_flags(con)
+    every = every.merge(flags[["scrutin_id", "cible", "candidats", "exclusion"]], on=["scrutin_id", "cible"], how="left")
+    every["exclusion"] = every["exclusion"].fillna("")
+    answers = every[every["scrutin_id"] == ballot].copy()
     answers = answers.sort_values("cible", key=lambda c: c.map(lambda v: rank(v, list(labels))))
     answers["libelle_cible"] = answers["cible"].map(lambda c: labels.get(c, c))
-    top = answers.loc[answers["coefficient"].abs().idxmax()]
-    frequent = query(con, """
-        SELECT libelle_indicateur, count(*) AS fois, count(DISTINCT scrutin_id) AS scrutins FROM analysis_answer
-        WHERE ponderation = ? GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 3""", weighting)
+    sound = answers[answers["exclusion"] == ""]
+    top = (sound if not sound.empty else answers).pipe(lambda f: f.loc[f["coefficient"].abs().idxmax()])
+    robust_rows = every[every["exclusion"] == ""]
+    frequent = (robust_rows.groupby("libelle_indicateur").agg(fois=("cible", "size"), scrutins=("scrutin_id", "nunique"),
+                                                              rho_min=("coefficient", lambda c: c.abs().min()), rho_max=("coefficient", lambda c: c.abs().max()))
+                .reset_index().sort_values(["fois", "libelle_indicateur"], ascending=[False, True]).head(3))
+    robust = None
+    if not frequent.empty:
+        name = frequent["libelle_indicateur"].iloc[0]
+        here = sound[sound["libelle_indicateur"] == name]
+        example = here.loc[here["coefficient"].abs().idxmax()] if not here.empty else None
+        robust = {**records(frequent.head(1))[0], "exemple": None if example is None else records(answers.loc[[example.name]])[0]}
     settings = query(con, "SELECT MAX(n_bootstrap) AS n_bootstrap, MAX(niveau_confiance) AS niveau FROM analysis_correlation WHERE scrutin_id = ?", ballot).iloc[0]
     return {"scrutin": ballot, "libelle_scrutin": top["libelle_scrutin"], "ponderation": weighting, "reponses": records(answers),
-            "top": records(answers.loc[[top.name]])[0], "frequents": records(frequent),
-            "total_reponses": scalar(con, "SELECT count(*) FROM analysis_answer WHERE ponderation = ?", weighting),
+            "top": records(answers.loc[[top.name]])[0], "frequents": records(frequent), "robuste": robust,
+            "total_reponses": len(robust_rows), "exclues": len(every) - len(robust_rows),
+            "scrutins_analyses": int(every["scrutin_id"].nunique()),
+            "seuil_couverture": MIN_ANSWER_COVERAGE,
             "avertissement": answers["avertissement"].iloc[0], "n_bootstrap": settings["n_bootstrap"], "niveau": settings["niveau"],
             "methode": answers["methode_classement"].iloc[0]}
 
