@@ -157,6 +157,22 @@ def ddl_model(tables: Sequence[str] | None = None) -> Model:
         return read_model(con, list(ddl_table_files()) if tables is None else list(tables))
 
 
+# Links that the DDL cannot declare as foreign keys: fact_prevision also holds the territory total (département
+# code in code_commune) and the abstention (in bloc), members of no dimension. The MCD and Power BI draw them
+# (optional on the fact's side: those rows match no member).
+LOGICAL_RELATIONS: tuple[Relation, ...] = (
+    Relation("fact_prevision", ("code_commune",), "dim_commune", ("code_commune",), True),
+    Relation("fact_prevision", ("bloc",), "dim_bloc", ("code_bloc",), True),
+)
+
+
+def with_logical(model: Model) -> Model:
+    """``model`` plus the :data:`LOGICAL_RELATIONS` between its entities."""
+    names = {e.name for e in model.entities}
+    extra = tuple(r for r in LOGICAL_RELATIONS if r.child in names and r.parent in names and r not in model.relations)
+    return Model(model.entities, model.relations + extra)
+
+
 # ─── Labels and groups ───────────────────────────────────────────────────────────────────
 
 def group_of(table: str) -> tuple[str, tuple[str, ...], str]:
@@ -233,8 +249,10 @@ LAYOUT = {"dim_region": (1.9, 1.0), "dim_departement": (1.9, 4.6), "dim_commune"
           "fact_indicateur_commune": (5.6, 2.8), "fact_prevision": (12.2, 3.1),
           ("dim_departement", "dim_region"): (1.9, 2.8), ("dim_commune", "dim_departement"): (4.85, 4.6),
           ("dim_candidat", "dim_scrutin"): (11.1, 8.4), ("dim_candidat", "dim_bloc"): (15.6, 6.6)}
-CONCEPT_LEGEND = ("Rectangles : entités (identifiant, puis un attribut) · ovales : associations (en italique, ce qu'elles mesurent) · "
-                  "cardinalités (min,max) près de chaque entité")
+CONCEPT_LEGEND = ("Rectangles : entités (clé, un attribut) · ovales : associations (ce qu'elles mesurent) · "
+                  "(min,max) : cardinalités · tirets : lien facultatif")
+MEASURES = {"fact_participation": "inscrits, votants", "fact_resultat_commune": "voix", "fact_indicateur_commune": "valeur, année",
+            "fact_prevision": "parts, intervalles, P(tête)"}
 ENTITY_FILL, ASSOCIATION_FILL = "#cfe2f3", "#fff2cc"
 
 
@@ -255,7 +273,7 @@ def implied(model: Model, relation: Relation) -> bool:
 def _entity_box(entity: Entity, centre: tuple[float, float]) -> Box:
     keys = [c.name for c in entity.columns if c.primary]
     others = [c.name for c in entity.columns if not (c.primary or c.foreign)]
-    lines = (f"identifiant : {', '.join(keys)}", *others[:1])
+    lines = (f"clé : {', '.join(keys)}", *others[:1])
     return Box(entity.name, *centre, ENTITY_NAMES.get(entity.name, " ".join(short_label(entity.comment))), lines, ENTITY_FILL, 3.4, 1.25)
 
 
@@ -271,10 +289,10 @@ def conceptual(model: Model) -> tuple[list[Box], list[Link]]:
         legs = [r for r in model.relations if r.child == fact.name]
         if not legs:
             continue
-        measures = [c.name for c in fact.columns if not (c.primary or c.foreign)][:2]
+        measures = MEASURES.get(fact.name) or ", ".join(c.name for c in fact.columns if not (c.primary or c.foreign))
         boxes.append(Box(fact.name, *(LAYOUT.get(fact.name) or next(spare)), ASSOCIATION_NAMES.get(fact.name, fact.name.upper()),
-                         (", ".join(measures),) if measures else (), ASSOCIATION_FILL, 2.9, 1.05, "ellipse"))
-        links += [Link(r.parent, fact.name, start_label="0,n", arrow=False) for r in legs]
+                         (measures,) if measures else (), ASSOCIATION_FILL, 3.3, 1.05, "ellipse"))
+        links += [Link(r.parent, fact.name, start_label="0,n", arrow=False, dashed=r.optional and r in LOGICAL_RELATIONS) for r in legs]
     for r in model.relations:
         if model_is_fact(r.child) or model_is_fact(r.parent) or implied(model, r):
             continue
@@ -391,6 +409,6 @@ def write_mcd(out_dir: Path, model: Model | None = None) -> list[Path]:
     }
     for path, text in texts.items():
         path.write_text(text, encoding="utf-8")
-    boxes, links = conceptual(star(model))
+    boxes, links = conceptual(with_logical(star(model)))
     concept = draw(boxes, links, out_dir / "mcd.png", CONCEPT_TITLE, CONCEPT_LEGEND)
     return [concept, *texts, *(image for path in texts if path.suffix == ".dot" for image in render(path))]

@@ -203,8 +203,9 @@ def replace_stage_tables(target: Path, ddl_file: str, tables: Mapping[str, pd.Da
     """Write a later stage's tables into the existing warehouse, in one transaction.
 
     Creates the tables of ``ddl_file`` when absent (its ``CREATE TABLE`` run as ``IF NOT EXISTS``,
-    comments re-applied), deletes the rows matching ``keys`` (column → value, e.g. the territory)
-    from each table of ``tables``, then inserts the frames. Any failure rolls back: the file is
+    comments re-applied, foreign keys checked in bulk before the commit instead of declared), deletes the
+    rows matching ``keys`` (column → value, e.g. the territory) from each table of ``tables``, then inserts
+    the frames. Any failure (a broken foreign key included) rolls back: the file is
     left as it was. Returns the rows inserted per table.
     """
     text = resources.files("electio.warehouse").joinpath(ddl_file).read_text(encoding="utf-8")
@@ -212,6 +213,8 @@ def replace_stage_tables(target: Path, ddl_file: str, tables: Mapping[str, pd.Da
     unknown = set(tables) - declared
     if unknown:
         raise ValueError(f"tables absentes de {ddl_file} : {sorted(unknown)}")
+    keys_to_check = [k for k in declared_keys(schema_sql() + "\n" + text, declared) if k.kind == "FOREIGN KEY"]
+    text = _REFERENCES.sub("", text)  # DuckDB refuses to delete parent rows whose children the same transaction deleted
     text = re.sub(r"CREATE\s+TABLE\s+", "CREATE TABLE IF NOT EXISTS ", text, flags=re.IGNORECASE)
     where = " AND ".join(f'"{column}" = ?' for column in keys) or "TRUE"
     counts: dict[str, int] = {}
@@ -222,6 +225,7 @@ def replace_stage_tables(target: Path, ddl_file: str, tables: Mapping[str, pd.Da
             for table, frame in tables.items():
                 con.execute(f'DELETE FROM "{table}" WHERE {where}', list(keys.values()))
                 counts[table] = insert_frame(con, table, frame)
+            check_keys(con, keys_to_check)
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
