@@ -203,3 +203,39 @@ def test_pages_explain_what_to_run_before_the_later_stages(warehouse: Path, tmp_
     assert data.targets(bare).empty and data.accuracy(bare, "pres2022_t1").empty and simulation.engine(bare) is None
     texts = " ".join(str(module.layout(bare).to_plotly_json()) for module in PAGES)
     assert "electio forecast" in texts and "electio evaluate" in texts
+
+
+@pytest.mark.realdata
+def test_report_slides_and_dashboard_show_the_same_headline(warehouse: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One set of numbers: the leading bloc's mean share, its probability and the communes it leads, for every target,
+    are the same in the report, the slides and the dashboard (expected values computed here in plain SQL)."""
+    from pptx import Presentation
+
+    from electio.dashboard import views
+    from electio.outputs import report, slides
+
+    monkeypatch.setenv("ELECTIO_HOME", str(tmp_path))
+    ctx = report.build_context(warehouse, output=tmp_path / "output")
+    page = " ".join(report.render_html(ctx).replace("\u202f", " ").split())
+    deck = Presentation(slides.write_slides(ctx, tmp_path / "soutenance.pptx"))
+    deck_text = " ".join(" ".join(shape.text_frame.text for shape in slide.shapes if shape.has_text_frame) for slide in deck.slides).replace("\u202f", " ")
+    expected = sql(warehouse, """
+        WITH lead AS (SELECT scrutin_cible, code_commune, arg_max(bloc, moyenne) AS bloc FROM fact_prevision
+                      WHERE scenario = 'tendance' AND bloc <> 'abstention' AND code_commune <> ? GROUP BY ALL),
+        counts AS (SELECT scrutin_cible, bloc, count(*) AS communes FROM lead GROUP BY ALL)
+        SELECT p.horizon_ans, p.scrutin_cible, p.bloc, p.moyenne, p.p_tete, c.communes FROM fact_prevision p JOIN counts c USING (scrutin_cible, bloc)
+        WHERE p.scenario = 'tendance' AND p.code_commune = ? AND p.bloc <> 'abstention'
+        QUALIFY ROW_NUMBER() OVER (PARTITION BY p.scrutin_cible ORDER BY p.moyenne DESC) = 1 ORDER BY p.horizon_ans""", [TERRITORY, TERRITORY])
+    labels = data.bloc_labels(warehouse)
+    last = expected.iloc[-1]
+    for row in expected.itertuples():
+        key = data.target_key(row.horizon_ans, row.scrutin_cible)
+        shown = views.forecast_view(warehouse, data.forecast_slice(warehouse, key), row.bloc, "à l'horizon")
+        share, chance = percent(row.moyenne).replace("\u202f", " "), percent(row.p_tete, 0).replace("\u202f", " ")
+        assert f"{labels[row.bloc]} en tête avec {share}" in shown.bars_text.replace("\u202f", " ")
+        assert f"{labels[row.bloc]} dans {row.communes} communes" in shown.leader_text
+        assert f"<strong>{share}</strong>" in page  # the report's forecast table
+        if row.scrutin_cible in (expected["scrutin_cible"].iloc[0], last.scrutin_cible):  # the synthesis and the deck state the first and last targets
+            assert f"{labels[row.bloc]} en tête du territoire avec {share} des exprimés" in page
+            assert f"{share}" in deck_text and f"probabilité {chance}" in deck_text and f"en tête dans {row.communes} communes" in deck_text
+            assert f"en tête dans {row.communes} communes" in page

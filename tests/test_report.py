@@ -118,6 +118,10 @@ def test_pdf_has_the_sections(reported: tuple[Path, Path, str]) -> None:
     assert "Section manquante" in text and "electio forecast" in text  # no forecast tables in this warehouse: said, not invented
     assert f"({len(pages)} pages)" in plain(output)
     assert "Flux de données, de la source publique aux livrables" in text and "Modèle conceptuel de données." in text  # drawn without Graphviz
+    raw = " ".join(page.extract_text() for page in pages)
+    machine_paths = re.findall(r"(?:[A-Za-z]:\\|(?<![\w.])/(?:tmp|work|home|root|usr|var|opt|Users)/)\S*", raw)
+    assert machine_paths == [], machine_paths[:5]  # every path relative to the project or output folder
+    assert str(report.config.PROJECT_DIR) not in raw.replace("\n", "")
 
 
 def keyed(page: str, key: str) -> str:
@@ -167,6 +171,56 @@ def test_slides_have_notes_and_stay_on_the_slide(reported: tuple[Path, Path, str
     assert pictures >= 7
     texts = " ".join(shape.text_frame.text for slide in deck.slides for shape in slide.shapes if shape.has_text_frame)
     assert "Figure absente" not in texts and "Section manquante" in texts
+
+
+def wrapped_height(paragraphs: list[tuple[str, float, bool]], width: float) -> float | None:
+    """Inches that paragraphs (text, size in pt, bold) take wrapped at word boundaries in ``width`` inches, measured with
+    the deck's font metrics (Liberation Sans, Arial's metrics; DejaVu Sans, wider, otherwise); None when one word is too wide."""
+    from matplotlib import font_manager
+    from PIL import ImageFont
+
+    total = 0.0
+    for value, size, bold in paragraphs:
+        family = font_manager.findfont(font_manager.FontProperties(family=["Liberation Sans", "Arial", "DejaVu Sans"], weight="bold" if bold else "normal"))
+        font = ImageFont.truetype(family, round(size * 10))
+        lines, current = 1, ""
+        for word in value.split():
+            if font.getlength(word) / 720 > width:
+                return None
+            if current and font.getlength(f"{current} {word}") / 720 > width:
+                lines, current = lines + 1, word
+            else:
+                current = f"{current} {word}".strip()
+        total += lines * size * 1.2 / 72
+    return total
+
+
+def frame_paragraphs(frame) -> list[tuple[str, float, bool]]:
+    """(text, size, bold) of each paragraph of a text frame (its first run's style)."""
+    out = []
+    for paragraph in frame.paragraphs:
+        if paragraph.runs and paragraph.runs[0].font.size is not None:
+            out.append(("".join(r.text for r in paragraph.runs), paragraph.runs[0].font.size.pt, bool(paragraph.runs[0].font.bold)))
+    return out
+
+
+@pytest.mark.realdata
+def test_slide_texts_fit_their_boxes(reported: tuple[Path, Path, str]) -> None:
+    deck = Presentation(reported[0] / "soutenance.pptx")
+    emu = 914400
+    for number, slide in enumerate(deck.slides, 1):
+        for shape in slide.shapes:
+            if shape.has_text_frame and shape.text_frame.text.strip():
+                needed = wrapped_height(frame_paragraphs(shape.text_frame), shape.width / emu - 0.2)
+                assert needed is not None and needed <= shape.height / emu, (number, shape.text_frame.text[:60])
+            if shape.has_table:
+                grid = shape.table
+                for i, row in enumerate(grid.rows):
+                    for j, cell in enumerate(row.cells):
+                        needed = wrapped_height(frame_paragraphs(cell.text_frame), grid.columns[j].width / emu - 0.2)
+                        assert needed is not None and needed <= row.height / emu + 0.02, (number, i, j, cell.text_frame.text[:60])
+        texts = " ".join(shape.text_frame.text for shape in slide.shapes if shape.has_text_frame)
+        assert not re.search(r"\w…|\w\.\.\.$", texts), number  # no text cut mid-word
 
 
 @pytest.mark.realdata

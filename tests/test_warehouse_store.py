@@ -108,9 +108,9 @@ def test_contracts_pass_on_consistent_tables() -> None:
 @pytest.mark.parametrize(
     ("table", "column", "values", "rule"),
     [
-        ("fact_participation", "votants", [120, 60], "inscrits >= votants"),
+        ("fact_participation", "votants", [120, 60], "inscrits ≥ votants"),
         ("fact_participation", "exprimes", [-1, 55], "exprimes"),
-        ("fact_resultat_commune", "voix", [31, 40, 25, 30], "somme des voix = exprimes"),
+        ("fact_resultat_commune", "voix", [31, 40, 25, 30], "somme des voix = exprimés"),
         ("dim_candidat", "code_bloc", ["gauche", "centre"], "code_bloc connu"),
         ("fact_participation", "code_commune", ["69001", "69001"], "unique"),
     ],

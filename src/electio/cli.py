@@ -17,7 +17,7 @@ from electio.fetch import locate, status
 
 cli_texts.install()
 app = typer.Typer(help="Electio : prévision des tendances électorales par commune à partir de données publiques.",
-                  no_args_is_help=True, add_completion=False)
+                  no_args_is_help=True, add_completion=False, cls=cli_texts.PipelineGroup)
 console = Console()
 
 DepartementOpt = Annotated[str, typer.Option("--departement", "-d", help="Département à charger (code INSEE, ex. 69, 2A, 971).")]

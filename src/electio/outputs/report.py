@@ -65,6 +65,27 @@ MODEL_DESCRIPTIONS = {
     "foret_aleatoire": "Forêt aléatoire (scikit-learn) sur les mêmes variables.",
     "lightgbm": "Gradient boosting d'arbres (LightGBM) sur les mêmes variables.",
 }
+GLOSSARY = (  # (term, plain French definition): every technical word the report and the slides use
+    ("Bloc politique", "Regroupement de candidats ou de listes de sensibilité proche (par exemple « Centre »). Le rattachement de chaque candidat est en annexe."),
+    ("Part des exprimés", "Voix d'un bloc divisées par les suffrages exprimés (hors blancs et nuls)."),
+    ("Corrélation (ρ, « rho » de Spearman)", "Mesure de −1 à 1 indiquant si deux grandeurs varient dans le même sens d'une commune à l'autre (1), en sens inverse (−1) ou sans lien (0). Elle ne prouve aucune causalité."),
+    ("Corrélation partielle", "La même mesure, une fois retiré l'effet de la taille et de la densité des communes."),
+    ("Intervalle de confiance (IC 95 %)", "Fourchette dans laquelle la vraie valeur se trouve avec 95 % de confiance, obtenue en rééchantillonnant les communes de nombreuses fois (méthode dite « bootstrap »)."),
+    ("Erreur absolue moyenne (MAE)", "Écart moyen, en points de pourcentage, entre la part prévue d'un bloc et la part obtenue, commune par commune."),
+    ("Backtest", "Test d'un modèle sur un scrutin passé qu'il n'a jamais vu : on ne lui donne que les données antérieures à ce scrutin."),
+    ("Découpage chronologique (« forward chaining »)", "Chaque scrutin testé n'est prévu qu'avec des scrutins plus anciens, comme dans la réalité."),
+    ("Conditionnel / non conditionnel", "Conditionnel : on donne au modèle le vrai résultat du département et il répartit les voix entre communes. Non conditionnel : il doit aussi prévoir le résultat du département (cas réel d'une prévision)."),
+    ("Swing uniforme", "Méthode de référence : l'évolution du département, en points, est appliquée telle quelle à chaque commune."),
+    ("Persistance", "Méthode de référence : chaque commune refait son dernier résultat."),
+    ("Valeur centrale", "Moyenne des simulations : c'est le chiffre affiché partout (dossier, présentation, tableau de bord) ; les moyennes des blocs somment à 100 %."),
+    ("Intervalle à 80 %", "Fourchette qui contient le résultat dans 8 cas sur 10 selon les simulations."),
+    ("Probabilité d'arriver en tête", "Part des simulations où le bloc obtient la plus forte part des exprimés."),
+    ("Score de Brier", "Qualité des probabilités annoncées : moyenne des carrés des écarts entre probabilité et résultat (0 = parfait ; comparé à une référence naïve)."),
+    ("Scénario", "Jeu d'hypothèses sur l'évolution du département (par exemple +3 points pour un bloc) appliqué aux prévisions."),
+    ("Miroir local", "Copie locale, vérifiée par empreinte numérique, des fichiers publics téléchargés : les calculs ne dépendent pas d'internet."),
+    ("Empreinte sha256", "Code calculé à partir d'un fichier, qui change si le fichier change : il prouve que la donnée utilisée est la donnée publiée."),
+    ("COG 2026", "Code officiel géographique de l'INSEE au 1er janvier 2026 : toutes les communes fusionnées depuis 2008 sont ramenées à leur commune actuelle."),
+)
 Progress = Callable[[str], None]
 
 
@@ -449,6 +470,13 @@ def correlation_section(con: duckdb.DuckDBPyConnection, ballot: str | None, labe
             "methode": answers["methode_classement"].iloc[0]}
 
 
+def model_label(code: str) -> str:
+    """French label of a model code (the models' own labels, the retained copy spelled out)."""
+    from electio.models.evaluate import MODEL_LABELS, RETAINED
+
+    return "modèle retenu" if code == RETAINED else MODEL_LABELS.get(code, code)
+
+
 def evaluation_frame(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """The whole ``model_evaluation`` table."""
     return query(con, "SELECT * FROM model_evaluation")
@@ -479,7 +507,8 @@ def supervised_section(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     table = pd.DataFrame(rows, columns=["modele", "scrutin", "mae"]).pivot_table(index="modele", columns="scrutin", values="mae") if rows else pd.DataFrame()
     return {"cibles": targets, "blocs": data.get("blocs", ""), "indicateurs": data.get("indicateurs", ""), "plis": records(chain),
             "regle": card_values(con, "regle").get("choix_retenu", ""), "selection_scrutins": list(table.columns),
-            "selection": [{"modele": m, "valeurs": [float(v) for v in table.loc[m]], "moyenne": float(table.loc[m].mean())} for m in table.index],
+            "selection": [{"modele": m, "libelle": model_label(m), "valeurs": [float(v) for v in table.loc[m]], "moyenne": float(table.loc[m].mean())}
+                          for m in table.index],
             "ballots": query(con, "SELECT scrutin_id, libelle, date_scrutin FROM dim_scrutin WHERE tour = 1 AND type_scrutin <> 'municipales' ORDER BY date_scrutin")}
 
 
@@ -493,7 +522,7 @@ def models_section(con: duckdb.DuckDBPyConnection, evaluation: pd.DataFrame, ter
     for flag, name in ((True, "conditionnelle (vrais totaux départementaux donnés)"), (False, "non conditionnelle (totaux départementaux prévus)")):
         part = overview.loc[:, [c for c in overview.columns if c[3] == flag]].dropna(how="all")
         tables.append({"nom": name, "cas": [{"scrutin": s, "territoire": "France" if t == "FR" else t, "horizon": int(h)} for s, t, h, _ in part.columns],
-                       "lignes": [{"modele": MODEL_LABELS.get(m, m), "code": m, "valeurs": [None if pd.isna(v) else float(v) for v in part.loc[m]]} for m in part.index]})
+                       "lignes": [{"modele": model_label(m), "code": m, "valeurs": [None if pd.isna(v) else float(v) for v in part.loc[m]]} for m in part.index]})
     chosen = card_values(con, "modele").get("nom", "")
     main_rows = [{"code": m, "modele": MODEL_LABELS.get(m, m), "description": MODEL_DESCRIPTIONS.get(m, f"copie du modèle choisi ({MODEL_LABELS.get(chosen, chosen)})"),
                   **row} for m, row in zip(main.index, records(main), strict=True)]
@@ -521,9 +550,11 @@ def retained_section(con: duckdb.DuckDBPyConnection, evaluation: pd.DataFrame, t
         WHERE m.modele = 'retenu' AND m.bloc = 'moyenne' ORDER BY m.rang LIMIT 10""")
     families = query(con, """SELECT famille, SUM(importance) AS importance FROM model_importance
                              WHERE modele = 'retenu' AND bloc = 'moyenne' GROUP BY 1 ORDER BY 2 DESC""")
+    card = card_values(con, "modele")
+    if "fichier" in card:
+        card["fichier"] = shown_path(card["fichier"])
     return {"blocs": blocs, "importance": records(importance), "familles": records(families),
-            "horizon": int(rows["horizon_ans"].min()) if not rows.empty else None,
-            "card": card_values(con, "modele")}
+            "horizon": int(rows["horizon_ans"].min()) if not rows.empty else None, "card": card}
 
 
 def accuracy_section(con: duckdb.DuckDBPyConnection, evaluation: pd.DataFrame, territory: str) -> dict[str, Any]:
@@ -628,6 +659,22 @@ def markdown_bullets(text: str, heading: str) -> list[str]:
             escaped = re.sub(pattern, replacement, escaped)
         out.append(escaped)
     return out
+
+
+def referential_section(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """The bloc assignments (dim_candidat): one row per candidate or list of the présidentielles and européennes,
+    one per nuance for the législatives, with the justification, so that a political client can challenge them."""
+    return records(query(con, """
+        SELECT s.libelle AS scrutin, CASE WHEN d.prenom IS NULL THEN d.candidat ELSE d.prenom || ' ' || d.candidat END AS candidat,
+               b.libelle AS bloc, d.justification, s.date_scrutin, b.ordre
+        FROM dim_candidat d JOIN dim_scrutin s USING (scrutin_id) JOIN dim_bloc b ON b.code_bloc = d.code_bloc
+        WHERE s.type_scrutin <> 'legislatives'
+        UNION ALL
+        SELECT 'Législatives (toutes)' AS scrutin, 'nuance ' || d.nuance AS candidat, b.libelle AS bloc, ANY_VALUE(d.justification),
+               MAX(s.date_scrutin) + INTERVAL 1 DAY, b.ordre
+        FROM dim_candidat d JOIN dim_scrutin s USING (scrutin_id) JOIN dim_bloc b ON b.code_bloc = d.code_bloc
+        WHERE s.type_scrutin = 'legislatives' GROUP BY d.nuance, b.libelle, b.ordre
+        ORDER BY date_scrutin, scrutin, ordre, candidat"""))
 
 
 def limits_section(con: duckdb.DuckDBPyConnection, indicators: dict, accuracy: dict) -> dict[str, Any]:
@@ -744,6 +791,7 @@ def build_context(warehouse: Path, france: Path | None = None, output: Path | No
             ctx["retained"] = retained_section(con, evaluation, territory, labels)
             ctx["accuracy"] = accuracy_section(con, evaluation, territory)
         ctx["forecast"] = forecast_section(con, output / "previsions", territory, labels)
+        ctx["referentiel"] = referential_section(con)
         ctx["limits"] = limits_section(con, ctx["indicators"], ctx.get("accuracy", {"horizons_mesures": []}))
         say("Figures")
         ctx["figures"] = {}
@@ -762,6 +810,7 @@ def build_context(warehouse: Path, france: Path | None = None, output: Path | No
                                   for p, title in ctx["forecast"]["graphiques"]]
     ctx["security"] = markdown_bullets(SECURITY_MD.read_text(encoding="utf-8"), "Résumé RGPD") if SECURITY_MD.is_file() else []
     ctx["has_models"] = has_models
+    ctx["glossaire"] = [{"terme": t, "definition": d} for t, d in GLOSSARY]
     ctx["livrables"] = deliverables(output, warehouse)
     return ctx
 
@@ -774,7 +823,6 @@ def phrase(text: str) -> str:
 
 def deliverables(output: Path, warehouse: Path) -> list[dict[str, Any]]:
     """The brief's deliverables, where they are and whether they exist yet."""
-    home = config.home()
     items = [("Dossier de synthèse (HTML, PDF)", output / REPORT_DIR / "dossier_synthese.pdf", "electio report"),
              ("Support de soutenance (PPTX)", output / REPORT_DIR / "soutenance.pptx", "electio report"),
              ("Notebooks Jupyter (sources ; copies exécutées)", NOTEBOOKS_DIR, "electio report"),
@@ -783,8 +831,17 @@ def deliverables(output: Path, warehouse: Path) -> list[dict[str, Any]]:
              ("Modèle conceptuel de données", output / "exports" / "mcd", "electio export"),
              ("Fiche du modèle retenu", output / "model_card.md", "electio evaluate"),
              ("Code commenté", config.PACKAGE_DIR, "—")]
-    return [{"livrable": name, "chemin": str(path.relative_to(home)) if path.is_relative_to(home) else str(path), "commande": command,
+    return [{"livrable": name, "chemin": shown_path(path), "commande": command,
              "present": command == "electio report" or path.exists()} for name, path, command in items]
+
+
+def shown_path(path: Path | str) -> str:
+    """A path as a deliverable prints it: relative to the project home or to the code's folder, never a machine path."""
+    path = Path(path)
+    for base in (config.home(), config.PROJECT_DIR):
+        if path.is_absolute() and path.is_relative_to(base):
+            return str(path.relative_to(base)) or "."
+    return path.name if path.is_absolute() else str(path)
 
 
 def data_uri(path: Path) -> str:

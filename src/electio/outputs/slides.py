@@ -215,7 +215,7 @@ def slide_title(deck: Presentation, ctx: dict, n: int) -> None:
     kpis(slide, [(entier(ctx["indicators"]["n_indicateurs"]), f"indicateurs locaux, {entier(ctx['indicators']['n_themes'])} thèmes"),
                  (entier(ctx["mcd"]["n_tables"]), "tables dans l'entrepôt")], (0.5, 4.1, 6.6, 1.5))
     picture(slide, figure_path(ctx, "carte_blocs_"), (7.3, 2.2, 5.6, 3.9))
-    text(slide, [f"Entrepôt : exécution {meta['run_id'][:12]}… du {meta['etl_date']} · code {meta['code_version']} · document généré le {meta['genere_le']}"],
+    text(slide, [f"Entrepôt construit le {meta['etl_date']} · version du code {meta['code_version']} · document généré le {meta['genere_le']}"],
          (0.5, 6.2, 12.3, 0.5), 12, colour=GREY)
 
 

@@ -89,9 +89,9 @@ def participation_rules(part: pd.DataFrame) -> list[CheckResult]:
     t = "fact_participation"
     split = part.dropna(subset=["blancs", "nuls"])
     return [
-        _rule(t, "inscrits >= votants", part[part["inscrits"] < part["votants"]]),
-        _rule(t, "votants >= exprimes", part[part["votants"] < part["exprimes"]]),
-        _rule(t, "blancs + nuls = votants - exprimes", split[split["blancs"] + split["nuls"] != split["votants"] - split["exprimes"]]),
+        _rule(t, "inscrits ≥ votants", part[part["inscrits"] < part["votants"]]),
+        _rule(t, "votants ≥ exprimés", part[part["votants"] < part["exprimes"]]),
+        _rule(t, "blancs + nuls = votants − exprimés", split[split["blancs"] + split["nuls"] != split["votants"] - split["exprimes"]]),
     ]
 
 
@@ -109,8 +109,8 @@ def vote_sum_rules(part: pd.DataFrame, res: pd.DataFrame, scrutins: pd.DataFrame
     multi = set(scrutins.loc[scrutins["type_scrutin"].isin(MULTI_VOTE_TYPES), "scrutin_id"])
     in_multi = failing["scrutin_id"].isin(multi)
     return [
-        _rule("fact_resultat_commune", "somme des voix = exprimes", failing[~in_multi]),
-        _rule("fact_resultat_commune", "somme des voix = exprimes (scrutin plurinominal : plusieurs voix par électeur)",
+        _rule("fact_resultat_commune", "somme des voix = exprimés", failing[~in_multi]),
+        _rule("fact_resultat_commune", "somme des voix = exprimés (scrutin plurinominal : plusieurs voix par électeur)",
               failing[in_multi], WARNING),
     ]
 
