@@ -113,6 +113,20 @@ def test_indicator_table_compares_with_the_territory_median(warehouse: Path) -> 
     assert int(row["annee"]) == int(latest)
     directions = sql(warehouse, "SELECT indicateur, sens_defavorable FROM dim_indicateur").set_index("indicateur")["sens_defavorable"]
     assert (table["sens_defavorable"] == directions.reindex(table.index)).all()
+    below = sql(warehouse, """SELECT avg(CASE WHEN i.valeur <= l.valeur THEN 1 ELSE 0 END) AS part FROM v_indicateur_commune i
+                              JOIN dim_commune c USING (code_commune) CROSS JOIN (SELECT valeur FROM v_indicateur_commune
+                              WHERE code_commune = ? AND indicateur = 'taux_pauvrete' AND annee = ?) l
+                              WHERE i.indicateur = 'taux_pauvrete' AND i.annee = ? AND c.type_unite = 'commune' AND i.valeur IS NOT NULL""",
+                [LYON, int(row["annee"]), int(row["annee"])])["part"].iloc[0]
+    assert row["centile"] == pytest.approx(100 * below)  # share of the communes at or below Lyon
+
+
+def test_commune_page_compares_rates_not_counts() -> None:
+    from electio.dashboard.pages import commune
+
+    assert commune.reading(33652, 60.1, "hausse", "nombre") == "effectif : non comparé"  # Lyon's job seekers against a median commune
+    assert commune.reading(12.0, 10.0, "hausse", "%") == "moins favorable que la médiane"
+    assert commune.centile(81.6) == "82e centile" and commune.centile(0.4) == "1er centile"
 
 
 def test_accuracy_table_matches_model_evaluation(warehouse: Path) -> None:

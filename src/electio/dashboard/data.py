@@ -276,10 +276,12 @@ def indicator_info(path: Path) -> pd.DataFrame:
 
 @lru_cache(maxsize=8)
 def indicator_latest(path: Path) -> pd.DataFrame:
-    """For every commune and indicator, its latest known value and the territory median of that year."""
+    """For every commune and indicator, its latest known value, its percentile among the territory's communes
+    that year (share of communes with a value at most as high, %) and the territory median of that year."""
     sql = """
         WITH v AS (
-            SELECT i.code_commune, i.indicateur, i.annee, i.valeur
+            SELECT i.code_commune, i.indicateur, i.annee, i.valeur,
+                   100 * CUME_DIST() OVER (PARTITION BY i.indicateur, i.annee ORDER BY i.valeur) AS centile
             FROM v_indicateur_commune i JOIN dim_commune c USING (code_commune)
             WHERE c.type_unite = 'commune' AND i.valeur IS NOT NULL
         ), m AS (
@@ -287,7 +289,7 @@ def indicator_latest(path: Path) -> pd.DataFrame:
         ), latest AS (
             SELECT * FROM v QUALIFY ROW_NUMBER() OVER (PARTITION BY code_commune, indicateur ORDER BY annee DESC) = 1
         )
-        SELECT latest.code_commune, latest.indicateur, latest.annee, latest.valeur, m.mediane, m.communes
+        SELECT latest.code_commune, latest.indicateur, latest.annee, latest.valeur, latest.centile, m.mediane, m.communes
         FROM latest JOIN m USING (indicateur, annee)
     """
     return query(path, sql)

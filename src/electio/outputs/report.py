@@ -633,6 +633,7 @@ def forecast_section(con: duckdb.DuckDBPyConnection, folder: Path, territory: st
     leaders["libelle"] = leaders["bloc"].map(lambda b: labels.get(b, b))
     heads = {t["scrutin_cible"]: summary.headline(totals[totals["scrutin_cible"] == t["scrutin_cible"]]) for t in targets}
     calibration = calibration_summary(query(con, "SELECT * FROM forecast_calibration WHERE modele = 'retenu'"))
+    effects = scenario_effects(con, territory, scenario, targets[0]["scrutin_cible"] if targets else "")
     first = targets[0]["scrutin_cible"] if targets else ""
     picks = [(folder / pattern.format(first=first), title) for pattern, title in FORECAST_PICKS]
     return {"disponible": True, "tables_absentes": [], "graphiques": [(p, t) for p, t in picks if p.is_file()],
@@ -640,9 +641,26 @@ def forecast_section(con: duckdb.DuckDBPyConnection, folder: Path, territory: st
             "scenario": scenario, "scenarios": records(query(con, "SELECT scenario, libelle, description FROM dim_scenario ORDER BY scenario <> 'tendance', scenario")),
             "cibles": targets, "territoire": table, "tetes": {t["scrutin_cible"]: records(leaders[leaders["scrutin_cible"] == t["scrutin_cible"]]) for t in targets},
             "en_tete": {t: None if h is None else {**h.to_dict(), "libelle": labels.get(h["bloc"], h["bloc"])} for t, h in heads.items()},
-            "valeur_centrale": summary.CENTRAL_LABEL,
+            "valeur_centrale": summary.CENTRAL_LABEL, "effets_scenarios": effects,
             "calibration": records(calibration), "lignes": scalar(con, "SELECT count(*) FROM fact_prevision"),
             "communes": scalar(con, "SELECT count(DISTINCT code_commune) FROM fact_prevision WHERE code_commune <> ?", territory)}
+
+
+def scenario_effects(con: duckdb.DuckDBPyConnection, territory: str, reference: str, target: str) -> list[dict[str, Any]]:
+    """Per scenario other than ``reference``, at ``target``: the communes whose leading bloc changes and the largest move
+    of a bloc's territory mean (points) — what a scenario actually changes."""
+    rows = query(con, "SELECT scenario, code_commune, bloc, moyenne FROM fact_prevision WHERE scrutin_cible = ?", target)
+    if rows.empty:
+        return []
+    leads = summary.leaders(rows[rows["code_commune"] != territory]).set_index(["scenario", "code_commune"])["bloc"]
+    totals = rows[(rows["code_commune"] == territory) & (rows["bloc"] != "abstention")].pivot(index="bloc", columns="scenario", values="moyenne")
+    base = leads.xs(reference, level="scenario")
+    names = dict(con.execute("SELECT scenario, libelle FROM dim_scenario").fetchall())
+    out = []
+    for name in sorted(set(rows["scenario"]) - {reference}):
+        changed = int((leads.xs(name, level="scenario").reindex(base.index) != base).sum())
+        out.append({"scenario": names.get(name, name), "communes_changees": changed, "ecart_max": float(100 * (totals[name] - totals[reference]).abs().max())})
+    return out
 
 
 def markdown_bullets(text: str, heading: str) -> list[str]:
@@ -831,7 +849,8 @@ def deliverables(output: Path, warehouse: Path) -> list[dict[str, Any]]:
              ("Modèle conceptuel de données", output / "exports" / "mcd", "electio export"),
              ("Fiche du modèle retenu", output / "model_card.md", "electio evaluate"),
              ("Code commenté", config.PACKAGE_DIR, "—")]
-    return [{"livrable": name, "chemin": shown_path(path), "commande": command,
+    stages = {"electio report": "rapport", "electio etl": "construction de l'entrepôt", "electio export": "exports", "electio evaluate": "modélisation"}
+    return [{"livrable": name, "chemin": shown_path(path), "commande": stages.get(command, command),
              "present": command == "electio report" or path.exists()} for name, path, command in items]
 
 

@@ -39,7 +39,9 @@ FEATURE_LABELS = {
 }
 DIRECTION = {"hausse": "une hausse est défavorable", "baisse": "une baisse est défavorable", "neutre": "neutre"}
 INDICATOR_HEADERS = {"theme": "Thème", "libelle": "Indicateur", "annee": "Année", "valeur": "Commune", "mediane": "Médiane du territoire",
-                     "unite": "Unité", "sens_defavorable": "Sens défavorable", "lecture": "Lecture"}
+                     "centile": "Rang parmi les communes", "unite": "Unité", "sens_defavorable": "Sens défavorable", "lecture": "Lecture"}
+COUNT_UNITS = frozenset({"nombre", "habitants", "km²"})
+"""Units of raw counts and sizes: they grow with the commune, so only rates are compared with the median."""
 FORECAST_HEADERS = {"libelle": "Bloc", "moyenne": "Part prévue", "intervalle": "Intervalle à 80 %", "p_tete": "Probabilité d'être en tête"}
 
 
@@ -124,12 +126,20 @@ def forecast_table(path: Path, code: str, key: str | None) -> html.Div:
                             {"moyenne": percent, "p_tete": lambda p: percent(p, 0)}, lambda r: r["moyenne"] == top)
 
 
-def reading(value: float, median: float, direction: str) -> str:
-    """Whether the commune is on the unfavourable side of the territory median."""
+def reading(value: float, median: float, direction: str, unit: str = "") -> str:
+    """Whether the commune is on the unfavourable side of the territory median (rates only: a count is not compared)."""
+    if unit in COUNT_UNITS:
+        return "effectif : non comparé"
     if direction not in ("hausse", "baisse") or value == median:
         return "—"
     worse = value > median if direction == "hausse" else value < median
     return "moins favorable que la médiane" if worse else "plus favorable que la médiane"
+
+
+def centile(value: float) -> str:
+    """A percentile as French text: ``82e centile`` (share of the communes at or below the commune's value)."""
+    rounded = max(1, min(100, round(value)))
+    return f"{rounded}{'er' if rounded == 1 else 'e'} centile"
 
 
 def number(value: float) -> str:
@@ -143,12 +153,13 @@ def indicator_section(path: Path, code: str) -> list:
     name = data.commune_name(path, code)
     if rows.empty:
         return [components.notice(f"Aucun indicateur local connu pour {name}.")]
-    rows = rows.assign(lecture=[reading(v, m, d) for v, m, d in zip(rows["valeur"], rows["mediane"], rows["sens_defavorable"], strict=True)])
-    judged = rows[rows["lecture"] != "—"]
+    rows = rows.assign(lecture=[reading(v, m, d, u) for v, m, d, u in zip(rows["valeur"], rows["mediane"], rows["sens_defavorable"], rows["unite"], strict=True)])
+    judged = rows[rows["lecture"].str.endswith("que la médiane")]
     worse = int((judged["lecture"] == "moins favorable que la médiane").sum())
-    sentence = (f"{name} est du côté défavorable de la médiane du territoire pour {worse} indicateur{'s' if worse > 1 else ''} "
-                f"sur {len(judged)} dont le sens défavorable est connu ({len(rows)} indicateurs affichés).")
-    formats = {"valeur": number, "mediane": number, "annee": str, "theme": theme_label,
+    sentence = (f"{name} est du côté défavorable de la médiane du territoire pour {worse} taux ou indicateur{'s' if worse > 1 else ''} "
+                f"sur {len(judged)} comparables (les effectifs bruts, qui dépendent de la taille de la commune, ne sont pas comparés ; "
+                f"{len(rows)} indicateurs affichés).")
+    formats = {"valeur": number, "mediane": number, "annee": str, "theme": theme_label, "centile": centile,
                "sens_defavorable": lambda d: DIRECTION.get(str(d), str(d))}
     caption = f"{name} : dernière valeur connue et médiane des communes du territoire la même année"
     table = components.table(rows, INDICATOR_HEADERS, "commune-tableau-indicateurs", caption, formats)
