@@ -649,7 +649,7 @@ def forecast_section(con: duckdb.DuckDBPyConnection, folder: Path, territory: st
 def scenario_effects(con: duckdb.DuckDBPyConnection, territory: str, reference: str, target: str) -> list[dict[str, Any]]:
     """Per scenario other than ``reference``, at ``target``: the communes whose leading bloc changes and the largest move
     of a bloc's territory mean (points) — what a scenario actually changes."""
-    rows = query(con, "SELECT scenario, code_commune, bloc, moyenne FROM fact_prevision WHERE scrutin_cible = ?", target)
+    rows = query(con, "SELECT scenario, code_commune, bloc, moyenne, p_tete FROM fact_prevision WHERE scrutin_cible = ?", target)
     if rows.empty:
         return []
     leads = summary.leaders(rows[rows["code_commune"] != territory]).set_index(["scenario", "code_commune"])["bloc"]

@@ -430,8 +430,10 @@ def slide_forecast(deck: Presentation, ctx: dict, n: int) -> None:
                       f"s'élargissent avec l'horizon. {entier(len(fc['scenarios']))} scénarios sont fournis.", n)
     picture(slide, figure_path(ctx, "courbes_territoire"), (0.4, 1.3, 7.3, 4.0))
     heads = fc["tetes"].get(last["scrutin_cible"], [])
-    text(slide, [f"Bloc en tête par commune, {last['libelle']} : "
-                 + ", ".join(f"{r['libelle']} {entier(r['communes'])}" for r in heads) + " communes"], (0.5, 5.5, 7.2, 1.0), 13)
+    lines = [f"**{t['libelle']}** : {h['libelle']} {pct(h['moyenne'])} (probabilité {pct(h['p_tete'], 0)}), en tête dans {entier(h['communes_en_tete'])} communes"
+             for t, h in ((first, best), (last, final))]
+    lines.append(f"Bloc en tête par commune, {last['libelle']} : " + ", ".join(f"{r['libelle']} {entier(r['communes'])}" for r in heads) + " communes")
+    text(slide, lines, (0.5, 5.35, 7.2, 1.6), 12)
     rows = [(bloc, *(f"{pct(v['moyenne'], 0)} ({pct(v['p_tete'], 0) if v['p_tete'] is not None else '—'})" for v in values))
             for bloc, values in leading.items()]
     table(slide, ["Bloc", *(f"{c['date'].year}" if c.get("date") is not None else c["scrutin_cible"] for c in fc["cibles"])], rows,
