@@ -288,16 +288,20 @@ def indicator_matrix(con: duckdb.DuckDBPyConnection, cover: pd.DataFrame) -> tup
 
 def strongest_by_theme(con: duckdb.DuckDBPyConnection, ballot: str | None) -> pd.DataFrame:
     """Per theme: the indicator and target with the largest |Spearman ρ| for the reference ballot, among the
-    indicators known in at least :data:`MIN_ANSWER_COVERAGE` of the communes (the ranking's coverage rule)."""
+    indicators known in at least :data:`MIN_ANSWER_COVERAGE` of the communes (the ranking's coverage rule) and
+    the targets kept in the answer (:func:`target_flags`: no one-candidate or sparse bloc)."""
     from electio.analysis.explore import MIN_ANSWER_COVERAGE
 
     if ballot is None or not has_relation(con, "analysis_correlation"):
         return pd.DataFrame(columns=["theme", "libelle", "cible", "coefficient"])
-    return query(con, """
+    rows = query(con, """
         SELECT d.theme, d.libelle, a.cible, a.coefficient FROM analysis_correlation a JOIN dim_indicateur d USING (indicateur)
         WHERE a.scrutin_id = ? AND a.methode = 'spearman' AND a.ponderation = 'aucune'
-          AND a.n_communes >= ? * (SELECT count(*) FROM dim_commune WHERE type_unite = 'commune')
-        QUALIFY ROW_NUMBER() OVER (PARTITION BY d.theme ORDER BY ABS(a.coefficient) DESC) = 1""", ballot, MIN_ANSWER_COVERAGE)
+          AND a.n_communes >= ? * (SELECT count(*) FROM dim_commune WHERE type_unite = 'commune')""", ballot, MIN_ANSWER_COVERAGE)
+    flags = target_flags(con)
+    excluded = set(flags.loc[(flags["scrutin_id"] == ballot) & (flags["exclusion"] != ""), "cible"])
+    rows = rows[~rows["cible"].isin(excluded)]
+    return rows.loc[rows["coefficient"].abs().groupby(rows["theme"]).idxmax()].reset_index(drop=True) if not rows.empty else rows
 
 
 def indicators_section(con: duckdb.DuckDBPyConnection, ballot: str | None, labels: dict[str, str]) -> dict[str, Any]:

@@ -144,7 +144,8 @@ def table(slide: Slide, header: Sequence[str], rows: Sequence[Sequence[str]], bo
     for j, share in enumerate(shares):
         grid.columns[j].width = Inches(width * share / sum(shares))
     numeric = [all(is_number(str(row[j])) for row in rows) for j in range(len(header))]
-    size = table_size([header, *rows], [width * share / sum(shares) for share in shares], height / (len(rows) + 1), size)
+    size = table_size([header, *rows], [width * share / sum(shares) for share in shares], height / (len(rows) + 1), size,
+                      lambda r: r == 0 or highlight(r - 1))
     for i, values in enumerate([header, *rows]):
         grid.rows[i].height = Inches(height / (len(rows) + 1))
         for j, value in enumerate(values):
@@ -158,11 +159,12 @@ def table(slide: Slide, header: Sequence[str], rows: Sequence[Sequence[str]], bo
             cell.fill.fore_color.rgb = LIGHT if i == 0 else HIGHLIGHT if highlight(i - 1) else RGBColor(0xFF, 0xFF, 0xFF)
 
 
-def table_size(cells: Sequence[Sequence[object]], widths: Sequence[float], row_height: float, size: float) -> float:
-    """The largest size (down to ``MIN_SCALE`` × ``size``) at which every cell's text fits its column and row (header in bold)."""
+def table_size(cells: Sequence[Sequence[object]], widths: Sequence[float], row_height: float, size: float,
+               bold: Callable[[int], bool] = lambda r: r == 0) -> float:
+    """The largest size (down to ``MIN_SCALE`` × ``size``) at which every cell's text fits its column and row (``bold`` rows in bold)."""
     candidate = size
     while candidate > size * MIN_SCALE:
-        heights = [text_height([str(value)], w - INSET * 2, candidate, bold=r == 0)
+        heights = [text_height([str(value)], w - INSET * 2, candidate, bold=bold(r))
                    for r, row in enumerate(cells) for value, w in zip(row, widths, strict=True)]
         if all(h is not None and h <= row_height + 0.02 for h in heights):
             return candidate
