@@ -97,7 +97,7 @@ def sequential_norm(values: pd.Series, log: bool = False) -> colors.Normalize:
         if scale(high) - scale(low) < 0.1 * (scale(known.max()) - scale(known.min())):
             low, high = float(known.min()), float(known.max())
     if high <= low:
-        high = low + (abs(low) or 1.0) * 0.01
+        high = low + (abs(low) * 0.01 or 1.0)  # a constant layer (a bloc absent everywhere: 0 %) gets a readable 0–1 scale
     return colors.LogNorm(low, high) if log else colors.Normalize(low, high)
 
 

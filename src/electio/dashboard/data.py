@@ -143,7 +143,7 @@ def history(path: Path) -> pd.DataFrame:
         ), t AS (
             SELECT scrutin_id, ? AS code_commune, bloc, SUM(voix) AS voix, SUM(exprimes) AS exprimes FROM r GROUP BY ALL
         )
-        SELECT u.scrutin_id, s.libelle, s.date_scrutin, u.code_commune, u.bloc, u.voix * 1.0 / NULLIF(u.exprimes, 0) AS part
+        SELECT u.scrutin_id, s.libelle, s.date_scrutin, s.type_scrutin, u.code_commune, u.bloc, u.voix * 1.0 / NULLIF(u.exprimes, 0) AS part
         FROM (SELECT * FROM r UNION ALL SELECT * FROM t) u JOIN dim_scrutin s USING (scrutin_id)
         ORDER BY s.date_scrutin, u.code_commune, u.bloc
     """

@@ -87,7 +87,7 @@ def past_points(path: Path, code: str, bloc: str) -> pd.DataFrame:
     """Observed first-round shares of a bloc in a commune: date, label, share."""
     rows = data.history(path)
     rows = rows[(rows["code_commune"] == code) & (rows["bloc"] == bloc)]
-    return rows.assign(annee=pd.to_datetime(rows["date_scrutin"]))[["annee", "libelle", "part", "scrutin_id"]].reset_index(drop=True)
+    return rows.assign(annee=pd.to_datetime(rows["date_scrutin"]))[["annee", "libelle", "part", "scrutin_id", "type_scrutin"]].reset_index(drop=True)
 
 
 def future_points(path: Path, code: str, bloc: str) -> pd.DataFrame:
