@@ -253,3 +253,11 @@ def test_report_slides_and_dashboard_show_the_same_headline(warehouse: Path, tmp
             assert f"{labels[row.bloc]} en tête du territoire avec {share} des exprimés" in page
             assert f"{share}" in deck_text and f"probabilité {chance}" in deck_text and f"en tête dans {row.communes} communes" in deck_text
             assert f"en tête dans {row.communes} communes" in page
+
+
+def test_a_map_click_opens_the_commune_page() -> None:
+    from electio.dashboard import views
+
+    assert views.commune_href({"points": [{"location": "69123", "z": 0.3}]}) == "/commune?code=69123"
+    assert views.commune_href(None) is None and views.commune_href({"points": []}) is None
+    assert views.requested_commune("?code=69123", {"69123"}) == "69123" and views.requested_commune("?code=99999", {"69123"}) is None

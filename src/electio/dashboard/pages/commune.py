@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 import plotly.graph_objects as go
-from dash import Dash, Input, Output, html
+from dash import Dash, Input, Output, html, no_update
 
 from electio.analysis.explore import theme_label
 from electio.analysis.figures import fr_number
@@ -205,6 +205,12 @@ def register(app: Dash, path: Path) -> None:
         name, past, future = data.commune_name(path, code), past_points(path, code, bloc), future_points(path, code, bloc)
         fig = charts.fan_chart(past, future, colours[bloc], f"{name} — {labels[bloc]} : résultats et prévision")
         return fig, fan_sentence(name, labels[bloc], past, future)
+
+    @app.callback(Output("commune-choix", "value"), Input("url", "search"))
+    def from_address(search: str | None) -> str:
+        """The commune of the address (a click on a map opens ``/commune?code=…``)."""
+        code = views.requested_commune(search, set(data.communes(path)["code_commune"]))
+        return code if code else no_update
 
     @app.callback(Output("commune-previsions", "children"), Input("commune-choix", "value"), Input("commune-horizon", "value"))
     def forecasts(code: str, key: str | None) -> html.Div:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dash import Dash, Input, Output, html
+from dash import Dash, Input, Output, callback_context, html, no_update
 
 from electio.dashboard import components, data, views
 
@@ -58,3 +58,10 @@ def register(app: Dash, path: Path) -> None:
         view = views.forecast_view(path, data.forecast_slice(path, key), bloc, views.target_label(path, key))
         return (view.share_map, view.share_text, view.leader_map, view.leader_text, view.legend,
                 view.bars, view.bars_text, view.probabilities, view.probabilities_text)
+
+    @app.callback(Output("url", "href"), Input("territoire-carte-bloc", "clickData"), Input("territoire-carte-tete", "clickData"),
+                  prevent_initial_call=True)
+    def open_commune(*clicks: dict | None) -> str:
+        """A click on a commune of either map opens its page."""
+        href = views.commune_href(callback_context.triggered[0]["value"] if callback_context.triggered else None)
+        return href if href else no_update
