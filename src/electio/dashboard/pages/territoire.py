@@ -34,7 +34,8 @@ def layout(path: Path) -> html.Div:
         components.chart("territoire-barres", "territoire-barres-texte"),
         components.chart("territoire-probabilites", "territoire-probabilites-texte"),
     ], className="grille")
-    return components.page(f"{TITLE} — {name}", intro, controls, maps, bars)
+    answer = html.Div(components.key_figure("territoire-reponse"), className="reponse")  # the answer, above the fold
+    return components.page(f"{TITLE} — {name}", intro, answer, controls, maps, bars)
 
 
 def _default_bloc(path: Path, key: str) -> str:
@@ -51,13 +52,14 @@ def register(app: Dash, path: Path) -> None:
         Output("territoire-carte-bloc", "figure"), Output("territoire-carte-bloc-texte", "children"),
         Output("territoire-carte-tete", "figure"), Output("territoire-carte-tete-texte", "children"), Output("territoire-legende", "children"),
         Output("territoire-barres", "figure"), Output("territoire-barres-texte", "children"),
-        Output("territoire-probabilites", "figure"), Output("territoire-probabilites-texte", "children"),
+        Output("territoire-probabilites", "figure"), Output("territoire-probabilites-texte", "children"), Output("territoire-reponse", "children"),
         Input("territoire-horizon", "value"), Input("territoire-bloc", "value"),
     )
     def update(key: str, bloc: str) -> tuple:
         view = views.forecast_view(path, data.forecast_slice(path, key), bloc, views.target_label(path, key))
         return (view.share_map, view.share_text, view.leader_map, view.leader_text, view.legend,
-                view.bars, view.bars_text, view.probabilities, view.probabilities_text)
+                view.bars, view.bars_text, view.probabilities, view.probabilities_text,
+                f"{view.bars_text} {view.probabilities_text} {view.leader_text}")
 
     @app.callback(Output("url", "href"), Input("territoire-carte-bloc", "clickData"), Input("territoire-carte-tete", "clickData"),
                   prevent_initial_call=True)
