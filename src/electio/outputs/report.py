@@ -584,12 +584,13 @@ def accuracy_section(con: duckdb.DuckDBPyConnection, evaluation: pd.DataFrame, t
             "limite_horizon": card_values(con, "limites").get("horizons", "")}
 
 
-FORECAST_PICKS = (  # (file pattern, title); {first}: the one-year target
+FORECAST_PICKS = (  # (file pattern, title); {first}: the one-year target, {last}: the farthest one
     ("courbes_territoire.png", "Trajectoires du territoire : passé observé et prévisions à 1, 2, 3 ans"),
     ("proba_tete_barres.png", "Probabilité de chaque bloc d'arriver en tête"),
     ("comparaison_scenarios.png", "Comparaison des scénarios"),
     ("chaleur_{first}.png", "Carte de chaleur des parts prévues par commune"),
     ("carte_proba_tete_{first}.png", "Carte de la probabilité d'arriver en tête"),
+    ("carte_proba_tete_{last}.png", "Carte de la probabilité d'arriver en tête, dernier scrutin prévu"),
     ("fiabilite_proba_tete.png", "Diagramme de fiabilité des probabilités (backtests)"),
 )
 
@@ -639,7 +640,8 @@ def forecast_section(con: duckdb.DuckDBPyConnection, folder: Path, territory: st
     calibration = calibration_summary(query(con, "SELECT * FROM forecast_calibration WHERE modele = 'retenu'"))
     effects = scenario_effects(con, territory, scenario, targets[0]["scrutin_cible"] if targets else "")
     first = targets[0]["scrutin_cible"] if targets else ""
-    picks = [(folder / pattern.format(first=first), title) for pattern, title in FORECAST_PICKS]
+    last = targets[-1]["scrutin_cible"] if targets else ""
+    picks = list(dict.fromkeys((folder / pattern.format(first=first, last=last), title) for pattern, title in FORECAST_PICKS))
     return {"disponible": True, "tables_absentes": [], "graphiques": [(p, t) for p, t in picks if p.is_file()],
             "autres_graphiques": len(charts) - sum(p.is_file() for p, _ in picks),
             "scenario": scenario, "scenarios": records(query(con, "SELECT scenario, libelle, description FROM dim_scenario ORDER BY scenario <> 'tendance', scenario")),

@@ -444,6 +444,40 @@ def slide_forecast(deck: Presentation, ctx: dict, n: int) -> None:
          (7.9, 1.45 + 0.4 * (len(rows) + 1), 4.95, 0.5), 10, colour=GREY)
 
 
+def slide_forecast_map(deck: Presentation, ctx: dict, n: int) -> None:
+    fc = ctx["forecast"]
+    if not fc["disponible"]:
+        return
+    last = fc["cibles"][-1]
+    heads = fc["tetes"].get(last["scrutin_cible"], [])
+    lead = heads[0] if heads else None
+    title = (f"{last['date'].year} : {lead['libelle']} en tête dans {entier(lead['communes'])} communes sur {entier(fc['communes'])}"
+             if lead and last.get("date") is not None else "Prévisions : carte par commune")
+    slide = new_slide(deck, title,
+                      f"Une carte par bloc : probabilité que le bloc arrive en tête dans chaque commune, {last['libelle']} (simulations). "
+                      f"Les communes aux teintes moyennes sont incertaines : aucun bloc n'y dépasse nettement les autres. Le total du territoire "
+                      f"peut revenir à un bloc qui ne mène pas dans le plus grand nombre de communes (les grandes villes pèsent plus).", n)
+    picture(slide, figure_path(ctx, f"carte_proba_tete_{last['scrutin_cible']}"), (0.5, 1.3, 12.3, 5.7))
+
+
+def slide_tools(deck: Presentation, ctx: dict, n: int) -> None:
+    mcd = ctx["mcd"]
+    slide = new_slide(deck, "Le tableau de bord et Power BI : les mêmes chiffres pour tous",
+                      "Le tableau de bord web se lance sur le poste (aucune donnée ne sort) et lit le même entrepôt que ce dossier : mêmes valeurs "
+                      "centrales, mêmes communes en tête. Power BI se branche sur les exports CSV ou sur PostgreSQL (rôle en lecture seule) ; les "
+                      "relations entre tables sont fournies.", n)
+    text(slide, ["Tableau de bord (navigateur, hors connexion)"], (0.5, 1.35, 6.0, 0.5), 18, bold=True, colour=NAVY)
+    text(slide, ["**Vue d'ensemble** : la réponse en tête de page, cartes du bloc et du bloc en tête, probabilités",
+                 "**Commune** : historique par type de scrutin, prévision, indicateurs comparés (taux et rangs)",
+                 "**Scénarios** : curseurs par bloc et indicateurs économiques, cartes mises à jour",
+                 "**Précision** et **Données** : erreurs mesurées, sources et empreintes"], (0.5, 1.9, 6.0, 5.0), 14, bullets=True)
+    text(slide, ["Power BI"], (7.0, 1.35, 5.9, 0.5), 18, bold=True, colour=NAVY)
+    text(slide, [f"Schéma en étoile : {entier(sum(r['famille'] in ('dimension', 'fait') for r in mcd['tables']))} tables de dimensions et de faits",
+                 "Connexion : fichiers .pbids (CSV ou PostgreSQL)", "Relations plusieurs-à-un prêtes, filtres de la dimension vers le fait",
+                 "Mesures suggérées (parts, participation, prévisions)", "Dictionnaire de données : chaque colonne décrite en français"],
+         (7.0, 1.9, 5.9, 5.0), 14, bullets=True)
+
+
 def slide_limits(deck: Presentation, ctx: dict, n: int) -> None:
     limits = ctx["limits"]
     slide = new_slide(deck, "Limites, sécurité et RGPD",
@@ -476,8 +510,10 @@ def slide_recommendations(deck: Presentation, ctx: dict, n: int) -> None:
 
 
 SLIDES = (slide_title, slide_brief, slide_territory, slide_indicators, slide_flow, slide_mcd, slide_quality, slide_exploration,
-          slide_q1, slide_q2, slide_models, slide_retained, slide_q3, slide_forecast, slide_limits, slide_recommendations)
+          slide_q1, slide_q2, slide_models, slide_retained, slide_q3, slide_forecast, slide_forecast_map, slide_tools, slide_limits,
+          slide_recommendations)
 NEEDS_MODELS = frozenset({slide_q2, slide_models, slide_retained, slide_q3})
+NEEDS_FORECASTS = frozenset({slide_forecast_map})
 
 
 def write_slides(ctx: dict[str, Any], path: Path) -> Path:
@@ -486,7 +522,7 @@ def write_slides(ctx: dict[str, Any], path: Path) -> Path:
     deck.slide_width, deck.slide_height = WIDTH, HEIGHT
     number = 0
     for build in SLIDES:
-        if build in NEEDS_MODELS and not ctx["has_models"]:
+        if (build in NEEDS_MODELS and not ctx["has_models"]) or (build in NEEDS_FORECASTS and not ctx["forecast"]["disponible"]):
             continue
         number += 1
         build(deck, ctx, number)
