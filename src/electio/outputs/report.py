@@ -528,7 +528,7 @@ def models_section(con: duckdb.DuckDBPyConnection, evaluation: pd.DataFrame, ter
         tables.append({"nom": name, "cas": [{"scrutin": s, "territoire": "France" if t == "FR" else t, "horizon": int(h)} for s, t, h, _ in part.columns],
                        "lignes": [{"modele": model_label(m), "code": m, "valeurs": [None if pd.isna(v) else float(v) for v in part.loc[m]]} for m in part.index]})
     chosen = card_values(con, "modele").get("nom", "")
-    main_rows = [{"code": m, "modele": MODEL_LABELS.get(m, m), "description": MODEL_DESCRIPTIONS.get(m, f"copie du modèle choisi ({MODEL_LABELS.get(chosen, chosen)})"),
+    main_rows = [{"code": m, "modele": model_label(m), "description": MODEL_DESCRIPTIONS.get(m, f"copie du modèle choisi ({MODEL_LABELS.get(chosen, chosen)})"),
                   **row} for m, row in zip(main.index, records(main), strict=True)]
     return {"test": MAIN_TEST, "test_libelle": scalar(con, "SELECT libelle FROM dim_scrutin WHERE scrutin_id = ?", MAIN_TEST),
             "principal": main_rows, "par_code": {r["code"]: r for r in main_rows}, "tableaux": tables, "retenu": chosen, "retenu_libelle": MODEL_LABELS.get(chosen, chosen),
@@ -762,15 +762,16 @@ def model_figures(con: duckdb.DuckDBPyConnection, ctx: dict, evaluation: pd.Data
     from electio.models.evaluate import MAIN_TEST, MODEL_LABELS, RETAINED
 
     territory = ctx["meta"]["territoire"]
+    labels = {**MODEL_LABELS, RETAINED: model_label(RETAINED)}
     source = f"Entrepôt Electio, ETL du {ctx['meta']['etl_date']} (territoire {territory}), table model_evaluation."
     table = ctx["models"]["tableaux"][0]
     conditional = pd.DataFrame([r["valeurs"] for r in table["lignes"]], index=[r["code"] for r in table["lignes"]],
                                columns=[f"{c['scrutin']} ({c['territoire']}, {c['horizon']} ans)" for c in table["cas"]])
-    out = {"backtests": ReportFigure("backtests", figures_report.backtest_figure(conditional, MODEL_LABELS, target / "backtests.png", source),
+    out = {"backtests": ReportFigure("backtests", figures_report.backtest_figure(conditional, labels, target / "backtests.png", source),
                                      "Erreur des modèles par scrutin testé (conditionnelle aux totaux départementaux)")}
     by_horizon = pd.DataFrame([{**{m: r[m] for m in (RETAINED, "swing_uniforme", "persistance")}, "h": r["horizon"]}
                                for r in ctx["accuracy"]["horizons"] if r["territoire"] == territory]).set_index("h")
-    out["horizons"] = ReportFigure("horizons", figures_report.horizon_figure(by_horizon, MODEL_LABELS, target / "horizons.png", source),
+    out["horizons"] = ReportFigure("horizons", figures_report.horizon_figure(by_horizon, labels, target / "horizons.png", source),
                                    "MAE moyenne par bloc selon l'horizon")
     points = query(con, """
         SELECT bloc, part_prevue, part_observee FROM model_prediction_backtest
