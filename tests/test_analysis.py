@@ -381,3 +381,19 @@ def test_explore_without_indicators_still_draws_the_ballots(rhone_warehouse: Pat
     assert result.correlations.empty and result.stored == {}
     assert any("Indicateurs absents" in note for note in result.notes)
     assert any("Carte d'évolution non produite" in note for note in result.notes)
+
+
+def test_colour_scales_never_hide_the_data() -> None:
+    """A bloc standing in two communes of 266: the 2–98 % percentiles would read 0–0 ; the scale takes the full range."""
+    import numpy as np
+    import pandas as pd
+
+    from electio.analysis import figures
+
+    sparse = pd.Series([0.0] * 264 + [17.65, 9.2])
+    norm = figures.sequential_norm(sparse)
+    assert norm.vmin == 0.0 and norm.vmax == 17.65
+    spread = pd.Series(np.linspace(0, 100, 101))
+    clipped = figures.sequential_norm(spread)
+    assert clipped.vmax == 98.0 and figures.saturation(spread.to_numpy(), clipped) == "both"  # saturated ends are marked
+    assert figures.saturation(sparse.to_numpy(), norm) == "neither"

@@ -102,3 +102,7 @@ def test_cli_help_panels_are_in_french() -> None:
     assert "[défaut : 69]" in etl.output
     wrong = runner.invoke(app, ["etl", "--inconnue"], env={"COLUMNS": "120"})
     assert wrong.exit_code != 0 and "pour l'aide" in wrong.output
+    assert "Show this message" not in top.output + etl.output and "Afficher cette aide et quitter." in etl.output
+    listed = [line.split()[1] for line in top.output.splitlines() if line.startswith("│ ") and len(line.split()) > 2 and line.split()[1].isalpha()]
+    commands = [name for name in listed if name in {"sources", "etl", "explore", "evaluate", "forecast", "export", "report", "serve", "load", "run"}]
+    assert commands[:7] == ["sources", "etl", "explore", "evaluate", "forecast", "export", "report"]  # pipeline order

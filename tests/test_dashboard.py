@@ -113,6 +113,20 @@ def test_indicator_table_compares_with_the_territory_median(warehouse: Path) -> 
     assert int(row["annee"]) == int(latest)
     directions = sql(warehouse, "SELECT indicateur, sens_defavorable FROM dim_indicateur").set_index("indicateur")["sens_defavorable"]
     assert (table["sens_defavorable"] == directions.reindex(table.index)).all()
+    below = sql(warehouse, """SELECT avg(CASE WHEN i.valeur <= l.valeur THEN 1 ELSE 0 END) AS part FROM v_indicateur_commune i
+                              JOIN dim_commune c USING (code_commune) CROSS JOIN (SELECT valeur FROM v_indicateur_commune
+                              WHERE code_commune = ? AND indicateur = 'taux_pauvrete' AND annee = ?) l
+                              WHERE i.indicateur = 'taux_pauvrete' AND i.annee = ? AND c.type_unite = 'commune' AND i.valeur IS NOT NULL""",
+                [LYON, int(row["annee"]), int(row["annee"])])["part"].iloc[0]
+    assert row["centile"] == pytest.approx(100 * below)  # share of the communes at or below Lyon
+
+
+def test_commune_page_compares_rates_not_counts() -> None:
+    from electio.dashboard.pages import commune
+
+    assert commune.reading(33652, 60.1, "hausse", "nombre") == "effectif : non comparé"  # Lyon's job seekers against a median commune
+    assert commune.reading(12.0, 10.0, "hausse", "%") == "moins favorable que la médiane"
+    assert commune.centile(81.6) == "82e centile" and commune.centile(0.4) == "1er centile"
 
 
 def test_accuracy_table_matches_model_evaluation(warehouse: Path) -> None:
@@ -203,3 +217,47 @@ def test_pages_explain_what_to_run_before_the_later_stages(warehouse: Path, tmp_
     assert data.targets(bare).empty and data.accuracy(bare, "pres2022_t1").empty and simulation.engine(bare) is None
     texts = " ".join(str(module.layout(bare).to_plotly_json()) for module in PAGES)
     assert "electio forecast" in texts and "electio evaluate" in texts
+
+
+@pytest.mark.realdata
+def test_report_slides_and_dashboard_show_the_same_headline(warehouse: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One set of numbers: the leading bloc's mean share, its probability and the communes it leads, for every target,
+    are the same in the report, the slides and the dashboard (expected values computed here in plain SQL)."""
+    from pptx import Presentation
+
+    from electio.dashboard import views
+    from electio.outputs import report, slides
+
+    monkeypatch.setenv("ELECTIO_HOME", str(tmp_path))
+    ctx = report.build_context(warehouse, output=tmp_path / "output")
+    page = " ".join(report.render_html(ctx).replace("\u202f", " ").split())
+    deck = Presentation(slides.write_slides(ctx, tmp_path / "soutenance.pptx"))
+    deck_text = " ".join(" ".join(shape.text_frame.text for shape in slide.shapes if shape.has_text_frame) for slide in deck.slides).replace("\u202f", " ")
+    expected = sql(warehouse, """
+        WITH lead AS (SELECT scrutin_cible, code_commune, arg_max(bloc, moyenne) AS bloc FROM fact_prevision
+                      WHERE scenario = 'tendance' AND bloc <> 'abstention' AND code_commune <> ? GROUP BY ALL),
+        counts AS (SELECT scrutin_cible, bloc, count(*) AS communes FROM lead GROUP BY ALL)
+        SELECT p.horizon_ans, p.scrutin_cible, p.bloc, p.moyenne, p.p_tete, c.communes FROM fact_prevision p JOIN counts c USING (scrutin_cible, bloc)
+        WHERE p.scenario = 'tendance' AND p.code_commune = ? AND p.bloc <> 'abstention'
+        QUALIFY ROW_NUMBER() OVER (PARTITION BY p.scrutin_cible ORDER BY p.moyenne DESC) = 1 ORDER BY p.horizon_ans""", [TERRITORY, TERRITORY])
+    labels = data.bloc_labels(warehouse)
+    last = expected.iloc[-1]
+    for row in expected.itertuples():
+        key = data.target_key(row.horizon_ans, row.scrutin_cible)
+        shown = views.forecast_view(warehouse, data.forecast_slice(warehouse, key), row.bloc, "à l'horizon")
+        share, chance = percent(row.moyenne).replace("\u202f", " "), percent(row.p_tete, 0).replace("\u202f", " ")
+        assert f"{labels[row.bloc]} en tête avec {share}" in shown.bars_text.replace("\u202f", " ")
+        assert f"{labels[row.bloc]} dans {row.communes} communes" in shown.leader_text
+        assert f"<strong>{share}</strong>" in page  # the report's forecast table
+        if row.scrutin_cible in (expected["scrutin_cible"].iloc[0], last.scrutin_cible):  # the synthesis and the deck state the first and last targets
+            assert f"{labels[row.bloc]} en tête du territoire avec {share} des exprimés" in page
+            assert f"{share}" in deck_text and f"probabilité {chance}" in deck_text and f"en tête dans {row.communes} communes" in deck_text
+            assert f"en tête dans {row.communes} communes" in page
+
+
+def test_a_map_click_opens_the_commune_page() -> None:
+    from electio.dashboard import views
+
+    assert views.commune_href({"points": [{"location": "69123", "z": 0.3}]}) == "/commune?code=69123"
+    assert views.commune_href(None) is None and views.commune_href({"points": []}) is None
+    assert views.requested_commune("?code=69123", {"69123"}) == "69123" and views.requested_commune("?code=99999", {"69123"}) is None

@@ -201,10 +201,10 @@ def test_commune_page_after_a_search(page: object, server: str, warehouse: Path)
     bloc = sql(warehouse, "SELECT code_bloc FROM dim_bloc ORDER BY ordre LIMIT 1")["code_bloc"].iloc[0]
     last = sql(warehouse, "SELECT part FROM v_resultat_bloc_commune WHERE scrutin_id = 'pres2022_t1' AND code_commune = ? AND bloc = ?",
                [VILLEURBANNE, bloc])["part"].iloc[0]
-    forecast = sql(warehouse, "SELECT q50, q10, q90 FROM fact_prevision WHERE scenario = 'tendance' AND horizon_ans = 1 AND code_commune = ? "
+    forecast = sql(warehouse, "SELECT moyenne, q10, q90 FROM fact_prevision WHERE scenario = 'tendance' AND horizon_ans = 1 AND code_commune = ? "
                               "AND bloc = ?", [VILLEURBANNE, bloc]).iloc[0]
     assert f"{percent(last)} au dernier scrutin" in sentence
-    assert f"{percent(forecast['q50'])} (intervalle à 80 % : de {percent(forecast['q10'])} à {percent(forecast['q90'])})" in sentence
+    assert f"{percent(forecast['moyenne'])} (intervalle à 80 % : de {percent(forecast['q10'])} à {percent(forecast['q90'])})" in sentence  # the mean, as the table
     centre = sql(warehouse, "SELECT moyenne FROM fact_prevision WHERE scenario = 'tendance' AND horizon_ans = 1 AND code_commune = ? "
                             "AND bloc = 'centre'", [VILLEURBANNE])["moyenne"].iloc[0]
     assert percent(centre) in page.locator("#commune-tableau-previsions tr", has_text="Centre").inner_text()
@@ -268,7 +268,7 @@ def test_data_page_lists_sources_coverage_and_the_last_run(page: object, server:
     open_page(page, server + "/donnees")
     inputs = sql(warehouse, "SELECT source_id, sha256 FROM etl_input ORDER BY source_id")
     assert page.locator("#donnees-sources tbody tr").count() == len(inputs)
-    assert inputs["sha256"].iloc[0] in text(page, "donnees-sources")
+    assert page.locator(f"#donnees-sources [title='sha256 : {inputs['sha256'].iloc[0]}']").count() == 1  # the fingerprint on hover
     assert page.locator("#donnees-couverture-scrutins tbody tr").count() == len(sql(warehouse, "SELECT * FROM couverture_scrutin"))
     gaps = sql(warehouse, "SELECT DISTINCT d.libelle FROM couverture_indicateur c JOIN dim_indicateur d USING (indicateur) WHERE c.statut = 'lacune'")
     for label in gaps["libelle"]:

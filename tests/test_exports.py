@@ -182,18 +182,33 @@ def test_mcd_lists_every_foreign_key(exported: tuple[Path, dict]) -> None:
     for child, column, parent, _ in declared:
         assert re.search(rf'^    {parent} (\|\||\|o)--o\{{ {child} : "{column}"$', text, re.MULTILINE), (child, column)
     assert 'dim_region |o--o{ dim_departement : "code_region"' in text
-    star = (folder / "mcd" / "mcd.dot").read_text(encoding="utf-8")
+    star = (folder / "mcd" / "schema_physique.dot").read_text(encoding="utf-8")
     assert "dim_scrutin -> fact_participation:scrutin_id" in star and "Dimensions" in star and "etl_run" not in star
-    assert "etl_run -> dq_check:run_id" in (folder / "mcd" / "mcd_complet.dot").read_text(encoding="utf-8")
+    assert "etl_run -> dq_check:run_id" in (folder / "mcd" / "schema_complet.dot").read_text(encoding="utf-8")
+    assert (folder / "mcd" / "mcd.png").read_bytes().startswith(b"\x89PNG")  # conceptual model: drawn without Graphviz
 
 
 def test_mcd_images(exported: tuple[Path, dict]) -> None:
     require("dot")
     folder = exported[0] / "mcd"
-    for stem in ("mcd", "mcd_complet"):
+    for stem in ("schema_physique", "schema_complet"):
         assert (folder / f"{stem}.png").read_bytes().startswith(b"\x89PNG")
         svg = (folder / f"{stem}.svg").read_text(encoding="utf-8")
         assert "<svg" in svg and "Communes du territoire" in svg
+
+
+def test_conceptual_mcd_is_drawn_without_graphviz(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path / "vide"))  # no program at all on the PATH: no dot
+    model = mcd.star(mcd.ddl_model())
+    boxes, links = mcd.conceptual(model)
+    shapes = {b.key: b.shape for b in boxes}
+    assert {e.name for e in model.entities if e.name.startswith("dim_")} <= {k for k, v in shapes.items() if v == "box"}
+    assert shapes["fact_resultat_commune"] == "ellipse"  # a fact is an association between its entities
+    legs = {(link.start, link.end): link.start_label for link in links}
+    assert legs[("dim_candidat", "fact_resultat_commune")] == "0,n" and legs[("dim_commune", "dim_commune→dim_departement")] == "1,1"
+    assert "dim_commune→dim_region" not in shapes  # implied by commune → département → région
+    files = mcd.write_mcd(tmp_path / "mcd")
+    assert (tmp_path / "mcd" / "mcd.png").read_bytes().startswith(b"\x89PNG") and not [f for f in files if f.suffix == ".svg"]
 
 
 def test_short_labels_are_french_and_short() -> None:

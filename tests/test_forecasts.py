@@ -188,6 +188,8 @@ def test_forecasts_ddl_is_commented_and_portable() -> None:
         assert con.execute(uncommented).fetchall() == []
         assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE comment IS NULL").fetchone()[0] == 0
         columns = [r[0] for r in con.execute("SELECT column_name FROM duckdb_columns() WHERE table_name = 'fact_prevision' ORDER BY column_index").fetchall()]
+        parents = {r[0] for r in con.execute("SELECT referenced_table FROM duckdb_constraints() WHERE table_name = 'fact_prevision' AND constraint_type = 'FOREIGN KEY'").fetchall()}
+    assert parents == {"dim_scenario", "dim_scrutin_cible"}
     assert columns == ["scenario", "horizon_ans", "scrutin_cible", "code_commune", "bloc", "moyenne", "q025", "q10", "q50", "q90", "q975", "p_tete"]
 
 
@@ -229,6 +231,10 @@ def test_forecast_tables_are_consistent(forecast_run) -> None:
     moved = territory.xs("extreme_droite", level="bloc")
     np.testing.assert_allclose(moved["personnalise"] - moved["tendance"], 0.03, atol=1e-9)
     assert set(calibration["source"]) == {"backtest", "simulation"} and (calibration["brier"].between(0, 1)).all()
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        targets = con.sql("SELECT * FROM dim_scrutin_cible").df().set_index("scrutin_cible")
+    assert set(targets.index) == set(facts["scrutin_cible"]) and targets.loc["pres2027_t1", "libelle"].startswith("Présidentielle")
+    assert not targets.loc["pres2027_t1", "hypothetique"] and targets.loc["euro2024_hyp", "hypothetique"]
 
 
 @pytest.mark.realdata
@@ -243,5 +249,10 @@ def test_forecast_files_open(forecast_run) -> None:
     raw = (folder / "previsions.csv").read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
     header, first = raw.decode("utf-8-sig").splitlines()[:2]
-    assert header.split(";") == ["scenario", "horizon_ans", "scrutin_cible", "code_commune", "bloc", "moyenne", "q025", "q10", "q50", "q90", "q975", "p_tete"]
-    assert "," in first.split(";")[5] and "." not in first.split(";")[5]
+    assert header.split(";") == ["scenario", "horizon_ans", "scrutin_cible", "libelle_cible", "date_cible", "code_commune", "nom_commune", "bloc",
+                                 "libelle_bloc", "moyenne_pct", "q025_pct", "q10_pct", "q50_pct", "q90_pct", "q975_pct", "p_tete_pct"]
+    table = pd.read_csv(folder / "previsions.csv", sep=";", decimal=",", encoding="utf-8-sig", dtype={"code_commune": str})
+    assert table["nom_commune"].notna().all() and table["libelle_cible"].notna().all() and table["libelle_bloc"].notna().all()
+    assert table.loc[table["code_commune"] == "69123", "nom_commune"].iloc[0] == "Lyon"
+    assert table["moyenne_pct"].between(0, 100).all() and table["moyenne_pct"].max() > 1  # percentages, not fractions
+    assert "," in first.split(";")[9] and "." not in first.split(";")[9]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from collections.abc import Iterator
@@ -77,12 +78,26 @@ def rhone_warehouse(request: pytest.FixtureRequest, target: Path) -> Path:
     return Path(shutil.copy(built, target))
 
 
+def path_without(tool: str, folder: Path) -> str:
+    """A PATH of symbolic links to every program of the current PATH except ``tool`` (a machine without it)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for directory in os.environ.get("PATH", "").split(os.pathsep):
+        for program in Path(directory).glob("*") if Path(directory).is_dir() else ():
+            link = folder / program.name
+            if program.name != tool and not link.exists() and os.access(program, os.X_OK):
+                link.symlink_to(program)
+    return str(folder)
+
+
 @pytest.fixture(scope="module")
 def reported(mirror: Path, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Path, str]]:
-    """ETL, exploration (reference ballot), fast evaluation, then ``electio report`` in a throw-away project home."""
+    """ETL, exploration (reference ballot), fast evaluation, then ``electio report`` in a throw-away project home,
+    on a PATH without Graphviz's ``dot`` (a fresh machine: Python and make only)."""
     home = tmp_path_factory.mktemp("home")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("ELECTIO_HOME", str(home))
+        patch.setenv("PATH", path_without("dot", tmp_path_factory.mktemp("bin")))
+        assert shutil.which("dot") is None
         warehouse = rhone_warehouse(request, home / "data" / "warehouse" / "electio.duckdb")
         explored = CliRunner().invoke(app, ["explore", "--scrutins", "pres2022_t1", "--bootstrap", "100", "--sans-html"])
         assert explored.exit_code == 0, explored.output
@@ -102,6 +117,11 @@ def test_pdf_has_the_sections(reported: tuple[Path, Path, str]) -> None:
         assert title in text, title
     assert "Section manquante" in text and "electio forecast" in text  # no forecast tables in this warehouse: said, not invented
     assert f"({len(pages)} pages)" in plain(output)
+    assert "Flux de données, de la source publique aux livrables" in text and "Modèle conceptuel de données." in text  # drawn without Graphviz
+    raw = " ".join(page.extract_text() for page in pages)
+    machine_paths = re.findall(r"(?:[A-Za-z]:\\|(?<![\w.])/(?:tmp|work|home|root|usr|var|opt|Users)/)\S*", raw)
+    assert machine_paths == [], machine_paths[:5]  # every path relative to the project or output folder
+    assert str(report.config.PROJECT_DIR) not in raw.replace("\n", "")
 
 
 def keyed(page: str, key: str) -> str:
@@ -120,8 +140,14 @@ def test_report_numbers_are_the_warehouse_numbers(reported: tuple[Path, Path, st
         communes = con.execute("SELECT count(*) FROM dim_commune WHERE type_unite = 'commune'").fetchone()[0]
         mae = con.execute("""SELECT valeur FROM model_evaluation WHERE modele = 'retenu' AND scrutin_test = 'pres2022_t1' AND territoire = '69'
                              AND conditionnel AND bloc = 'moyenne' AND metrique = 'mae' ORDER BY horizon_ans LIMIT 1""").fetchone()[0]
-        top = con.execute("""SELECT coefficient FROM analysis_answer WHERE scrutin_id = 'pres2022_t1' AND ponderation = 'aucune'
-                             ORDER BY abs(coefficient) DESC LIMIT 1""").fetchone()[0]
+        top = con.execute("""
+            WITH n AS (SELECT count(*) AS n FROM dim_commune WHERE type_unite = 'commune'),
+            blocs AS (SELECT c.code_bloc, count(DISTINCT r.candidat_id) AS candidats, count(DISTINCT r.code_commune) FILTER (WHERE r.voix > 0) AS communes
+                      FROM fact_resultat_commune r JOIN dim_candidat c USING (candidat_id) WHERE r.scrutin_id = 'pres2022_t1' GROUP BY 1)
+            SELECT coefficient FROM analysis_answer a LEFT JOIN blocs b ON b.code_bloc = a.cible
+            WHERE a.scrutin_id = 'pres2022_t1' AND a.ponderation = 'aucune'
+              AND (a.cible = 'participation' OR (b.candidats > 1 AND b.communes >= 0.8 * (SELECT n FROM n)))
+            ORDER BY abs(coefficient) DESC LIMIT 1""").fetchone()[0]  # one-candidate and sparse blocs are kept out of the answer
         population = con.execute("SELECT SUM(population) FROM dim_commune WHERE type_unite = 'commune'").fetchone()[0]
     expected = {"communes": f"{communes}", "mae_retenu": f"{mae:.2f}".replace(".", ","), "top_coefficient": f"{top:.2f}".replace(".", ",")}
     for key, value in expected.items():
@@ -145,6 +171,56 @@ def test_slides_have_notes_and_stay_on_the_slide(reported: tuple[Path, Path, str
     assert pictures >= 7
     texts = " ".join(shape.text_frame.text for slide in deck.slides for shape in slide.shapes if shape.has_text_frame)
     assert "Figure absente" not in texts and "Section manquante" in texts
+
+
+def wrapped_height(paragraphs: list[tuple[str, float, bool]], width: float) -> float | None:
+    """Inches that paragraphs (text, size in pt, bold) take wrapped at word boundaries in ``width`` inches, measured with
+    the deck's font metrics (Liberation Sans, Arial's metrics; DejaVu Sans, wider, otherwise); None when one word is too wide."""
+    from matplotlib import font_manager
+    from PIL import ImageFont
+
+    total = 0.0
+    for value, size, bold in paragraphs:
+        family = font_manager.findfont(font_manager.FontProperties(family=["Liberation Sans", "Arial", "DejaVu Sans"], weight="bold" if bold else "normal"))
+        font = ImageFont.truetype(family, round(size * 10))
+        lines, current = 1, ""
+        for word in value.split():
+            if font.getlength(word) / 720 > width:
+                return None
+            if current and font.getlength(f"{current} {word}") / 720 > width:
+                lines, current = lines + 1, word
+            else:
+                current = f"{current} {word}".strip()
+        total += lines * size * 1.2 / 72
+    return total
+
+
+def frame_paragraphs(frame) -> list[tuple[str, float, bool]]:
+    """(text, size, bold) of each paragraph of a text frame (its first run's style)."""
+    out = []
+    for paragraph in frame.paragraphs:
+        if paragraph.runs and paragraph.runs[0].font.size is not None:
+            out.append(("".join(r.text for r in paragraph.runs), paragraph.runs[0].font.size.pt, bool(paragraph.runs[0].font.bold)))
+    return out
+
+
+@pytest.mark.realdata
+def test_slide_texts_fit_their_boxes(reported: tuple[Path, Path, str]) -> None:
+    deck = Presentation(reported[0] / "soutenance.pptx")
+    emu = 914400
+    for number, slide in enumerate(deck.slides, 1):
+        for shape in slide.shapes:
+            if shape.has_text_frame and shape.text_frame.text.strip():
+                needed = wrapped_height(frame_paragraphs(shape.text_frame), shape.width / emu - 0.2)
+                assert needed is not None and needed <= shape.height / emu, (number, shape.text_frame.text[:60])
+            if shape.has_table:
+                grid = shape.table
+                for i, row in enumerate(grid.rows):
+                    for j, cell in enumerate(row.cells):
+                        needed = wrapped_height(frame_paragraphs(cell.text_frame), grid.columns[j].width / emu - 0.2)
+                        assert needed is not None and needed <= row.height / emu + 0.02, (number, i, j, cell.text_frame.text[:60])
+        texts = " ".join(shape.text_frame.text for shape in slide.shapes if shape.has_text_frame)
+        assert not re.search(r"\w…|\w\.\.\.$", texts), number  # no text cut mid-word
 
 
 @pytest.mark.realdata

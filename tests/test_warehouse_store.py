@@ -108,9 +108,9 @@ def test_contracts_pass_on_consistent_tables() -> None:
 @pytest.mark.parametrize(
     ("table", "column", "values", "rule"),
     [
-        ("fact_participation", "votants", [120, 60], "inscrits >= votants"),
+        ("fact_participation", "votants", [120, 60], "inscrits ≥ votants"),
         ("fact_participation", "exprimes", [-1, 55], "exprimes"),
-        ("fact_resultat_commune", "voix", [31, 40, 25, 30], "somme des voix = exprimes"),
+        ("fact_resultat_commune", "voix", [31, 40, 25, 30], "somme des voix = exprimés"),
         ("dim_candidat", "code_bloc", ["gauche", "centre"], "code_bloc connu"),
         ("fact_participation", "code_commune", ["69001", "69001"], "unique"),
     ],
@@ -125,3 +125,28 @@ def test_contracts_block_bad_rows(table: str, column: str, values: list, rule: s
     assert any(rule in r.regle or rule in (r.exemple or "") for r in failed), failed
     with pytest.raises(QualityError):
         contracts.raise_on_blocking(results)
+
+
+def test_stage_foreign_keys_are_checked_and_rows_replaced(tmp_path: Path) -> None:
+    """fact_prevision → dim_scenario / dim_scrutin_cible: a rerun replaces parents and children together; a broken key rolls back."""
+    import datetime
+
+    import duckdb as db
+
+    from electio.warehouse.store import replace_stage_tables
+
+    target = tmp_path / "w.duckdb"
+    db.connect(str(target)).close()  # an existing warehouse file (the ETL's)
+    scenario = pd.DataFrame({"scenario": ["tendance"], "libelle": ["Tendance"], "description": ["d"], "parametres": ["{}"]})
+    cible = pd.DataFrame({"scrutin_cible": ["pres2027_t1"], "type_scrutin": ["presidentielle"], "date_scrutin": [datetime.date(2027, 4, 10)],
+                          "horizon_ans": [5], "libelle": ["Présidentielle"], "hypothetique": [False]})
+    fact = pd.DataFrame({"scenario": ["tendance"], "horizon_ans": [5], "scrutin_cible": ["pres2027_t1"], "code_commune": ["69123"], "bloc": ["centre"],
+                         "moyenne": [0.3], "q025": [0.1], "q10": [0.2], "q50": [0.3], "q90": [0.4], "q975": [0.5], "p_tete": [0.6]})
+    tables = {"dim_scenario": scenario, "dim_scrutin_cible": cible, "fact_prevision": fact}
+    assert replace_stage_tables(target, "forecasts.sql", tables, {})["fact_prevision"] == 1
+    assert replace_stage_tables(target, "forecasts.sql", tables, {})["dim_scenario"] == 1  # parents deleted and rewritten with their children
+    broken = {**tables, "fact_prevision": fact.assign(scenario="inconnu")}
+    with pytest.raises(db.ConstraintException, match="fact_prevision.*dim_scenario"):
+        replace_stage_tables(target, "forecasts.sql", broken, {})
+    with db.connect(str(target), read_only=True) as con:
+        assert con.execute("SELECT scenario FROM fact_prevision").fetchall() == [("tendance",)]

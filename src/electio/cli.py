@@ -59,7 +59,7 @@ def report_failure(failure) -> None:
 
 cli_texts.install()
 app = GuardedTyper(help="Electio : prévision des tendances électorales par commune à partir de données publiques.",
-                  no_args_is_help=True, add_completion=False)
+                  no_args_is_help=True, add_completion=False, cls=cli_texts.PipelineGroup)
 console = Console()
 
 DepartementOpt = Annotated[str, typer.Option("--departement", "-d", help="Département à charger (code INSEE, ex. 69, 2A, 971).")]
@@ -267,7 +267,7 @@ def export_cmd(
     console.print(table)
     console.print(f"{len(result['relations'])} relations (clés étrangères) ; dump SQL, dictionnaire de données et démarrage Power BI écrits.")
     if not result["images"]:
-        console.print("[yellow]Graphviz (dot) absent : MCD écrit en Mermaid et DOT seulement (apt-get install graphviz pour le PNG et le SVG).[/yellow]")
+        console.print("[yellow]Graphviz (dot) absent : MCD conceptuel en PNG ; schéma physique écrit en DOT seulement (apt-get install graphviz pour ses images).[/yellow]")
     console.print(f"{len(result['files'])} fichiers dans {result['out_dir']} en {result['seconds']:.1f} s.")
 
 

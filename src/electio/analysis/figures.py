@@ -85,14 +85,26 @@ def bloc_cmap(colour: str) -> colors.Colormap:
 
 
 def sequential_norm(values: pd.Series, log: bool = False) -> colors.Normalize:
-    """Colour range from the 2nd to the 98th percentile (log scale for skewed positive values)."""
+    """Colour range from the 2nd to the 98th percentile (log scale for skewed positive values); the full range when
+    those percentiles would hide the data (a bloc present in a few communes: the percentiles span almost nothing).
+    Values beyond the range are drawn in the end colours and the colour bar marks them (:func:`saturation`)."""
     known = values.dropna().to_numpy(float)
     if log:
         known = known[known > 0]
     low, high = (np.percentile(known, [2, 98]) if known.size else (0.0, 1.0))
+    if known.size:
+        scale = np.log10 if log else (lambda v: v)
+        if scale(high) - scale(low) < 0.1 * (scale(known.max()) - scale(known.min())):
+            low, high = float(known.min()), float(known.max())
     if high <= low:
-        high = low + (abs(low) or 1.0) * 0.01
+        high = low + (abs(low) * 0.01 or 1.0)  # a constant layer (a bloc absent everywhere: 0 %) gets a readable 0–1 scale
     return colors.LogNorm(low, high) if log else colors.Normalize(low, high)
+
+
+def saturation(values: np.ndarray, norm: colors.Normalize) -> str:
+    """Matplotlib's ``extend`` for a colour bar: which ends have values beyond the range (drawn in the end colour)."""
+    above, below = bool((values > norm.vmax).any()), bool((values < norm.vmin).any())
+    return "both" if above and below else "max" if above else "min" if below else "neither"
 
 
 def diverging_norm(values: pd.Series, centre: float) -> colors.Normalize:
@@ -176,8 +188,13 @@ def _draw_map(ax: Axes, codes: pd.Series, paths: list[MplPath], layer: Layer) ->
     ax.set_aspect("equal")
     ax.set_axis_off()
     ax.set_title(textwrap.fill(layer.title, 40), fontsize=10)
-    bar = ax.figure.colorbar(ScalarMappable(layer.norm, layer.cmap), ax=ax, shrink=0.65, pad=0.01)
+    extend = saturation(values[known], layer.norm)
+    bar = ax.figure.colorbar(ScalarMappable(layer.norm, layer.cmap), ax=ax, shrink=0.65, pad=0.01, extend=extend)
     digits = layer.digits if layer.log else tick_digits(layer.norm.vmin, layer.norm.vmax)
+    ends = {"max": ((layer.norm.vmax, "≥"),), "min": ((layer.norm.vmin, "≤"),), "both": ((layer.norm.vmax, "≥"), (layer.norm.vmin, "≤"))}
+    for value, sign in ends.get(extend, ()):
+        bar.ax.text(0.5, 1.07 if sign == "≥" else -0.07, f"{sign} {fr_number(value, digits)}{chr(0x202f) + layer.unit if layer.unit else ''}",
+                    transform=bar.ax.transAxes, ha="center", va="bottom" if sign == "≥" else "top", fontsize=6.5)
     if not layer.log:
         bar.locator = nice_ticks()
         bar.update_ticks()

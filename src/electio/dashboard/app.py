@@ -17,7 +17,7 @@ from dash import Dash, Input, Output, dcc, html
 from flask import Response, json
 
 from electio import config
-from electio.dashboard import data, responses, simulation, views
+from electio.dashboard import components, data, responses, simulation, views
 from electio.dashboard.components import TOPOJSON_URL
 from electio.dashboard.pages import commune, donnees, precision, scenarios, territoire
 from electio.errors import PortBusy
@@ -57,7 +57,13 @@ def shell(path: Path) -> html.Div:
     header = html.Header([html.P(f"Electio · {name} ({code})", className="marque"),
                           html.Nav(links, className="navigation", **{"aria-label": "Pages du tableau de bord"})], className="entete")
     footer = html.P(f"Entrepôt lu en lecture seule : {path.name} — données publiques, voir la page « {donnees.TITLE} ».", className="pied")
-    return html.Div([dcc.Location(id="url"), header, html.Main(id="page", role="main"), footer])
+    return html.Div([dcc.Location(id="url"), dcc.Store(id="titre-onglet"), header, html.Main(id="page", role="main"), footer])
+
+
+def not_found(pathname: str) -> html.Div:
+    """The page of an unknown address: said plainly, with the list of pages."""
+    links = html.Ul([html.Li(dcc.Link(module.TITLE, href=module.PATH)) for module in PAGES])
+    return components.page("Page introuvable", f"L'adresse « {pathname} » ne correspond à aucune page du tableau de bord. Pages disponibles :", links)
 
 
 def empty_world(name: str) -> Response:  # noqa: ARG001  (plotly asks for <scope>_<resolution>.json)
@@ -118,8 +124,15 @@ def create_app(warehouse: Path | None = None) -> Dash:
 
     @app.callback(Output("page", "children"), *(Output(f"lien-{slug(m)}", "className") for m in PAGES), Input("url", "pathname"))
     def route(pathname: str | None) -> tuple:
-        module = routes.get(pathname or "/", territoire)
+        module = routes.get(pathname or "/")
+        if module is None:
+            return (not_found(pathname or ""), *("" for _ in PAGES))
         return (module.layout(path), *("actif" if m is module else "" for m in PAGES))
+
+    titles = json.dumps({module.PATH: f"{module.TITLE} — {TITLE}" for module in PAGES})
+    app.clientside_callback(  # each tab named after its page
+        f"function(p) {{ const t = {titles}; document.title = t[p] || 'Page introuvable — {TITLE}'; return document.title; }}",
+        Output("titre-onglet", "data"), Input("url", "pathname"))
 
     for module in PAGES:
         module.register(app, path)

@@ -104,15 +104,23 @@ def probability_bars(rows: pd.DataFrame, colours: dict[str, str], labels: dict[s
     return styled(fig, title, 420)
 
 
+HISTORY_STYLES = {"presidentielle": ("Présidentielles (observé)", "solid", "circle"), "europeennes": ("Européennes (observé)", "dot", "square"),
+                  "legislatives": ("Législatives (observé)", "dashdot", "triangle-up")}
+
+
 def fan_chart(past: pd.DataFrame, future: pd.DataFrame, colour: str, title: str) -> go.Figure:
     """History of one bloc's share (``annee``, ``part``, ``libelle``) and its forecast fan (``annee``, quantiles).
 
-    Dark band: 80 % interval (q10–q90); light band: 95 % (q025–q975); line: median.
+    Dark band: 80 % interval (q10–q90); light band: 95 % (q025–q975); dashed line: mean (the central value everywhere).
+    Past results are drawn as one line per ballot type (``type_scrutin`` when given).
     """
     fig = go.Figure()
-    fig.add_scatter(x=past["annee"], y=past["part"] * 100, mode="lines+markers", name="Résultats observés",
-                    line={"color": colour, "width": 3}, marker={"size": 9}, customdata=past["libelle"],
-                    hovertemplate="%{customdata} : %{y:.1f} %<extra></extra>")
+    kinds = past.groupby("type_scrutin", sort=False) if "type_scrutin" in past.columns else [("", past)]
+    for kind, part in kinds:  # one line per ballot type: a présidentielle is never joined to a législative (no sawtooth)
+        style = HISTORY_STYLES.get(kind, ("Résultats observés", "solid", "circle"))
+        fig.add_scatter(x=part["annee"], y=part["part"] * 100, mode="lines+markers", name=style[0],
+                        line={"color": colour, "width": 3, "dash": style[1]}, marker={"size": 9, "symbol": style[2]}, customdata=part["libelle"],
+                        hovertemplate="%{customdata} : %{y:.1f} %<extra></extra>")
     if not future.empty:
         anchor = past.tail(1)
         years = [*anchor["annee"], *future["annee"]]
@@ -122,7 +130,7 @@ def fan_chart(past: pd.DataFrame, future: pd.DataFrame, colour: str, title: str)
             fig.add_scatter(x=years, y=np.array([*start, *future[low]]) * 100, mode="lines", line={"width": 0}, fill="tonexty",
                             fillcolor=_rgba(colour, opacity), name=name, hoverinfo="skip")
         start = [float(anchor["part"].iloc[0])] if len(anchor) else []
-        fig.add_scatter(x=years, y=np.array([*start, *future["q50"]]) * 100, mode="lines+markers", name="Prévision (médiane)",
+        fig.add_scatter(x=years, y=np.array([*start, *future["moyenne"]]) * 100, mode="lines+markers", name="Prévision (moyenne)",
                         line={"color": colour, "width": 3, "dash": "dash"}, marker={"size": 9, "symbol": "diamond"},
                         customdata=["dernier résultat", *future["label"]], hovertemplate="%{customdata} : %{y:.1f} %<extra></extra>")
     fig.update_yaxes(title={"text": "Part des exprimés"}, ticksuffix=" %", rangemode="tozero", gridcolor="#e5e5e5")

@@ -15,8 +15,8 @@ from dash import dcc, html
 from electio.analysis.figures import fr_number
 
 TOPOJSON_URL = "/fonds-de-carte/"  # served by the app: an empty world, so that plotly never fetches its own from the Internet
-GRAPH_CONFIG = {"displaylogo": False, "locale": "fr", "modeBarButtonsToRemove": ["select2d", "lasso2d"],
-                "topojsonURL": TOPOJSON_URL}
+GRAPH_CONFIG = {"displaylogo": False, "displayModeBar": False, "scrollZoom": True, "locale": "fr", "topojsonURL": TOPOJSON_URL}
+"""Plotly's tool bar is hidden: its tooltips are English (no French locale is shipped offline); zoom with the mouse wheel."""
 DROPDOWN_LABELS = {"select_all": "Tout sélectionner", "deselect_all": "Tout désélectionner", "selected_count": "{num_selected} choisi(s)",
                    "search": "Rechercher", "clear_search": "Effacer la recherche", "clear_selection": "Effacer le choix",
                    "no_options_found": "Aucun résultat"}

@@ -166,7 +166,7 @@ def history(path: Path) -> pd.DataFrame:
         ), t AS (
             SELECT scrutin_id, ? AS code_commune, bloc, SUM(voix) AS voix, SUM(exprimes) AS exprimes FROM r GROUP BY ALL
         )
-        SELECT u.scrutin_id, s.libelle, s.date_scrutin, u.code_commune, u.bloc, u.voix * 1.0 / NULLIF(u.exprimes, 0) AS part
+        SELECT u.scrutin_id, s.libelle, s.date_scrutin, s.type_scrutin, u.code_commune, u.bloc, u.voix * 1.0 / NULLIF(u.exprimes, 0) AS part
         FROM (SELECT * FROM r UNION ALL SELECT * FROM t) u JOIN dim_scrutin s USING (scrutin_id)
         ORDER BY s.date_scrutin, u.code_commune, u.bloc
     """
@@ -193,16 +193,10 @@ def target_label(horizon: int, target: str) -> str:
 def described_targets(path: Path) -> dict[str, tuple[str, pd.Timestamp]]:
     """Label and date of each target as the forecast stage defines them (empty without that stage)."""
     try:
-        from electio.features.modelling_table import BALLOT_TYPES
-        from electio.forecasts.targets import forecast_targets
+        from electio.forecasts.summary import target_labels
     except ImportError:
         return {}
-    frame = ballots(path).assign(date_scrutin=lambda f: pd.to_datetime(f["date_scrutin"]))
-    # The stage's ballots: modelled first rounds (not municipales, nor second rounds known only as totals).
-    frame = frame[(frame["tour"] == 1) & frame["type_scrutin"].isin(BALLOT_TYPES)]
-    found = forecast_targets(frame)
-    return {t.scrutin_cible: (f"À {t.horizon_ans} an{'s' if t.horizon_ans > 1 else ''} — {t.libelle}" if t.hypothetical else t.libelle, t.date)
-            for t in found}
+    return target_labels(ballots(path))
 
 
 def target_key(horizon: int, target: str) -> str:
@@ -264,12 +258,12 @@ def in_bloc_order(path: Path, rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def leaders(rows: pd.DataFrame) -> pd.DataFrame:
-    """Leading bloc of each commune (highest mean share, abstention excluded): code_commune, bloc, moyenne, p_tete."""
-    shares = rows[rows["bloc"] != "abstention"]
-    if shares.empty:
-        return pd.DataFrame(columns=["code_commune", "bloc", "moyenne", "p_tete"])
-    best = shares.loc[shares.groupby("code_commune")["moyenne"].idxmax(), ["code_commune", "bloc", "moyenne", "p_tete"]]
-    return best.reset_index(drop=True)
+    """Leading bloc of each commune (highest mean share, abstention excluded): code_commune, bloc, moyenne, p_tete.
+
+    The same rule as the report and the slides (``electio.forecasts.summary.leaders``)."""
+    from electio.forecasts.summary import leaders as summary_leaders
+
+    return summary_leaders(rows[[c for c in rows.columns if c not in ("scenario", "horizon_ans", "scrutin_cible")]])
 
 
 @lru_cache(maxsize=8)
@@ -305,10 +299,12 @@ def indicator_info(path: Path) -> pd.DataFrame:
 
 @lru_cache(maxsize=8)
 def indicator_latest(path: Path) -> pd.DataFrame:
-    """For every commune and indicator, its latest known value and the territory median of that year."""
+    """For every commune and indicator, its latest known value, its percentile among the territory's communes
+    that year (share of communes with a value at most as high, %) and the territory median of that year."""
     sql = """
         WITH v AS (
-            SELECT i.code_commune, i.indicateur, i.annee, i.valeur
+            SELECT i.code_commune, i.indicateur, i.annee, i.valeur,
+                   100 * CUME_DIST() OVER (PARTITION BY i.indicateur, i.annee ORDER BY i.valeur) AS centile
             FROM v_indicateur_commune i JOIN dim_commune c USING (code_commune)
             WHERE c.type_unite = 'commune' AND i.valeur IS NOT NULL
         ), m AS (
@@ -316,7 +312,7 @@ def indicator_latest(path: Path) -> pd.DataFrame:
         ), latest AS (
             SELECT * FROM v QUALIFY ROW_NUMBER() OVER (PARTITION BY code_commune, indicateur ORDER BY annee DESC) = 1
         )
-        SELECT latest.code_commune, latest.indicateur, latest.annee, latest.valeur, m.mediane, m.communes
+        SELECT latest.code_commune, latest.indicateur, latest.annee, latest.valeur, latest.centile, m.mediane, m.communes
         FROM latest JOIN m USING (indicateur, annee)
     """
     return query(path, sql)

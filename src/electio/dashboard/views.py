@@ -128,3 +128,18 @@ def forecast_view(path: Path, rows: pd.DataFrame, bloc: str, when: str) -> Forec
 def signed_points(value: float) -> str:
     """A swing in points with its sign: ``+2,0 pts``."""
     return f"{'+' if value > 0 else ''}{fr_number(value, 1)}\u202fpt{'s' if abs(value) >= 2 else ''}"
+
+
+def commune_href(click: dict | None) -> str | None:
+    """Address of the commune page for a click on a map (plotly ``clickData``), or None."""
+    points = (click or {}).get("points") or []
+    code = points[0].get("location") if points else None
+    return f"/commune?code={code}" if code else None
+
+
+def requested_commune(search: str | None, known: set[str]) -> str | None:
+    """The commune asked for in the address (``?code=69123``) when it is one of ``known``."""
+    from urllib.parse import parse_qs
+
+    code = (parse_qs((search or "").lstrip("?")).get("code") or [None])[0]
+    return code if code in known else None

@@ -312,8 +312,32 @@ def scenario_frame(scenarios: Sequence[sc.Scenario]) -> pd.DataFrame:
     return pd.DataFrame([(s.nom, s.libelle, s.description, s.parametres) for s in scenarios], columns=["scenario", "libelle", "description", "parametres"])
 
 
+def target_frame(targets: Sequence[Target]) -> pd.DataFrame:
+    """``dim_scrutin_cible`` rows: the forecast targets with their French label and assumed date."""
+    return pd.DataFrame([(t.scrutin_cible, t.type_scrutin, t.date.date(), t.horizon_ans, t.libelle, t.hypothetical) for t in targets],
+                        columns=["scrutin_cible", "type_scrutin", "date_scrutin", "horizon_ans", "libelle", "hypothetique"])
+
+
+PERCENT_COLUMNS = ("moyenne", *STORED_QUANTILES, "p_tete")
+
+
+def readable_frame(forecasts: pd.DataFrame, targets: Sequence[Target], inputs: Inputs) -> pd.DataFrame:
+    """``fact_prevision`` rows for a spreadsheet: target label and date, commune name, bloc label, percentages (0–100)."""
+    from electio.forecasts.charts import labels
+    described = target_frame(targets)[["scrutin_cible", "libelle", "date_scrutin"]].rename(columns={"libelle": "libelle_cible", "date_scrutin": "date_cible"})
+    names = dict(zip(inputs.communes["code_commune"], inputs.communes["nom_commune"], strict=True))
+    names[inputs.data.territoire] = f"{inputs.territory_name} (total du territoire)"
+    rows = forecasts[FACT_COLUMNS].merge(described, on="scrutin_cible", how="left")
+    rows["nom_commune"] = rows["code_commune"].map(names)
+    rows["libelle_bloc"] = rows["bloc"].map(labels(inputs))
+    for column in PERCENT_COLUMNS:
+        rows[f"{column}_pct"] = (100 * rows[column]).round(2)
+    return rows[["scenario", "horizon_ans", "scrutin_cible", "libelle_cible", "date_cible", "code_commune", "nom_commune", "bloc", "libelle_bloc",
+                 *(f"{c}_pct" for c in PERCENT_COLUMNS)]]
+
+
 def write_csv(frame: pd.DataFrame, path: Path) -> Path:
-    """``fact_prevision`` as CSV with the export's writer (UTF-8 BOM, ``;``, decimal comma)."""
+    """Forecast rows as CSV with the export's writer (UTF-8 BOM, ``;``, decimal comma)."""
     from electio.outputs.exports import Exported
     from electio.outputs.exports import write_csv as export_csv
 
@@ -371,13 +395,14 @@ def run_forecast(warehouse: Path | None = None, options: ForecastOptions = Forec
                         "l'intervalle à 80 % (contrôle sur les données mêmes de l'estimation).")
     with staged_folder(result.output) as folder:  # files first, tables next, then the folder swapped in: never half of a run
         final, result.output = result.output, folder
-        result.figures.append(write_csv(forecasts[FACT_COLUMNS], folder / CSV_NAME))
+        result.figures.append(write_csv(readable_frame(forecasts, targets, inputs), folder / CSV_NAME))
         say("Graphiques")
         result.figures += charts.draw_all(result, inputs, communes, options)
         timings["graphiques"] = time.perf_counter() - clock - sum(timings.values())
         if write:
             say("Écriture dans l'entrepôt")
-            tables = {"dim_scenario": scenario_frame(scenarios), "fact_prevision": forecasts[FACT_COLUMNS], "forecast_calibration": result.calibration}
+            tables = {"dim_scenario": scenario_frame(scenarios), "dim_scrutin_cible": target_frame(targets), "fact_prevision": forecasts[FACT_COLUMNS],
+                      "forecast_calibration": result.calibration}
             result.stored = replace_stage_tables(warehouse, FORECAST_DDL, tables, {}, read_from=read_from)
         timings["tables"] = time.perf_counter() - clock - sum(timings.values())
         result.output = final

@@ -316,7 +316,7 @@ Ce dossier est entièrement régénéré à chaque export : n'y rangez pas d'aut
 | `{DUMP_FILE}` | dump SQL PostgreSQL : tables (ordre des clés étrangères), commentaires, données, vues |
 | `{DICTIONARY_FILE}.csv`, `{DICTIONARY_FILE}.md` | dictionnaire de données : table, colonne, type, clé, description, source |
 | `powerbi/` | démarrage Power BI : fichiers de connexion `.pbids`, requêtes Power Query, relations et mesures DAX |
-| `mcd/` | MCD : `mcd.png`, `mcd.svg` (schéma en étoile, pour le rapport), `mcd_complet.*` (toutes les tables), `mcd.mmd` (Mermaid) |
+| `mcd/` | MCD : `mcd.png` (modèle conceptuel : entités, associations, cardinalités), `mcd.mmd` (Mermaid) ; schéma physique `schema_physique.dot` (schéma en étoile) et `schema_complet.dot` (toutes les tables), en PNG et SVG si Graphviz est installé |
 
 ## Format des CSV
 
@@ -374,7 +374,7 @@ def export_all(warehouse: Path, out_dir: Path) -> dict[str, Any]:
         model = ddl_model([t.name for t in tables])
         write_dictionary(dictionary_rows(model, table_sources(con)), folder)
         powerbi.write_powerbi(folder / "powerbi", model, items, out_dir)
-        images = [p for p in write_mcd(folder / "mcd") if p.suffix in (".png", ".svg")]
+        images = [p for p in write_mcd(folder / "mcd") if p.suffix == ".svg"]  # Graphviz drawings of the physical schema
         (folder / "README.md").write_text(readme(items, folder, origin), encoding="utf-8")
         files = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
     return {

@@ -7,6 +7,7 @@ texts are French, numbers use a decimal comma, bloc colours come from ``dim_bloc
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -16,9 +17,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from electio.analysis.figures import fr_formatter, fr_number, save_png, wrap
-from electio.outputs.mcd import render
+from electio.outputs.diagrams import Box, Link, draw
 
-FONT = "Helvetica,Arial,sans-serif"
 MODEL_COLOURS = {"retenu": "#0072B2", "swing_uniforme": "#E69F00", "persistance": "#999999"}
 TRAIN_COLOUR, TEST_COLOUR, UNUSED_COLOUR = "#56B4E9", "#D55E00", "#d9d9d9"
 
@@ -33,43 +33,30 @@ def _caption(fig: Figure, title: str, caption: str) -> None:
         fig.supxlabel(wrap(caption, fig.get_figwidth(), 7), x=0.01, ha="left", fontsize=7, color="#444444")
 
 
-# ─── Data flow (Graphviz) ────────────────────────────────────────────────────────────────
+# ─── Data flow (matplotlib: no system binary needed) ─────────────────────────────────────
 
-def _dot_node(name: str, title: str, detail: str, fill: str) -> str:
-    label = f'<<B>{title}</B><BR/><FONT POINT-SIZE="9">{detail}</FONT>>'
-    return f'  {name} [label={label}, fillcolor="{fill}"];'
-
-
-def same_row(a: str, b: str, rows: Sequence[Sequence[str]]) -> bool:
-    """Whether two nodes are drawn on the same line (an edge between lines then does not rank them)."""
-    return not rows or any(a in row and b in row for row in rows)
-
-
-def flow_dot(steps: Sequence[tuple[str, str, str, str]], edges: Sequence[tuple[str, str, str]], rows: Sequence[Sequence[str]] = ()) -> str:
-    """DOT text of the data flow: ``steps`` (node, title, detail, colour), ``edges`` (from, to, label),
-    ``rows``: groups of nodes drawn on the same line (top to bottom)."""
-    lines = [
-        "digraph flux {",
-        f'  graph [rankdir=TB, nodesep=0.3, ranksep=0.45, fontname="{FONT}", bgcolor="white", pad=0.2];',
-        f'  node [shape=box, style="rounded,filled", fontname="{FONT}", fontsize=12, margin="0.14,0.08", color="#5b6b7f"];',
-        f'  edge [fontname="{FONT}", fontsize=9, color="#444444"];',
-        *(_dot_node(*step) for step in steps),
-        *("  { rank=same; " + "; ".join(row) + "; }" for row in rows),
-        *(f"  {a} -> {b} [style=invis, weight=20];" for upper, lower in zip(rows, rows[1:]) for a, b in zip(upper, lower)),
-        *(f'  {a} -> {b} [label="{label}"{"" if same_row(a, b, rows) else ", constraint=false"}];' for a, b, label in edges),
-        "}",
-    ]
-    return "\n".join(lines) + "\n"
+def flow_layout(steps: Sequence[tuple[str, str, str, str]], rows: Sequence[Sequence[str]], width: float = 15.0,
+                row_height: float = 2.1) -> list[Box]:
+    """One box per step, ``rows`` drawn top to bottom, the boxes of a row spread evenly across ``width``."""
+    placed = {key: (i, j, len(row)) for i, row in enumerate(rows) for j, key in enumerate(row)}
+    extra = [s[0] for s in steps if s[0] not in placed]
+    placed |= {key: (len(rows), j, len(extra)) for j, key in enumerate(extra)}
+    boxes = []
+    for key, title, detail, fill in steps:
+        row, column, count = placed[key]
+        boxes.append(Box(key, width * (column + 0.5) / count, -row * row_height, title, tuple(textwrap.wrap(detail, 34)),
+                         fill, 4.0, 1.25))
+    return boxes
 
 
 def flow_diagram(out_dir: Path, steps: Sequence[tuple[str, str, str, str]], edges: Sequence[tuple[str, str, str]],
-                 rows: Sequence[Sequence[str]] = ()) -> Path | None:
-    """``flux_donnees.png`` drawn by Graphviz (None when ``dot`` is missing)."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    dot_file = out_dir / "flux_donnees.dot"
-    dot_file.write_text(flow_dot(steps, edges, rows), encoding="utf-8")
-    images = render(dot_file)
-    return next((p for p in images if p.suffix == ".png"), None)
+                 rows: Sequence[Sequence[str]] = ()) -> Path:
+    """``flux_donnees.png``: ``steps`` (node, title, detail, colour), ``edges`` (from, to, label), ``rows``:
+    groups of nodes drawn on the same line (top to bottom)."""
+    boxes = flow_layout(steps, rows)
+    row_of = {key: i for i, row in enumerate(rows) for key in row}
+    links = [Link(a, b, label, label_at=0.5 if row_of.get(a) == row_of.get(b) else 0.3) for a, b, label in edges]
+    return draw(boxes, links, out_dir / "flux_donnees.png", size=(13.33, 7.0), title_size=14, text_size=11)
 
 
 # ─── Backtests ───────────────────────────────────────────────────────────────────────────

@@ -7,11 +7,12 @@ not declare the keys of its big fact tables, so exports use :func:`ddl_model`).
 Each foreign key is a binary association with Merise cardinalities: ``1,1`` (or ``0,1`` when the
 key is nullable) on the referencing entity, ``0,n`` on the referenced one.
 
-Outputs: Mermaid ``erDiagram`` text of the whole model (``mcd.mmd``) and two Graphviz drawings
-(``.dot``, plus ``.svg`` and ``.png`` when the ``dot`` binary of Debian's ``graphviz`` is installed):
-``mcd`` (the star schema: dimensions and facts, sized for a report page) and ``mcd_complet``
-(every table, keys only). Entities show their identifier, foreign keys and a few attributes;
-the full list is in the data dictionary.
+Outputs: ``mcd.png``, the conceptual model (entities = dimensions, associations = facts and
+foreign keys between dimensions, Merise cardinalities) drawn with matplotlib, so that it needs no
+system binary and reads at projector size; Mermaid ``erDiagram`` text of the whole model
+(``mcd.mmd``); and the physical schema as Graphviz sources (``schema_physique.dot``: star schema,
+``schema_complet.dot``: every table, keys only), rendered to ``.svg`` and ``.png`` only when the
+optional ``dot`` binary of Debian's ``graphviz`` is installed (an annex, never required).
 """
 
 from __future__ import annotations
@@ -27,11 +28,13 @@ from pathlib import Path
 
 import duckdb
 
+from electio.outputs.diagrams import Box, Link
 from electio.warehouse.postgres import ddl_scripts, ddl_tables
 
 TITLE = "Modèle conceptuel de données — entrepôt Electio"
-STAR_TITLE = "MCD Electio — schéma en étoile"
-FULL_TITLE = "MCD Electio — toutes les tables"
+STAR_TITLE = "Schéma physique Electio — schéma en étoile"
+FULL_TITLE = "Schéma physique Electio — toutes les tables"
+CONCEPT_TITLE = "Modèle conceptuel de données (MCD) — entrepôt Electio"
 FONT = "Helvetica,Arial,sans-serif"
 SHOWN_ATTRIBUTES = 2  # non-key attributes drawn per entity
 PNG_DPI = 150
@@ -154,6 +157,22 @@ def ddl_model(tables: Sequence[str] | None = None) -> Model:
         return read_model(con, list(ddl_table_files()) if tables is None else list(tables))
 
 
+# Links that the DDL cannot declare as foreign keys: fact_prevision also holds the territory total (département
+# code in code_commune) and the abstention (in bloc), members of no dimension. The MCD and Power BI draw them
+# (optional on the fact's side: those rows match no member).
+LOGICAL_RELATIONS: tuple[Relation, ...] = (
+    Relation("fact_prevision", ("code_commune",), "dim_commune", ("code_commune",), True),
+    Relation("fact_prevision", ("bloc",), "dim_bloc", ("code_bloc",), True),
+)
+
+
+def with_logical(model: Model) -> Model:
+    """``model`` plus the :data:`LOGICAL_RELATIONS` between its entities."""
+    names = {e.name for e in model.entities}
+    extra = tuple(r for r in LOGICAL_RELATIONS if r.child in names and r.parent in names and r not in model.relations)
+    return Model(model.entities, model.relations + extra)
+
+
 # ─── Labels and groups ───────────────────────────────────────────────────────────────────
 
 def group_of(table: str) -> tuple[str, tuple[str, ...], str]:
@@ -212,6 +231,82 @@ def grouped(model: Model) -> list[tuple[str, list[Entity]]]:
     """Entities by group, groups in :data:`GROUPS` order, empty groups left out."""
     groups = [*GROUPS, OTHER_GROUP]
     return [(g[0], members) for g in groups if (members := [e for e in model.entities if group_of(e.name) == g])]
+
+
+# ─── Conceptual model (matplotlib) ───────────────────────────────────────────────────────
+
+ENTITY_NAMES = {"dim_region": "Région", "dim_departement": "Département", "dim_commune": "Commune", "dim_scrutin": "Scrutin",
+                "dim_bloc": "Bloc politique", "dim_candidat": "Candidat ou liste", "dim_indicateur": "Indicateur",
+                "dim_scenario": "Scénario", "dim_scrutin_cible": "Scrutin prévu"}
+ASSOCIATION_NAMES = {"fact_participation": "PARTICIPATION", "fact_resultat_commune": "OBTENIR DES VOIX",
+                     "fact_indicateur_commune": "MESURER", "fact_prevision": "PRÉVOIR"}
+LINK_NAMES = {("dim_departement", "dim_region"): "APPARTENIR", ("dim_commune", "dim_departement"): "APPARTENIR",
+              ("dim_candidat", "dim_scrutin"): "SE PRÉSENTER", ("dim_candidat", "dim_bloc"): "RATTACHER"}
+# Centres in grid units (16 × 9.4, a slide's proportions); tables absent from the layout go on a bottom row.
+LAYOUT = {"dim_region": (1.9, 1.0), "dim_departement": (1.9, 4.6), "dim_commune": (7.8, 4.6), "dim_scrutin": (7.8, 8.4),
+          "dim_candidat": (14.4, 8.4), "dim_bloc": (15.6, 4.6), "dim_indicateur": (5.6, 1.0), "dim_scenario": (15.6, 1.0),
+          "dim_scrutin_cible": (11.6, 1.0), "fact_participation": (5.6, 6.5), "fact_resultat_commune": (10.4, 6.5),
+          "fact_indicateur_commune": (5.6, 2.8), "fact_prevision": (12.2, 3.1),
+          ("dim_departement", "dim_region"): (1.9, 2.8), ("dim_commune", "dim_departement"): (4.85, 4.6),
+          ("dim_candidat", "dim_scrutin"): (11.1, 8.4), ("dim_candidat", "dim_bloc"): (15.6, 6.6)}
+CONCEPT_LEGEND = ("Rectangles : entités (clé, un attribut) · ovales : associations (ce qu'elles mesurent) · "
+                  "(min,max) : cardinalités · tirets : lien facultatif")
+MEASURES = {"fact_participation": "inscrits, votants", "fact_resultat_commune": "voix", "fact_indicateur_commune": "valeur, année",
+            "fact_prevision": "parts, intervalles, P(tête)"}
+ENTITY_FILL, ASSOCIATION_FILL = "#cfe2f3", "#fff2cc"
+
+
+def implied(model: Model, relation: Relation) -> bool:
+    """Whether a foreign key between two entities is implied by a chain of others (commune → département → région)."""
+    parents: dict[str, set[str]] = {}
+    for r in model.relations:
+        if r is not relation:
+            parents.setdefault(r.child, set()).add(r.parent)
+    seen, todo = set(), [relation.child]
+    while todo:
+        for parent in parents.get(todo.pop(), set()) - seen:
+            seen.add(parent)
+            todo.append(parent)
+    return relation.parent in seen
+
+
+def _entity_box(entity: Entity, centre: tuple[float, float]) -> Box:
+    keys = [c.name for c in entity.columns if c.primary]
+    others = [c.name for c in entity.columns if not (c.primary or c.foreign)]
+    lines = (f"clé : {', '.join(keys)}", *others[:1])
+    return Box(entity.name, *centre, ENTITY_NAMES.get(entity.name, " ".join(short_label(entity.comment))), lines, ENTITY_FILL, 3.4, 1.25)
+
+
+def conceptual(model: Model) -> tuple[list[Box], list[Link]]:
+    """Boxes and links of the conceptual MCD: entities (dimensions), associations (facts, and foreign keys
+    between dimensions, chains' shortcuts left out) with their cardinalities on each entity's side."""
+    dims = [e for e in model.entities if not model_is_fact(e.name)]
+    facts = [e for e in model.entities if model_is_fact(e.name)]
+    spare = iter((2.0 + 3.4 * i, -0.8) for i in range(len(model.entities)))
+    boxes = [_entity_box(e, LAYOUT.get(e.name) or next(spare)) for e in dims]
+    links: list[Link] = []
+    for fact in facts:
+        legs = [r for r in model.relations if r.child == fact.name]
+        if not legs:
+            continue
+        measures = MEASURES.get(fact.name) or ", ".join(c.name for c in fact.columns if not (c.primary or c.foreign))
+        boxes.append(Box(fact.name, *(LAYOUT.get(fact.name) or next(spare)), ASSOCIATION_NAMES.get(fact.name, fact.name.upper()),
+                         (measures,) if measures else (), ASSOCIATION_FILL, 3.3, 1.05, "ellipse"))
+        links += [Link(r.parent, fact.name, start_label="0,n", arrow=False, dashed=r.optional and r in LOGICAL_RELATIONS) for r in legs]
+    for r in model.relations:
+        if model_is_fact(r.child) or model_is_fact(r.parent) or implied(model, r):
+            continue
+        key = f"{r.child}→{r.parent}"
+        boxes.append(Box(key, *(LAYOUT.get((r.child, r.parent)) or next(spare)), LINK_NAMES.get((r.child, r.parent), "RELIER"),
+                         (), ASSOCIATION_FILL, 2.3, 0.8, "ellipse"))
+        links += [Link(r.child, key, start_label=r.child_cardinality, arrow=False, dashed=r.optional),
+                  Link(r.parent, key, start_label=r.parent_cardinality, arrow=False, dashed=r.optional)]
+    return boxes, links
+
+
+def model_is_fact(table: str) -> bool:
+    """Facts become associations of the conceptual model; every other table is an entity."""
+    return table.startswith("fact_")
 
 
 # ─── Graphviz ────────────────────────────────────────────────────────────────────────────
@@ -299,16 +394,21 @@ def render(dot_file: Path) -> list[Path]:
 def write_mcd(out_dir: Path, model: Model | None = None) -> list[Path]:
     """Write the MCD; the files written.
 
-    ``mcd.mmd``: Mermaid text of the whole model; ``mcd.dot`` (+ ``.svg``, ``.png`` with Graphviz):
-    the star schema, sized for a report page; ``mcd_complet.dot`` (+ images): every table, keys only.
+    ``mcd.png``: the conceptual model (always, matplotlib); ``mcd.mmd``: Mermaid text of the whole
+    model; ``schema_physique.dot`` (+ ``.svg``, ``.png`` with Graphviz): the star schema;
+    ``schema_complet.dot`` (+ images): every table, keys only.
     """
+    from electio.outputs.diagrams import draw  # matplotlib, loaded only when drawing
+
     model = model or ddl_model()
     out_dir.mkdir(parents=True, exist_ok=True)
     texts = {
         out_dir / "mcd.mmd": mermaid(model),
-        out_dir / "mcd.dot": dot_source(star(model), STAR_TITLE),
-        out_dir / "mcd_complet.dot": dot_source(model, FULL_TITLE, attributes=0),
+        out_dir / "schema_physique.dot": dot_source(star(model), STAR_TITLE),
+        out_dir / "schema_complet.dot": dot_source(model, FULL_TITLE, attributes=0),
     }
     for path, text in texts.items():
         path.write_text(text, encoding="utf-8")
-    return [*texts, *(image for path in texts if path.suffix == ".dot" for image in render(path))]
+    boxes, links = conceptual(with_logical(star(model)))
+    concept = draw(boxes, links, out_dir / "mcd.png", CONCEPT_TITLE, CONCEPT_LEGEND)
+    return [concept, *texts, *(image for path in texts if path.suffix == ".dot" for image in render(path))]

@@ -20,7 +20,7 @@ from psycopg.conninfo import conninfo_to_dict
 
 from electio.errors import ElectioError
 from electio.outputs import markdown
-from electio.outputs.mcd import Model, Relation
+from electio.outputs.mcd import Model, Relation, with_logical
 from electio.warehouse.postgres import resolve_url
 
 if TYPE_CHECKING:
@@ -74,12 +74,16 @@ def inactive_relations(relations: Sequence[Relation]) -> set[Relation]:
 
 
 def relationships_table(model: Model) -> str:
-    inactive = inactive_relations(model.relations)
+    """Markdown table of the relationships: the foreign keys, then the links the DDL cannot declare (``mcd.LOGICAL_RELATIONS``)."""
+    relations = with_logical(model).relations
+    inactive = inactive_relations(relations)
+    logical = set(relations) - set(model.relations)
     rows = [
         (f"`{r.child}[{', '.join(r.columns)}]`", f"`{r.parent}[{', '.join(r.parent_columns)}]`",
          "plusieurs à un (*:1)", f"unique : {r.parent} filtre {r.child}",
-         "non (double chemin : à activer avec USERELATIONSHIP)" if r in inactive else "oui")
-        for r in model.relations
+         "non (double chemin : à activer avec USERELATIONSHIP)" if r in inactive else
+         "oui (le total du territoire et l'abstention n'ont pas de ligne correspondante)" if r in logical else "oui")
+        for r in relations
     ]
     return markdown.table(("de (côté plusieurs)", "vers (côté un)", "cardinalité", "direction du filtre", "active"), rows)
 

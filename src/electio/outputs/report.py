@@ -30,6 +30,7 @@ from electio import config
 from electio.atomic import staged_folder
 from electio.analysis.explore import has_relation, theme_label
 from electio.analysis.figures import fr_number
+from electio.forecasts import summary
 from electio.outputs import figures_report
 from electio.warehouse.store import connect
 
@@ -67,6 +68,27 @@ MODEL_DESCRIPTIONS = {
     "foret_aleatoire": "Forêt aléatoire (scikit-learn) sur les mêmes variables.",
     "lightgbm": "Gradient boosting d'arbres (LightGBM) sur les mêmes variables.",
 }
+GLOSSARY = (  # (term, plain French definition): every technical word the report and the slides use
+    ("Bloc politique", "Regroupement de candidats ou de listes de sensibilité proche (par exemple « Centre »). Le rattachement de chaque candidat est en annexe."),
+    ("Part des exprimés", "Voix d'un bloc divisées par les suffrages exprimés (hors blancs et nuls)."),
+    ("Corrélation (ρ, « rho » de Spearman)", "Mesure de −1 à 1 indiquant si deux grandeurs varient dans le même sens d'une commune à l'autre (1), en sens inverse (−1) ou sans lien (0). Elle ne prouve aucune causalité."),
+    ("Corrélation partielle", "La même mesure, une fois retiré l'effet de la taille et de la densité des communes."),
+    ("Intervalle de confiance (IC 95 %)", "Fourchette dans laquelle la vraie valeur se trouve avec 95 % de confiance, obtenue en rééchantillonnant les communes de nombreuses fois (méthode dite « bootstrap »)."),
+    ("Erreur absolue moyenne (MAE)", "Écart moyen, en points de pourcentage, entre la part prévue d'un bloc et la part obtenue, commune par commune."),
+    ("Backtest", "Test d'un modèle sur un scrutin passé qu'il n'a jamais vu : on ne lui donne que les données antérieures à ce scrutin."),
+    ("Découpage chronologique (« forward chaining »)", "Chaque scrutin testé n'est prévu qu'avec des scrutins plus anciens, comme dans la réalité."),
+    ("Conditionnel / non conditionnel", "Conditionnel : on donne au modèle le vrai résultat du département et il répartit les voix entre communes. Non conditionnel : il doit aussi prévoir le résultat du département (cas réel d'une prévision)."),
+    ("Swing uniforme", "Méthode de référence : l'évolution du département, en points, est appliquée telle quelle à chaque commune."),
+    ("Persistance", "Méthode de référence : chaque commune refait son dernier résultat."),
+    ("Valeur centrale", "Moyenne des simulations : c'est le chiffre affiché partout (dossier, présentation, tableau de bord) ; les moyennes des blocs somment à 100 %."),
+    ("Intervalle à 80 %", "Fourchette qui contient le résultat dans 8 cas sur 10 selon les simulations."),
+    ("Probabilité d'arriver en tête", "Part des simulations où le bloc obtient la plus forte part des exprimés."),
+    ("Score de Brier", "Qualité des probabilités annoncées : moyenne des carrés des écarts entre probabilité et résultat (0 = parfait ; comparé à une référence naïve)."),
+    ("Scénario", "Jeu d'hypothèses sur l'évolution du département (par exemple +3 points pour un bloc) appliqué aux prévisions."),
+    ("Miroir local", "Copie locale, vérifiée par empreinte numérique, des fichiers publics téléchargés : les calculs ne dépendent pas d'internet."),
+    ("Empreinte sha256", "Code calculé à partir d'un fichier, qui change si le fichier change : il prouve que la donnée utilisée est la donnée publiée."),
+    ("COG 2026", "Code officiel géographique de l'INSEE au 1er janvier 2026 : toutes les communes fusionnées depuis 2008 sont ramenées à leur commune actuelle."),
+)
 Progress = Callable[[str], None]
 
 
@@ -268,13 +290,21 @@ def indicator_matrix(con: duckdb.DuckDBPyConnection, cover: pd.DataFrame) -> tup
 
 
 def strongest_by_theme(con: duckdb.DuckDBPyConnection, ballot: str | None) -> pd.DataFrame:
-    """Per theme: the indicator and target with the largest |Spearman ρ| for the reference ballot."""
+    """Per theme: the indicator and target with the largest |Spearman ρ| for the reference ballot, among the
+    indicators known in at least :data:`MIN_ANSWER_COVERAGE` of the communes (the ranking's coverage rule) and
+    the targets kept in the answer (:func:`target_flags`: no one-candidate or sparse bloc)."""
+    from electio.analysis.explore import MIN_ANSWER_COVERAGE
+
     if ballot is None or not has_relation(con, "analysis_correlation"):
         return pd.DataFrame(columns=["theme", "libelle", "cible", "coefficient"])
-    return query(con, """
+    rows = query(con, """
         SELECT d.theme, d.libelle, a.cible, a.coefficient FROM analysis_correlation a JOIN dim_indicateur d USING (indicateur)
         WHERE a.scrutin_id = ? AND a.methode = 'spearman' AND a.ponderation = 'aucune'
-        QUALIFY ROW_NUMBER() OVER (PARTITION BY d.theme ORDER BY ABS(a.coefficient) DESC) = 1""", ballot)
+          AND a.n_communes >= ? * (SELECT count(*) FROM dim_commune WHERE type_unite = 'commune')""", ballot, MIN_ANSWER_COVERAGE)
+    flags = target_flags(con)
+    excluded = set(flags.loc[(flags["scrutin_id"] == ballot) & (flags["exclusion"] != ""), "cible"])
+    rows = rows[~rows["cible"].isin(excluded)]
+    return rows.loc[rows["coefficient"].abs().groupby(rows["theme"]).idxmax()].reset_index(drop=True) if not rows.empty else rows
 
 
 def indicators_section(con: duckdb.DuckDBPyConnection, ballot: str | None, labels: dict[str, str]) -> dict[str, Any]:
@@ -359,16 +389,17 @@ def mcd_section(con: duckdb.DuckDBPyConnection, exports_dir: Path) -> dict[str, 
     """The MCD image (regenerated from the DDL when absent) and the warehouse's tables with their rows."""
     from electio.outputs.mcd import write_mcd
 
-    image = exports_dir / "mcd" / "mcd.png"
+    folder = exports_dir / "mcd"
+    image, physical = folder / "mcd.png", folder / "schema_physique.png"
     if not image.is_file():
-        write_mcd(exports_dir / "mcd")
+        write_mcd(folder)
     tables = query(con, "SELECT table_name, comment FROM duckdb_tables() ORDER BY table_name")
     tables["lignes"] = [scalar(con, f'SELECT count(*) FROM "{name}"') for name in tables["table_name"]]
     families = (("dim_", "dimension"), ("fact_", "fait"), ("map_", "correspondance"), ("etl_", "traçabilité"),
                 ("dq_", "qualité"), ("couverture_", "couverture"), ("analysis_", "analyse"), ("model_", "modèle"), ("forecast_", "prévision"))
     tables["famille"] = [next((label for prefix, label in families if n.startswith(prefix)), "autre") for n in tables["table_name"]]
     tables["comment"] = tables["comment"].fillna("").str.split(r"(?<=\.) ", regex=True).str[0]
-    return {"image": image if image.is_file() else None, "tables": records(tables), "n_tables": len(tables)}
+    return {"image": image, "physique": physical if physical.is_file() else None, "tables": records(tables), "n_tables": len(tables)}
 
 
 def reference_ballot(con: duckdb.DuckDBPyConnection) -> str | None:
@@ -383,28 +414,74 @@ def reference_ballot(con: duckdb.DuckDBPyConnection) -> str | None:
     return MAIN_TEST if MAIN_TEST in set(found["scrutin_id"]) else found["scrutin_id"].iloc[-1]
 
 
+def target_flags(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Per ballot and bloc: candidates, share of communes where the bloc has votes, and the French reason it is
+    kept out of the headline answer ('' when it is not): one candidate (a vote for a person, not a bloc) or
+    present in fewer communes than the coverage rule asks (:data:`electio.analysis.explore.MIN_ANSWER_COVERAGE`)."""
+    from electio.analysis.explore import MIN_ANSWER_COVERAGE
+
+    rows = query(con, """
+        WITH n AS (SELECT count(*) AS communes FROM dim_commune WHERE type_unite = 'commune')
+        SELECT r.scrutin_id, c.code_bloc AS cible, count(DISTINCT r.candidat_id) AS candidats,
+               count(DISTINCT CASE WHEN r.voix > 0 THEN r.code_commune END) / ANY_VALUE(n.communes) AS presence
+        FROM fact_resultat_commune r JOIN dim_candidat c USING (candidat_id) CROSS JOIN n GROUP BY ALL""")
+    reasons = []
+    for row in rows.itertuples():
+        found = []
+        if row.candidats == 1:
+            found.append("un seul candidat (vote pour une personne plus que pour un bloc)")
+        if row.presence < MIN_ANSWER_COVERAGE:
+            found.append(f"présent dans {pct(row.presence, 0)} des communes seulement")
+        reasons.append(" ; ".join(found))
+    return rows.assign(exclusion=reasons)
+
+
 def correlation_section(con: duckdb.DuckDBPyConnection, ballot: str | None, labels: dict[str, str]) -> dict[str, Any] | None:
-    """Question 1: the most correlated indicator per target, with CIs, for the reference ballot."""
+    """Question 1: the most correlated indicator per target, with CIs, for the reference ballot; the headline is the
+    robust result: the indicator most often first across ballots, one-candidate and sparse blocs left out."""
+    from electio.analysis.explore import MIN_ANSWER_COVERAGE
+
     if ballot is None:
         return None
     weights = query(con, "SELECT DISTINCT ponderation FROM analysis_answer WHERE scrutin_id = ?", ballot)["ponderation"].tolist()
     weighting = "aucune" if "aucune" in weights else weights[0]
-    answers = query(con, """
+    every = query(con, """
         SELECT a.*, d.libelle AS libelle_second, s.libelle AS libelle_scrutin FROM analysis_answer a
         JOIN dim_scrutin s USING (scrutin_id) LEFT JOIN dim_indicateur d ON d.indicateur = a.second_indicateur
-        WHERE a.scrutin_id = ? AND a.ponderation = ?""", ballot, weighting)
+        WHERE a.ponderation = ?""", weighting)
+    flags = target_flags(con)
+    every = every.merge(flags[["scrutin_id", "cible", "candidats", "exclusion"]], on=["scrutin_id", "cible"], how="left")
+    every["exclusion"] = every["exclusion"].fillna("")
+    answers = every[every["scrutin_id"] == ballot].copy()
     answers = answers.sort_values("cible", key=lambda c: c.map(lambda v: rank(v, list(labels))))
     answers["libelle_cible"] = answers["cible"].map(lambda c: labels.get(c, c))
-    top = answers.loc[answers["coefficient"].abs().idxmax()]
-    frequent = query(con, """
-        SELECT libelle_indicateur, count(*) AS fois, count(DISTINCT scrutin_id) AS scrutins FROM analysis_answer
-        WHERE ponderation = ? GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 3""", weighting)
+    sound = answers[answers["exclusion"] == ""]
+    top = (sound if not sound.empty else answers).pipe(lambda f: f.loc[f["coefficient"].abs().idxmax()])
+    robust_rows = every[every["exclusion"] == ""]
+    frequent = (robust_rows.groupby("libelle_indicateur").agg(fois=("cible", "size"), scrutins=("scrutin_id", "nunique"),
+                                                              rho_min=("coefficient", lambda c: c.abs().min()), rho_max=("coefficient", lambda c: c.abs().max()))
+                .reset_index().sort_values(["fois", "libelle_indicateur"], ascending=[False, True]).head(3))
+    robust = None
+    if not frequent.empty:
+        name = frequent["libelle_indicateur"].iloc[0]
+        here = sound[sound["libelle_indicateur"] == name]
+        example = here.loc[here["coefficient"].abs().idxmax()] if not here.empty else None
+        robust = {**records(frequent.head(1))[0], "exemple": None if example is None else records(answers.loc[[example.name]])[0]}
     settings = query(con, "SELECT MAX(n_bootstrap) AS n_bootstrap, MAX(niveau_confiance) AS niveau FROM analysis_correlation WHERE scrutin_id = ?", ballot).iloc[0]
     return {"scrutin": ballot, "libelle_scrutin": top["libelle_scrutin"], "ponderation": weighting, "reponses": records(answers),
-            "top": records(answers.loc[[top.name]])[0], "frequents": records(frequent),
-            "total_reponses": scalar(con, "SELECT count(*) FROM analysis_answer WHERE ponderation = ?", weighting),
+            "top": records(answers.loc[[top.name]])[0], "frequents": records(frequent), "robuste": robust,
+            "total_reponses": len(robust_rows), "exclues": len(every) - len(robust_rows),
+            "scrutins_analyses": int(every["scrutin_id"].nunique()),
+            "seuil_couverture": MIN_ANSWER_COVERAGE,
             "avertissement": answers["avertissement"].iloc[0], "n_bootstrap": settings["n_bootstrap"], "niveau": settings["niveau"],
             "methode": answers["methode_classement"].iloc[0]}
+
+
+def model_label(code: str) -> str:
+    """French label of a model code (the models' own labels, the retained copy spelled out)."""
+    from electio.models.evaluate import MODEL_LABELS, RETAINED
+
+    return "modèle retenu" if code == RETAINED else MODEL_LABELS.get(code, code)
 
 
 def evaluation_frame(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
@@ -437,7 +514,8 @@ def supervised_section(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     table = pd.DataFrame(rows, columns=["modele", "scrutin", "mae"]).pivot_table(index="modele", columns="scrutin", values="mae") if rows else pd.DataFrame()
     return {"cibles": targets, "blocs": data.get("blocs", ""), "indicateurs": data.get("indicateurs", ""), "plis": records(chain),
             "regle": card_values(con, "regle").get("choix_retenu", ""), "selection_scrutins": list(table.columns),
-            "selection": [{"modele": m, "valeurs": [float(v) for v in table.loc[m]], "moyenne": float(table.loc[m].mean())} for m in table.index],
+            "selection": [{"modele": m, "libelle": model_label(m), "valeurs": [float(v) for v in table.loc[m]], "moyenne": float(table.loc[m].mean())}
+                          for m in table.index],
             "ballots": query(con, "SELECT scrutin_id, libelle, date_scrutin FROM dim_scrutin WHERE tour = 1 AND type_scrutin <> 'municipales' ORDER BY date_scrutin")}
 
 
@@ -451,9 +529,9 @@ def models_section(con: duckdb.DuckDBPyConnection, evaluation: pd.DataFrame, ter
     for flag, name in ((True, "conditionnelle (vrais totaux départementaux donnés)"), (False, "non conditionnelle (totaux départementaux prévus)")):
         part = overview.loc[:, [c for c in overview.columns if c[3] == flag]].dropna(how="all")
         tables.append({"nom": name, "cas": [{"scrutin": s, "territoire": "France" if t == "FR" else t, "horizon": int(h)} for s, t, h, _ in part.columns],
-                       "lignes": [{"modele": MODEL_LABELS.get(m, m), "code": m, "valeurs": [None if pd.isna(v) else float(v) for v in part.loc[m]]} for m in part.index]})
+                       "lignes": [{"modele": model_label(m), "code": m, "valeurs": [None if pd.isna(v) else float(v) for v in part.loc[m]]} for m in part.index]})
     chosen = card_values(con, "modele").get("nom", "")
-    main_rows = [{"code": m, "modele": MODEL_LABELS.get(m, m), "description": MODEL_DESCRIPTIONS.get(m, f"copie du modèle choisi ({MODEL_LABELS.get(chosen, chosen)})"),
+    main_rows = [{"code": m, "modele": model_label(m), "description": MODEL_DESCRIPTIONS.get(m, f"copie du modèle choisi ({MODEL_LABELS.get(chosen, chosen)})"),
                   **row} for m, row in zip(main.index, records(main), strict=True)]
     return {"test": MAIN_TEST, "test_libelle": scalar(con, "SELECT libelle FROM dim_scrutin WHERE scrutin_id = ?", MAIN_TEST),
             "principal": main_rows, "par_code": {r["code"]: r for r in main_rows}, "tableaux": tables, "retenu": chosen, "retenu_libelle": MODEL_LABELS.get(chosen, chosen),
@@ -479,9 +557,11 @@ def retained_section(con: duckdb.DuckDBPyConnection, evaluation: pd.DataFrame, t
         WHERE m.modele = 'retenu' AND m.bloc = 'moyenne' ORDER BY m.rang LIMIT 10""")
     families = query(con, """SELECT famille, SUM(importance) AS importance FROM model_importance
                              WHERE modele = 'retenu' AND bloc = 'moyenne' GROUP BY 1 ORDER BY 2 DESC""")
+    card = card_values(con, "modele")
+    if "fichier" in card:
+        card["fichier"] = shown_path(card["fichier"])
     return {"blocs": blocs, "importance": records(importance), "familles": records(families),
-            "horizon": int(rows["horizon_ans"].min()) if not rows.empty else None,
-            "card": card_values(con, "modele")}
+            "horizon": int(rows["horizon_ans"].min()) if not rows.empty else None, "card": card}
 
 
 def accuracy_section(con: duckdb.DuckDBPyConnection, evaluation: pd.DataFrame, territory: str) -> dict[str, Any]:
@@ -513,26 +593,29 @@ def accuracy_section(con: duckdb.DuckDBPyConnection, evaluation: pd.DataFrame, t
             "limite_horizon": card_values(con, "limites").get("horizons", "")}
 
 
-FORECAST_PICKS = (  # (file pattern, title); {first}: the one-year target
+FORECAST_PICKS = (  # (file pattern, title); {first}: the one-year target, {last}: the farthest one
     ("courbes_territoire.png", "Trajectoires du territoire : passé observé et prévisions à 1, 2, 3 ans"),
     ("proba_tete_barres.png", "Probabilité de chaque bloc d'arriver en tête"),
     ("comparaison_scenarios.png", "Comparaison des scénarios"),
     ("chaleur_{first}.png", "Carte de chaleur des parts prévues par commune"),
     ("carte_proba_tete_{first}.png", "Carte de la probabilité d'arriver en tête"),
+    ("carte_proba_tete_{last}.png", "Carte de la probabilité d'arriver en tête, dernier scrutin prévu"),
     ("fiabilite_proba_tete.png", "Diagramme de fiabilité des probabilités (backtests)"),
 )
 
 
-def forecast_targets(con: duckdb.DuckDBPyConnection, territory: str, scenario: str, labels: dict[str, str]) -> tuple[list[dict], list[dict]]:
-    """Targets (horizon order) and, per bloc, the territory's median, 80 % interval and P(lead) for each, in ``scenario``."""
-    rows = query(con, "SELECT * FROM fact_prevision WHERE code_commune = ? AND scenario = ?", territory, scenario)
-    targets = rows[["scrutin_cible", "horizon_ans"]].drop_duplicates().sort_values("horizon_ans")
-    order = [b for b in labels if b in set(rows["bloc"])]
-    table = []
+def forecast_targets(con: duckdb.DuckDBPyConnection, territory: str, scenario: str, labels: dict[str, str]) -> tuple[list[dict], list[dict], pd.DataFrame]:
+    """Targets (horizon order); per bloc, the territory's headline figures for each target (``forecasts.summary``:
+    mean, 80 % interval, P(lead), communes led) in ``scenario``; and that summary table."""
+    rows = query(con, "SELECT * FROM fact_prevision WHERE scenario = ?", scenario)
+    table = summary.summary(rows, territory)
+    targets = table[["scrutin_cible", "horizon_ans"]].drop_duplicates().sort_values("horizon_ans")
+    order = [b for b in labels if b in set(table["bloc"])]
+    blocs = []
     for bloc in order:
-        part = rows[rows["bloc"] == bloc].set_index("scrutin_cible")
-        table.append({"bloc": labels[bloc], "code": bloc, "valeurs": [records(part.loc[[t]])[0] for t in targets["scrutin_cible"]]})
-    return records(targets), table
+        part = table[table["bloc"] == bloc].set_index("scrutin_cible")
+        blocs.append({"bloc": labels[bloc], "code": bloc, "valeurs": [records(part.loc[[t]])[0] for t in targets["scrutin_cible"]]})
+    return records(targets), blocs, table
 
 
 def calibration_summary(rows: pd.DataFrame) -> pd.DataFrame:
@@ -555,22 +638,44 @@ def forecast_section(con: duckdb.DuckDBPyConnection, folder: Path, territory: st
     if missing:
         return {"disponible": False, "tables_absentes": missing, "graphiques": []}
     scenario = scalar(con, "SELECT scenario FROM dim_scenario ORDER BY scenario <> 'tendance', scenario LIMIT 1")
-    targets, table = forecast_targets(con, territory, scenario, labels)
-    leaders = query(con, """
-        WITH top AS (SELECT scenario, scrutin_cible, code_commune, bloc FROM fact_prevision
-                     WHERE code_commune <> ? AND p_tete IS NOT NULL AND scenario = ?
-                     QUALIFY ROW_NUMBER() OVER (PARTITION BY scrutin_cible, code_commune ORDER BY p_tete DESC) = 1)
-        SELECT scrutin_cible, bloc, count(*) AS communes FROM top GROUP BY ALL ORDER BY scrutin_cible, communes DESC""", territory, scenario)
+    targets, table, totals = forecast_targets(con, territory, scenario, labels)
+    described = summary.target_labels(query(con, "SELECT scrutin_id, type_scrutin, date_scrutin FROM dim_scrutin"))
+    for t in targets:
+        t["libelle"], t["date"] = described.get(t["scrutin_cible"], (t["scrutin_cible"], None))
+    leaders = totals[(totals["bloc"] != "abstention") & (totals["communes_en_tete"] > 0)].rename(columns={"communes_en_tete": "communes"})
+    leaders = leaders.sort_values(["scrutin_cible", "communes", "bloc"], ascending=[True, False, True])
     leaders["libelle"] = leaders["bloc"].map(lambda b: labels.get(b, b))
+    heads = {t["scrutin_cible"]: summary.headline(totals[totals["scrutin_cible"] == t["scrutin_cible"]]) for t in targets}
     calibration = calibration_summary(query(con, "SELECT * FROM forecast_calibration WHERE modele = 'retenu'"))
+    effects = scenario_effects(con, territory, scenario, targets[0]["scrutin_cible"] if targets else "")
     first = targets[0]["scrutin_cible"] if targets else ""
-    picks = [(folder / pattern.format(first=first), title) for pattern, title in FORECAST_PICKS]
+    last = targets[-1]["scrutin_cible"] if targets else ""
+    picks = list(dict.fromkeys((folder / pattern.format(first=first, last=last), title) for pattern, title in FORECAST_PICKS))
     return {"disponible": True, "tables_absentes": [], "graphiques": [(p, t) for p, t in picks if p.is_file()],
             "autres_graphiques": len(charts) - sum(p.is_file() for p, _ in picks),
             "scenario": scenario, "scenarios": records(query(con, "SELECT scenario, libelle, description FROM dim_scenario ORDER BY scenario <> 'tendance', scenario")),
             "cibles": targets, "territoire": table, "tetes": {t["scrutin_cible"]: records(leaders[leaders["scrutin_cible"] == t["scrutin_cible"]]) for t in targets},
+            "en_tete": {t: None if h is None else {**h.to_dict(), "libelle": labels.get(h["bloc"], h["bloc"])} for t, h in heads.items()},
+            "valeur_centrale": summary.CENTRAL_LABEL, "effets_scenarios": effects,
             "calibration": records(calibration), "lignes": scalar(con, "SELECT count(*) FROM fact_prevision"),
             "communes": scalar(con, "SELECT count(DISTINCT code_commune) FROM fact_prevision WHERE code_commune <> ?", territory)}
+
+
+def scenario_effects(con: duckdb.DuckDBPyConnection, territory: str, reference: str, target: str) -> list[dict[str, Any]]:
+    """Per scenario other than ``reference``, at ``target``: the communes whose leading bloc changes and the largest move
+    of a bloc's territory mean (points) — what a scenario actually changes."""
+    rows = query(con, "SELECT scenario, code_commune, bloc, moyenne, p_tete FROM fact_prevision WHERE scrutin_cible = ?", target)
+    if rows.empty:
+        return []
+    leads = summary.leaders(rows[rows["code_commune"] != territory]).set_index(["scenario", "code_commune"])["bloc"]
+    totals = rows[(rows["code_commune"] == territory) & (rows["bloc"] != "abstention")].pivot(index="bloc", columns="scenario", values="moyenne")
+    base = leads.xs(reference, level="scenario")
+    names = dict(con.execute("SELECT scenario, libelle FROM dim_scenario").fetchall())
+    out = []
+    for name in sorted(set(rows["scenario"]) - {reference}):
+        changed = int((leads.xs(name, level="scenario").reindex(base.index) != base).sum())
+        out.append({"scenario": names.get(name, name), "communes_changees": changed, "ecart_max": float(100 * (totals[name] - totals[reference]).abs().max())})
+    return out
 
 
 def markdown_bullets(text: str, heading: str) -> list[str]:
@@ -587,6 +692,22 @@ def markdown_bullets(text: str, heading: str) -> list[str]:
             escaped = re.sub(pattern, replacement, escaped)
         out.append(escaped)
     return out
+
+
+def referential_section(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """The bloc assignments (dim_candidat): one row per candidate or list of the présidentielles and européennes,
+    one per nuance for the législatives, with the justification, so that a political client can challenge them."""
+    return records(query(con, """
+        SELECT s.libelle AS scrutin, CASE WHEN d.prenom IS NULL THEN d.candidat ELSE d.prenom || ' ' || d.candidat END AS candidat,
+               b.libelle AS bloc, d.justification, s.date_scrutin, b.ordre
+        FROM dim_candidat d JOIN dim_scrutin s USING (scrutin_id) JOIN dim_bloc b ON b.code_bloc = d.code_bloc
+        WHERE s.type_scrutin <> 'legislatives'
+        UNION ALL
+        SELECT 'Législatives (toutes)' AS scrutin, 'nuance ' || d.nuance AS candidat, b.libelle AS bloc, ANY_VALUE(d.justification),
+               MAX(s.date_scrutin) + INTERVAL 1 DAY, b.ordre
+        FROM dim_candidat d JOIN dim_scrutin s USING (scrutin_id) JOIN dim_bloc b ON b.code_bloc = d.code_bloc
+        WHERE s.type_scrutin = 'legislatives' GROUP BY d.nuance, b.libelle, b.ordre
+        ORDER BY date_scrutin, scrutin, ordre, candidat"""))
 
 
 def limits_section(con: duckdb.DuckDBPyConnection, indicators: dict, accuracy: dict) -> dict[str, Any]:
@@ -650,15 +771,16 @@ def model_figures(con: duckdb.DuckDBPyConnection, ctx: dict, evaluation: pd.Data
     from electio.models.evaluate import MAIN_TEST, MODEL_LABELS, RETAINED
 
     territory = ctx["meta"]["territoire"]
+    labels = {**MODEL_LABELS, RETAINED: model_label(RETAINED)}
     source = f"Entrepôt Electio, ETL du {ctx['meta']['etl_date']} (territoire {territory}), table model_evaluation."
     table = ctx["models"]["tableaux"][0]
     conditional = pd.DataFrame([r["valeurs"] for r in table["lignes"]], index=[r["code"] for r in table["lignes"]],
                                columns=[f"{c['scrutin']} ({c['territoire']}, {c['horizon']} ans)" for c in table["cas"]])
-    out = {"backtests": ReportFigure("backtests", figures_report.backtest_figure(conditional, MODEL_LABELS, target / "backtests.png", source),
+    out = {"backtests": ReportFigure("backtests", figures_report.backtest_figure(conditional, labels, target / "backtests.png", source),
                                      "Erreur des modèles par scrutin testé (conditionnelle aux totaux départementaux)")}
     by_horizon = pd.DataFrame([{**{m: r[m] for m in (RETAINED, "swing_uniforme", "persistance")}, "h": r["horizon"]}
                                for r in ctx["accuracy"]["horizons"] if r["territoire"] == territory]).set_index("h")
-    out["horizons"] = ReportFigure("horizons", figures_report.horizon_figure(by_horizon, MODEL_LABELS, target / "horizons.png", source),
+    out["horizons"] = ReportFigure("horizons", figures_report.horizon_figure(by_horizon, labels, target / "horizons.png", source),
                                    "MAE moyenne par bloc selon l'horizon")
     points = query(con, """
         SELECT bloc, part_prevue, part_observee FROM model_prediction_backtest
@@ -705,16 +827,18 @@ def build_context(warehouse: Path, france: Path | None = None, output: Path | No
             ctx["retained"] = retained_section(con, evaluation, territory, labels)
             ctx["accuracy"] = accuracy_section(con, evaluation, territory)
         ctx["forecast"] = forecast_section(con, output / "previsions", territory, labels)
+        ctx["referentiel"] = referential_section(con)
         ctx["limits"] = limits_section(con, ctx["indicators"], ctx.get("accuracy", {"horizons_mesures": []}))
         say("Figures")
         ctx["figures"] = {}
         steps, edges = flow_steps(ctx["meta"], ctx["method"], ctx["indicators"])
         flow = figures_report.flow_diagram(figures_dir, steps, edges, FLOW_ROWS)
-        if flow is not None:
-            ctx["figures"]["flux"] = ReportFigure("flux", flow, "Flux de données, de la source publique aux livrables")
-        if ctx["mcd"]["image"] is not None:
-            ctx["figures"]["mcd"] = ReportFigure("mcd", reduced_copy(ctx["mcd"]["image"], figures_dir), "Modèle conceptuel de données (schéma en étoile)",
-                                                 "output/exports/mcd/mcd.png, généré depuis le DDL")
+        ctx["figures"]["flux"] = ReportFigure("flux", flow, "Flux de données, de la source publique aux livrables")
+        ctx["figures"]["mcd"] = ReportFigure("mcd", reduced_copy(ctx["mcd"]["image"], figures_dir), "Modèle conceptuel de données",
+                                             "exports/mcd/mcd.png, dessiné à partir de la définition des tables")
+        if ctx["mcd"]["physique"] is not None:
+            ctx["figures"]["schema"] = ReportFigure("schema", reduced_copy(ctx["mcd"]["physique"], figures_dir), "Schéma physique (annexe)",
+                                                    "exports/mcd/schema_physique.png : tables, clés et liens")
         if has_models:
             ctx["figures"].update(model_figures(con, ctx, evaluation, figures_dir))
     ctx["exploration"], ctx["exploration_absentes"] = exploration_figures(output / "exploration", ballot, figures_dir)
@@ -722,6 +846,7 @@ def build_context(warehouse: Path, france: Path | None = None, output: Path | No
                                   for p, title in ctx["forecast"]["graphiques"]]
     ctx["security"] = markdown_bullets(SECURITY_MD.read_text(encoding="utf-8"), "Résumé RGPD") if SECURITY_MD.is_file() else []
     ctx["has_models"] = has_models
+    ctx["glossaire"] = [{"terme": t, "definition": d} for t, d in GLOSSARY]
     ctx["livrables"] = deliverables(output, warehouse)
     return ctx
 
@@ -734,7 +859,6 @@ def phrase(text: str) -> str:
 
 def deliverables(output: Path, warehouse: Path) -> list[dict[str, Any]]:
     """The brief's deliverables, where they are and whether they exist yet."""
-    home = config.home()
     items = [("Dossier de synthèse (HTML, PDF)", output / REPORT_DIR / "dossier_synthese.pdf", "electio report"),
              ("Support de soutenance (PPTX)", output / REPORT_DIR / "soutenance.pptx", "electio report"),
              ("Notebooks Jupyter (sources ; copies exécutées)", NOTEBOOKS_DIR, "electio report"),
@@ -743,8 +867,18 @@ def deliverables(output: Path, warehouse: Path) -> list[dict[str, Any]]:
              ("Modèle conceptuel de données", output / "exports" / "mcd", "electio export"),
              ("Fiche du modèle retenu", output / "model_card.md", "electio evaluate"),
              ("Code commenté", config.PACKAGE_DIR, "—")]
-    return [{"livrable": name, "chemin": str(path.relative_to(home)) if path.is_relative_to(home) else str(path), "commande": command,
+    stages = {"electio report": "rapport", "electio etl": "construction de l'entrepôt", "electio export": "exports", "electio evaluate": "modélisation"}
+    return [{"livrable": name, "chemin": shown_path(path), "commande": stages.get(command, command),
              "present": command == "electio report" or path.exists()} for name, path, command in items]
+
+
+def shown_path(path: Path | str) -> str:
+    """A path as a deliverable prints it: relative to the project home or to the code's folder, never a machine path."""
+    path = Path(path)
+    for base in (config.home(), config.PROJECT_DIR):
+        if path.is_absolute() and path.is_relative_to(base):
+            return str(path.relative_to(base)) or "."
+    return path.name if path.is_absolute() else str(path)
 
 
 def data_uri(path: Path) -> str:

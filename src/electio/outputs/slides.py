@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from PIL import Image
+from PIL import Image, ImageFont
 from pptx import Presentation
 from pptx.dml.color import RGBColor
 from pptx.enum.text import MSO_ANCHOR, PP_ALIGN
@@ -30,6 +31,60 @@ WIDTH, HEIGHT = Inches(13.333), Inches(7.5)
 MARGIN = Inches(0.5)
 TOP = Inches(1.25)  # below the title
 Box = tuple[float, float, float, float]  # left, top, width, height in inches
+
+
+# ─── Text measurement (every text fits its box) ──────────────────────────────────────────
+
+INSET = 0.1  # inches: python-pptx's default left + right (and top + bottom) text insets
+LINE = 1.2  # line height, in font sizes
+MIN_SCALE = 0.6  # a text is shrunk down to 60 % of its size at most, never cut
+
+
+@lru_cache(maxsize=64)
+def _font(size: float, bold: bool) -> ImageFont.FreeTypeFont:
+    """The deck's font (Liberation Sans, metric-compatible with Arial; matplotlib's DejaVu Sans, wider, otherwise) at ``size`` pt × 10 px."""
+    from matplotlib import font_manager
+
+    properties = font_manager.FontProperties(family=["Liberation Sans", "Arial", "DejaVu Sans"], weight="bold" if bold else "normal")
+    return ImageFont.truetype(font_manager.findfont(properties), round(size * 10))
+
+
+def text_width(value: str, size: float, bold: bool = False) -> float:
+    """Width of ``value`` in inches at ``size`` points."""
+    return _font(size, bold).getlength(value) / 720
+
+
+def line_count(value: str, width: float, size: float, bold: bool = False) -> int | None:
+    """Lines ``value`` takes when wrapped at word boundaries in ``width`` inches; None when a word alone is too wide."""
+    lines, current = 0, ""
+    for word in value.split():
+        if text_width(word, size, bold) > width:
+            return None
+        candidate = f"{current} {word}" if current else word
+        if current and text_width(candidate, size, bold) > width:
+            lines, current = lines + 1, word
+        else:
+            current = candidate
+    return lines + 1
+
+
+def text_height(lines: Sequence[str], width: float, size: float, bold: bool = False) -> float | None:
+    """Height in inches of paragraphs wrapped in ``width`` (None when a word does not fit)."""
+    counts = [line_count(re.sub(r"\*\*", "", line), width, size, bold) for line in lines]
+    if any(c is None for c in counts):
+        return None
+    return sum(counts) * size * LINE / 72 + len(lines) * size * 0.45 / 72  # type: ignore[misc]
+
+
+def fitting_size(lines: Sequence[str], width: float, height: float, size: float, bold: bool = False) -> float:
+    """The largest size, from ``size`` down to ``MIN_SCALE`` × ``size`` by half points, at which ``lines`` fit the box."""
+    candidate = size
+    while candidate > size * MIN_SCALE:
+        needed = text_height(lines, width - INSET * 2, candidate, bold)
+        if needed is not None and needed <= height - INSET:
+            return candidate
+        candidate -= 0.5
+    return candidate
 
 
 # ─── Building blocks ─────────────────────────────────────────────────────────────────────
@@ -59,6 +114,7 @@ def text(slide: Slide, lines: Sequence[str], box: Box, size: float = 16, bold: b
          align: PP_ALIGN = PP_ALIGN.LEFT, bullets: bool = False) -> None:
     """A text box: one paragraph per line (``**x**``: x in bold), optionally with bullets."""
     shape = slide.shapes.add_textbox(*(Inches(v) for v in box))
+    size = fitting_size([("• " if bullets else "") + line for line in lines], box[2], box[3], size, bold)
     frame = shape.text_frame
     frame.word_wrap = True
     frame.vertical_anchor = MSO_ANCHOR.TOP
@@ -88,6 +144,8 @@ def table(slide: Slide, header: Sequence[str], rows: Sequence[Sequence[str]], bo
     for j, share in enumerate(shares):
         grid.columns[j].width = Inches(width * share / sum(shares))
     numeric = [all(is_number(str(row[j])) for row in rows) for j in range(len(header))]
+    size = table_size([header, *rows], [width * share / sum(shares) for share in shares], height / (len(rows) + 1), size,
+                      lambda r: r == 0 or highlight(r - 1))
     for i, values in enumerate([header, *rows]):
         grid.rows[i].height = Inches(height / (len(rows) + 1))
         for j, value in enumerate(values):
@@ -99,6 +157,19 @@ def table(slide: Slide, header: Sequence[str], rows: Sequence[Sequence[str]], bo
             cell.text_frame.paragraphs[0].alignment = PP_ALIGN.RIGHT if j > 0 and numeric[j] else PP_ALIGN.LEFT
             cell.fill.solid()
             cell.fill.fore_color.rgb = LIGHT if i == 0 else HIGHLIGHT if highlight(i - 1) else RGBColor(0xFF, 0xFF, 0xFF)
+
+
+def table_size(cells: Sequence[Sequence[object]], widths: Sequence[float], row_height: float, size: float,
+               bold: Callable[[int], bool] = lambda r: r == 0) -> float:
+    """The largest size (down to ``MIN_SCALE`` × ``size``) at which every cell's text fits its column and row (``bold`` rows in bold)."""
+    candidate = size
+    while candidate > size * MIN_SCALE:
+        heights = [text_height([str(value)], w - INSET * 2, candidate, bold=bold(r))
+                   for r, row in enumerate(cells) for value, w in zip(row, widths, strict=True)]
+        if all(h is not None and h <= row_height + 0.02 for h in heights):
+            return candidate
+        candidate -= 0.5
+    return candidate
 
 
 def picture(slide: Slide, path: Path | None, box: Box) -> None:
@@ -146,7 +217,7 @@ def slide_title(deck: Presentation, ctx: dict, n: int) -> None:
     kpis(slide, [(entier(ctx["indicators"]["n_indicateurs"]), f"indicateurs locaux, {entier(ctx['indicators']['n_themes'])} thèmes"),
                  (entier(ctx["mcd"]["n_tables"]), "tables dans l'entrepôt")], (0.5, 4.1, 6.6, 1.5))
     picture(slide, figure_path(ctx, "carte_blocs_"), (7.3, 2.2, 5.6, 3.9))
-    text(slide, [f"Entrepôt : exécution {meta['run_id'][:12]}… du {meta['etl_date']} · code {meta['code_version']} · document généré le {meta['genere_le']}"],
+    text(slide, [f"Entrepôt construit le {meta['etl_date']} · version du code {meta['code_version']} · document généré le {meta['genere_le']}"],
          (0.5, 6.2, 12.3, 0.5), 12, colour=GREY)
 
 
@@ -205,7 +276,7 @@ def slide_indicators(deck: Presentation, ctx: dict, n: int) -> None:
                       f"; vie associative : un seul relevé du répertoire des associations (2026), utilisable pour la prévision 2027 mais pas pour "
                       f"les scrutins passés ; entreprises : seulement {ind['annees_entreprises']}.", n)
     rows = [(th["theme"], th["origine"].split(" (")[0], entier(th["indicateurs"]), th["annees"] or "—",
-             "lacune" if th["lacune"] else (f"{th['meilleur']['libelle'][:38]} × {th['meilleur']['cible']} : {dec(th['meilleur']['coefficient'])}"
+             "lacune" if th["lacune"] else (f"{th['meilleur']['libelle']} × {th['meilleur']['cible']} : {dec(th['meilleur']['coefficient'])}"
                                             if th["meilleur"] else "—")) for th in ind["themes"]]
     table(slide, ["Thème", "Origine", "Indic.", "Années", "Corrélation la plus forte (ρ)"], rows, (0.5, 1.35, 12.3, 5.4), 11,
           (1.6, 1.0, 0.6, 2.2, 4.6), highlight=lambda i: ind["themes"][i]["lacune"])
@@ -239,7 +310,7 @@ def slide_quality(deck: Presentation, ctx: dict, n: int) -> None:
                       f"{entier(method['n_controles'])} contrats de qualité, dont {entier(method['n_bloquants'])} bloquants : une violation arrête l'ETL. "
                       f"Cette exécution : {entier(method['echecs'])} ligne en échec. Les codes communes de toutes les années sont ramenés au COG 2026 ; "
                       f"les candidats sont rattachés aux blocs par un référentiel versionné et justifié, relu comme du code.", n)
-    rows = [(c["table_name"], c["regle"][:60], c["severite"], entier(c["lignes_en_echec"])) for c in method["controles"]]
+    rows = [(c["table_name"], c["regle"], c["severite"], entier(c["lignes_en_echec"])) for c in method["controles"]]
     table(slide, ["Table", "Règle", "Sévérité", "Échecs"], rows, (0.5, 1.35, 8.2, 5.4), 11, (2.0, 4.0, 1.3, 0.9))
     steps = [f"**{s['etape']}** {entier(s['lues'])} lues → {entier(s['ecrites'])} écrites" for s in method["etapes"]]
     text(slide, ["Lignage (etl_step)"], (9.0, 1.4, 3.9, 0.5), 15, bold=True, colour=NAVY)
@@ -261,19 +332,23 @@ def slide_q1(deck: Presentation, ctx: dict, n: int) -> None:
     if q1 is None:
         new_slide(deck, "Q1 — Indicateur le plus corrélé", "L'analyse exploratoire n'a pas été exécutée sur cet entrepôt.", n)
         return
-    top = q1["top"]
-    slide = new_slide(deck, "Q1 — Quel indicateur est le plus corrélé aux résultats ?",
-                      f"La réponse dépend du bloc : le tableau donne, pour chacun, l'indicateur de plus forte corrélation de Spearman, avec son "
-                      f"intervalle de confiance bootstrap ({entier(q1['n_bootstrap'])} tirages). La plus forte : {top['libelle_indicateur']} et le vote "
-                      f"{top['libelle_cible']}, rho = {dec(top['coefficient'])}. Insister : une corrélation n'est pas une causalité ; la taille et "
-                      f"l'urbanisation expliquent une partie de ces liens, d'où la corrélation partielle à population et densité constantes.", n)
-    rows = [(r["libelle_cible"], f"{r['libelle_indicateur'][:44]} ({r['annee_indicateur']})", dec(r["coefficient"]),
-             f"[{dec(r['ic_bas'])} ; {dec(r['ic_haut'])}]", dec(r["coefficient_partiel"]) if r["coefficient_partiel"] is not None else "—")
+    top, robust = q1["top"], q1["robuste"]
+    lead = robust["libelle_indicateur"] if robust else top["libelle_indicateur"]
+    slide = new_slide(deck, f"Q1 — « {lead} » est l'indicateur le plus souvent en tête",
+                      (f"Sur {entier(q1['scrutins_analyses'])} scrutins, « {lead} » est en tête {entier(robust['fois'])} fois sur "
+                       f"{entier(q1['total_reponses'])} couples scrutin × cible. " if robust else "")
+                      + f"La réponse dépend du bloc : le tableau donne, pour chacun, l'indicateur de plus forte corrélation de rang, avec son "
+                      f"intervalle de confiance ({entier(q1['n_bootstrap'])} rééchantillonnages des communes). Règles : un indicateur n'est classé que "
+                      f"s'il est connu dans au moins {pct(q1['seuil_couverture'], 0)} des communes ; un bloc d'un seul candidat ou présent dans peu de "
+                      f"communes est signalé et exclu de la réponse. Une corrélation n'est pas une causalité.", n)
+    rows = [(r["libelle_cible"], f"{r['libelle_indicateur']} ({r['annee_indicateur']})", dec(r["coefficient"]),
+             f"[{dec(r['ic_bas'])} ; {dec(r['ic_haut'])}]", "exclu : " + r["exclusion"].split(" (")[0] if r["exclusion"] else "—")
             for r in q1["reponses"]]
-    table(slide, ["Cible", "Indicateur le plus corrélé", "ρ", f"IC {pct(q1['niveau'], 0)}", "ρ partiel"], rows, (0.5, 1.35, 12.3, 4.3), 12,
-          (1.6, 5.0, 0.8, 1.7, 1.1), highlight=lambda i: q1["reponses"][i]["cible"] == top["cible"])
-    text(slide, ["Une corrélation n'est pas une causalité : d'autres facteurs (taille, urbanisation, âge) peuvent expliquer les deux, "
-                 "et un lien entre communes ne dit rien des individus."], (0.5, 5.9, 12.3, 0.9), 14, bold=True, colour=RED)
+    table(slide, ["Cible", f"Indicateur le plus corrélé, {q1['libelle_scrutin']}", "ρ", f"IC {pct(q1['niveau'], 0)}", "Réserve"], rows,
+          (0.5, 1.35, 12.3, 4.3), 12, (1.5, 5.0, 0.7, 1.6, 3.0), highlight=lambda i: q1["reponses"][i]["cible"] == top["cible"])
+    text(slide, [f"Indicateurs connus dans au moins {pct(q1['seuil_couverture'], 0)} des communes. ρ : corrélation de rang, de −1 (sens inverse) à 1 "
+                 "(même sens). Une corrélation n'est pas une causalité : la taille et l'urbanisation des communes expliquent une partie de ces liens."],
+         (0.5, 5.85, 12.3, 1.0), 13, bold=True, colour=RED)
 
 
 def slide_q2(deck: Presentation, ctx: dict, n: int) -> None:
@@ -348,22 +423,60 @@ def slide_forecast(deck: Presentation, ctx: dict, n: int) -> None:
                      "Relancer « electio report » après « electio forecast »."], (0.5, 2.0, 12.3, 2.0), 20, colour=RED)
         return
     leading = {row["bloc"]: row["valeurs"] for row in fc["territoire"]}
-    first = fc["cibles"][0]["scrutin_cible"]
-    best = max(fc["territoire"], key=lambda r: r["valeurs"][0]["p_tete"] or 0)
-    slide = new_slide(deck, "Prévisions à 1, 2 et 3 ans",
-                      f"Scénario « {fc['scenario']} » : pour {first}, le bloc le plus probablement en tête sur le territoire est {best['bloc']} "
-                      f"(probabilité {pct(best['valeurs'][0]['p_tete'], 0)}, médiane {pct(best['valeurs'][0]['q50'])}). Les intervalles s'élargissent "
-                      f"avec l'horizon. {entier(len(fc['scenarios']))} scénarios sont fournis ; d'autres se paramètrent en ligne de commande.", n)
+    first, last = fc["cibles"][0], fc["cibles"][-1]
+    best, final = fc["en_tete"][first["scrutin_cible"]], fc["en_tete"][last["scrutin_cible"]]
+    slide = new_slide(deck, f"{final['libelle']} en tête en {last['date'].year} : {pct(final['moyenne'])}, probabilité {pct(final['p_tete'], 0)}",
+                      f"Scénario « {fc['scenario']} ». {first['libelle']} : {best['libelle']} en tête du territoire avec {pct(best['moyenne'])} "
+                      f"des exprimés (probabilité {pct(best['p_tete'], 0)}), en tête dans {entier(best['communes_en_tete'])} communes. "
+                      f"{last['libelle']} : {final['libelle']} {pct(final['moyenne'])}, en tête dans {entier(final['communes_en_tete'])} communes. "
+                      f"Valeur centrale : {fc['valeur_centrale']} (les mêmes chiffres que le dossier et le tableau de bord). Les intervalles "
+                      f"s'élargissent avec l'horizon. {entier(len(fc['scenarios']))} scénarios sont fournis.", n)
     picture(slide, figure_path(ctx, "courbes_territoire"), (0.4, 1.3, 7.3, 4.0))
-    heads = fc["tetes"].get(first, [])
-    text(slide, [f"Bloc le plus probablement en tête par commune ({first}) : "
-                 + ", ".join(f"{r['libelle']} {entier(r['communes'])}" for r in heads) + " communes"], (0.5, 5.5, 7.2, 1.0), 13)
-    rows = [(bloc, *(f"{pct(v['q50'], 0)} ({pct(v['p_tete'], 0) if v['p_tete'] is not None else '—'})" for v in values))
+    heads = fc["tetes"].get(last["scrutin_cible"], [])
+    lines = [f"**{t['libelle']}** : {h['libelle']} {pct(h['moyenne'])} (probabilité {pct(h['p_tete'], 0)}), en tête dans {entier(h['communes_en_tete'])} communes"
+             for t, h in ((first, best), (last, final))]
+    lines.append(f"Bloc en tête par commune, {last['libelle']} : " + ", ".join(f"{r['libelle']} {entier(r['communes'])}" for r in heads) + " communes")
+    text(slide, lines, (0.5, 5.35, 7.2, 1.6), 12)
+    rows = [(bloc, *(f"{pct(v['moyenne'], 0)} ({pct(v['p_tete'], 0) if v['p_tete'] is not None else '—'})" for v in values))
             for bloc, values in leading.items()]
-    table(slide, ["Bloc", *(f"{c['horizon_ans']} an{'s' if c['horizon_ans'] > 1 else ''}" for c in fc["cibles"])], rows,
+    table(slide, ["Bloc", *(f"{c['date'].year}" if c.get("date") is not None else c["scrutin_cible"] for c in fc["cibles"])], rows,
           (7.9, 1.4, 4.95, 0.4 * (len(rows) + 1)), 9, (1.4, *([1.0] * len(fc["cibles"]))))
-    text(slide, ["Médiane (probabilité d'être en tête), total du territoire, scénario « " + fc["scenario"] + " »"],
+    text(slide, ["Part prévue, " + fc["valeur_centrale"] + " (probabilité d'être en tête), total du territoire, scénario « " + fc["scenario"] + " »"],
          (7.9, 1.45 + 0.4 * (len(rows) + 1), 4.95, 0.5), 10, colour=GREY)
+
+
+def slide_forecast_map(deck: Presentation, ctx: dict, n: int) -> None:
+    fc = ctx["forecast"]
+    if not fc["disponible"]:
+        return
+    last = fc["cibles"][-1]
+    heads = fc["tetes"].get(last["scrutin_cible"], [])
+    lead = heads[0] if heads else None
+    title = (f"{last['date'].year} : {lead['libelle']} en tête dans {entier(lead['communes'])} communes sur {entier(fc['communes'])}"
+             if lead and last.get("date") is not None else "Prévisions : carte par commune")
+    slide = new_slide(deck, title,
+                      f"Une carte par bloc : probabilité que le bloc arrive en tête dans chaque commune, {last['libelle']} (simulations). "
+                      f"Les communes aux teintes moyennes sont incertaines : aucun bloc n'y dépasse nettement les autres. Le total du territoire "
+                      f"peut revenir à un bloc qui ne mène pas dans le plus grand nombre de communes (les grandes villes pèsent plus).", n)
+    picture(slide, figure_path(ctx, f"carte_proba_tete_{last['scrutin_cible']}"), (0.5, 1.3, 12.3, 5.7))
+
+
+def slide_tools(deck: Presentation, ctx: dict, n: int) -> None:
+    mcd = ctx["mcd"]
+    slide = new_slide(deck, "Le tableau de bord et Power BI : les mêmes chiffres pour tous",
+                      "Le tableau de bord web se lance sur le poste (aucune donnée ne sort) et lit le même entrepôt que ce dossier : mêmes valeurs "
+                      "centrales, mêmes communes en tête. Power BI se branche sur les exports CSV ou sur PostgreSQL (rôle en lecture seule) ; les "
+                      "relations entre tables sont fournies.", n)
+    text(slide, ["Tableau de bord (navigateur, hors connexion)"], (0.5, 1.35, 6.0, 0.5), 18, bold=True, colour=NAVY)
+    text(slide, ["**Vue d'ensemble** : la réponse en tête de page, cartes du bloc et du bloc en tête, probabilités",
+                 "**Commune** : historique par type de scrutin, prévision, indicateurs comparés (taux et rangs)",
+                 "**Scénarios** : curseurs par bloc et indicateurs économiques, cartes mises à jour",
+                 "**Précision** et **Données** : erreurs mesurées, sources et empreintes"], (0.5, 1.9, 6.0, 5.0), 14, bullets=True)
+    text(slide, ["Power BI"], (7.0, 1.35, 5.9, 0.5), 18, bold=True, colour=NAVY)
+    text(slide, [f"Schéma en étoile : {entier(sum(r['famille'] in ('dimension', 'fait') for r in mcd['tables']))} tables de dimensions et de faits",
+                 "Connexion : fichiers .pbids (CSV ou PostgreSQL)", "Relations plusieurs-à-un prêtes, filtres de la dimension vers le fait",
+                 "Mesures suggérées (parts, participation, prévisions)", "Dictionnaire de données : chaque colonne décrite en français"],
+         (7.0, 1.9, 5.9, 5.0), 14, bullets=True)
 
 
 def slide_limits(deck: Presentation, ctx: dict, n: int) -> None:
@@ -398,8 +511,10 @@ def slide_recommendations(deck: Presentation, ctx: dict, n: int) -> None:
 
 
 SLIDES = (slide_title, slide_brief, slide_territory, slide_indicators, slide_flow, slide_mcd, slide_quality, slide_exploration,
-          slide_q1, slide_q2, slide_models, slide_retained, slide_q3, slide_forecast, slide_limits, slide_recommendations)
+          slide_q1, slide_q2, slide_models, slide_retained, slide_q3, slide_forecast, slide_forecast_map, slide_tools, slide_limits,
+          slide_recommendations)
 NEEDS_MODELS = frozenset({slide_q2, slide_models, slide_retained, slide_q3})
+NEEDS_FORECASTS = frozenset({slide_forecast_map})
 
 
 def write_slides(ctx: dict[str, Any], path: Path) -> Path:
@@ -408,7 +523,7 @@ def write_slides(ctx: dict[str, Any], path: Path) -> Path:
     deck.slide_width, deck.slide_height = WIDTH, HEIGHT
     number = 0
     for build in SLIDES:
-        if build in NEEDS_MODELS and not ctx["has_models"]:
+        if (build in NEEDS_MODELS and not ctx["has_models"]) or (build in NEEDS_FORECASTS and not ctx["forecast"]["disponible"]):
             continue
         number += 1
         build(deck, ctx, number)

@@ -98,9 +98,9 @@ def participation_rules(part: pd.DataFrame) -> list[CheckResult]:
     for subset, suffix, severity in ((part[~known], "", BLOCKING), (part[known], " (anomalies connues de la source)", WARNING)):
         split = subset.dropna(subset=["blancs", "nuls"])
         rules = [
-            ("inscrits >= votants", subset[subset["inscrits"] < subset["votants"]]),
-            ("votants >= exprimes", subset[subset["votants"] < subset["exprimes"]]),
-            ("blancs + nuls = votants - exprimes", split[split["blancs"] + split["nuls"] != split["votants"] - split["exprimes"]]),
+            ("inscrits ≥ votants", subset[subset["inscrits"] < subset["votants"]]),
+            ("votants ≥ exprimés", subset[subset["votants"] < subset["exprimes"]]),
+            ("blancs + nuls = votants − exprimés", split[split["blancs"] + split["nuls"] != split["votants"] - split["exprimes"]]),
         ]
         if severity == BLOCKING or known.any():
             results += [_rule(t, rule + suffix, failing, severity) for rule, failing in rules]
@@ -126,12 +126,12 @@ def vote_sum_rules(part: pd.DataFrame, res: pd.DataFrame, scrutins: pd.DataFrame
     in_multi = failing["scrutin_id"].isin(multi)
     in_source = failing["scrutin_id"].isin(set(SOURCE_ANOMALIES))
     results = [
-        _rule("fact_resultat_commune", "somme des voix = exprimes", failing[~in_multi & ~in_source]),
+        _rule("fact_resultat_commune", "somme des voix = exprimés", failing[~in_multi & ~in_source]),
         _rule("fact_resultat_commune", "somme des voix = exprimes (scrutin plurinominal : plusieurs voix par électeur)",
               failing[in_multi], WARNING),
     ]
     for scrutin_id in sorted(set(SOURCE_ANOMALIES) & set(scrutins["scrutin_id"])):
-        results.append(_rule("fact_resultat_commune", f"somme des voix = exprimes ({scrutin_id}, {SOURCE_ANOMALIES[scrutin_id]})",
+        results.append(_rule("fact_resultat_commune", f"somme des voix = exprimés ({scrutin_id}, {SOURCE_ANOMALIES[scrutin_id]})",
                              failing[failing["scrutin_id"] == scrutin_id], WARNING))
     return results
 
@@ -161,8 +161,8 @@ def territory_rules(part: pd.DataFrame, res: pd.DataFrame, communes: pd.DataFram
     return [
         _rule(t, "somme des départements = total France (inscrits, votants, exprimés)", fr[gap].reset_index()),
         _rule("fact_resultat_territoire", "somme des voix des départements = voix France", voix_gap[voix_gap].reset_index()),
-        _rule(t, "inscrits >= votants >= exprimes", part[(part["inscrits"] < part["votants"]) | (part["votants"] < part["exprimes"])]),
-        _rule("fact_resultat_territoire", "somme des voix = exprimes (écarts de la source)", unequal, WARNING),
+        _rule(t, "inscrits ≥ votants ≥ exprimés", part[(part["inscrits"] < part["votants"]) | (part["votants"] < part["exprimes"])]),
+        _rule("fact_resultat_territoire", "somme des voix = exprimés (écarts de la source)", unequal, WARNING),
         *commune_match_rules(part, communes, commune_part),
     ]
 

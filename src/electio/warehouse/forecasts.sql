@@ -1,8 +1,12 @@
 -- Electio warehouse: forecasts at 1, 2 and 3 years and for the next présidentielle (stage « electio forecast »).
 -- Portable SQL (DuckDB and PostgreSQL). Written after « electio evaluate » into the existing warehouse,
 -- in one transaction (electio.warehouse.store.replace_stage_tables); a run replaces every row.
--- No foreign key: future ballots are not in dim_scrutin, the territory aggregate is not in dim_commune,
--- and a run replaces dim_scenario and fact_prevision together (fact_prevision.scenario = dim_scenario.scenario).
+-- Foreign keys: fact_prevision → dim_scenario and dim_scrutin_cible (the forecast targets: future ballots are
+-- not in dim_scrutin). DuckDB cannot delete parent rows in the transaction that deletes their children, so
+-- the warehouse file checks these keys in bulk before committing (electio.warehouse.store.replace_stage_tables);
+-- PostgreSQL, the MCD and Power BI keep them declared. code_commune and bloc also hold the territory total
+-- (département code) and the abstention, which are members of no dimension: their links to dim_commune and
+-- dim_bloc are declared as relationships of the MCD and of Power BI (electio.outputs.mcd.LOGICAL_RELATIONS).
 
 CREATE TABLE dim_scenario (
     scenario     VARCHAR NOT NULL PRIMARY KEY,
@@ -16,10 +20,26 @@ COMMENT ON COLUMN dim_scenario.libelle IS 'Libellé français du scénario.';
 COMMENT ON COLUMN dim_scenario.description IS 'Description française des hypothèses du scénario.';
 COMMENT ON COLUMN dim_scenario.parametres IS 'Paramètres (JSON) : écarts des totaux du territoire en points par bloc (swing_points, appliqués à la tendance, autres blocs rééchelonnés pour sommer à 100 %) et décalages d''indicateurs dans leur unité (indicateurs).';
 
-CREATE TABLE fact_prevision (
-    scenario       VARCHAR NOT NULL,
+CREATE TABLE dim_scrutin_cible (
+    scrutin_cible  VARCHAR NOT NULL PRIMARY KEY,
+    type_scrutin   VARCHAR NOT NULL,
+    date_scrutin   DATE NOT NULL,
     horizon_ans    INTEGER NOT NULL,
-    scrutin_cible  VARCHAR NOT NULL,
+    libelle        VARCHAR NOT NULL,
+    hypothetique   BOOLEAN NOT NULL
+);
+COMMENT ON TABLE dim_scrutin_cible IS 'Scrutins prévus (cibles des prévisions) : scrutins hypothétiques à 1, 2 et 3 ans et prochaine présidentielle.';
+COMMENT ON COLUMN dim_scrutin_cible.scrutin_cible IS 'Code du scrutin prévu (euroAAAA_hyp : hypothèse de type européennes ; presAAAA_t1 : présidentielle, 1er tour).';
+COMMENT ON COLUMN dim_scrutin_cible.type_scrutin IS 'Type de scrutin supposé (europeennes, presidentielle).';
+COMMENT ON COLUMN dim_scrutin_cible.date_scrutin IS 'Date supposée du scrutin prévu.';
+COMMENT ON COLUMN dim_scrutin_cible.horizon_ans IS 'Années (arrondies) entre le dernier scrutin de l''entrepôt et le scrutin prévu.';
+COMMENT ON COLUMN dim_scrutin_cible.libelle IS 'Libellé français du scrutin prévu.';
+COMMENT ON COLUMN dim_scrutin_cible.hypothetique IS 'Vrai pour un scrutin hypothétique (aucun scrutin réel de ce type à cette date), faux pour un scrutin prévu au calendrier.';
+
+CREATE TABLE fact_prevision (
+    scenario       VARCHAR NOT NULL REFERENCES dim_scenario (scenario),
+    horizon_ans    INTEGER NOT NULL,
+    scrutin_cible  VARCHAR NOT NULL REFERENCES dim_scrutin_cible (scrutin_cible),
     code_commune   VARCHAR NOT NULL,
     bloc           VARCHAR NOT NULL,
     moyenne        FLOAT8 NOT NULL,
@@ -32,11 +52,11 @@ CREATE TABLE fact_prevision (
     PRIMARY KEY (scenario, scrutin_cible, code_commune, bloc)
 );
 COMMENT ON TABLE fact_prevision IS 'Prévisions par scénario, scrutin cible, commune et bloc : distribution prédictive simulée (moyenne, quantiles, probabilité d''arriver en tête).';
-COMMENT ON COLUMN fact_prevision.scenario IS 'Scénario (dim_scenario.scenario).';
+COMMENT ON COLUMN fact_prevision.scenario IS 'Scénario (clé étrangère vers dim_scenario).';
 COMMENT ON COLUMN fact_prevision.horizon_ans IS 'Années (arrondies) entre le dernier scrutin de l''entrepôt et le scrutin cible.';
-COMMENT ON COLUMN fact_prevision.scrutin_cible IS 'Scrutin prévu : euroAAAA_hyp = scrutin national hypothétique de type européennes à 1, 2 ou 3 ans ; presAAAA_t1 = prochaine présidentielle, 1er tour.';
-COMMENT ON COLUMN fact_prevision.code_commune IS 'Commune (COG 2026), ou code du département pour le total du territoire.';
-COMMENT ON COLUMN fact_prevision.bloc IS 'Bloc (part des exprimés) ou abstention (taux d''abstention des inscrits).';
+COMMENT ON COLUMN fact_prevision.scrutin_cible IS 'Scrutin prévu (clé étrangère vers dim_scrutin_cible) : euroAAAA_hyp = scrutin national hypothétique de type européennes à 1, 2 ou 3 ans ; presAAAA_t1 = prochaine présidentielle, 1er tour.';
+COMMENT ON COLUMN fact_prevision.code_commune IS 'Commune (COG 2026, dim_commune), ou code du département (dim_departement) pour le total du territoire.';
+COMMENT ON COLUMN fact_prevision.bloc IS 'Bloc (dim_bloc, part des exprimés) ou abstention (taux d''abstention des inscrits).';
 COMMENT ON COLUMN fact_prevision.moyenne IS 'Moyenne de la distribution prédictive (fraction, de 0 à 1).';
 COMMENT ON COLUMN fact_prevision.q025 IS 'Quantile à 2,5 % (borne basse de l''intervalle à 95 %).';
 COMMENT ON COLUMN fact_prevision.q10 IS 'Quantile à 10 % (borne basse de l''intervalle à 80 %).';

@@ -226,11 +226,11 @@ def replace_stage_tables(target: Path, ddl_file: str, tables: Mapping[str, pd.Da
     """Write a later stage's tables into the existing warehouse, in one transaction.
 
     Creates the tables of ``ddl_file`` when absent (its ``CREATE TABLE`` run as ``IF NOT EXISTS``,
-    comments re-applied), deletes the rows matching ``keys`` (column → value, e.g. the territory)
-    from each table of ``tables``, then inserts the frames. Any failure rolls back: the file is
-    left as it was; a success is checkpointed (no WAL left beside the file). With ``read_from``
-    (:func:`file_identity` when the stage read its inputs), a warehouse replaced meanwhile is
-    refused. Returns the rows inserted per table.
+    comments re-applied, foreign keys checked in bulk before the commit instead of declared), deletes the
+    rows matching ``keys`` (column → value, e.g. the territory) from each table of ``tables``, then inserts
+    the frames. Any failure (a broken foreign key included) rolls back: the file is left as it was; a
+    success is checkpointed (no WAL left beside the file). With ``read_from`` (:func:`file_identity` when
+    the stage read its inputs), a warehouse replaced meanwhile is refused. Returns the rows inserted per table.
     """
     if read_from is not None and file_identity(target)[0] != read_from[0]:
         raise ElectioError(f"l'entrepôt {target} a été reconstruit pendant le calcul : résultats non écrits, relancez la commande")
@@ -239,6 +239,8 @@ def replace_stage_tables(target: Path, ddl_file: str, tables: Mapping[str, pd.Da
     unknown = set(tables) - declared
     if unknown:
         raise ValueError(f"tables absentes de {ddl_file} : {sorted(unknown)}")
+    keys_to_check = [k for k in declared_keys(schema_sql() + "\n" + text, declared) if k.kind == "FOREIGN KEY"]
+    text = _REFERENCES.sub("", text)  # DuckDB refuses to delete parent rows whose children the same transaction deleted
     text = re.sub(r"CREATE\s+TABLE\s+", "CREATE TABLE IF NOT EXISTS ", text, flags=re.IGNORECASE)
     where = " AND ".join(f'"{column}" = ?' for column in keys) or "TRUE"
     counts: dict[str, int] = {}
@@ -250,6 +252,7 @@ def replace_stage_tables(target: Path, ddl_file: str, tables: Mapping[str, pd.Da
                 con.execute(f'DELETE FROM "{table}" WHERE {where}', list(keys.values()))
                 counts[table] = insert_frame(con, table, frame)
                 pause_point("stage-write")
+            check_keys(con, keys_to_check)
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")

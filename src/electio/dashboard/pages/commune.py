@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 import plotly.graph_objects as go
-from dash import Dash, Input, Output, html
+from dash import Dash, Input, Output, html, no_update
 
 from electio.analysis.explore import theme_label
 from electio.analysis.figures import fr_number
@@ -39,7 +39,9 @@ FEATURE_LABELS = {
 }
 DIRECTION = {"hausse": "une hausse est défavorable", "baisse": "une baisse est défavorable", "neutre": "neutre"}
 INDICATOR_HEADERS = {"theme": "Thème", "libelle": "Indicateur", "annee": "Année", "valeur": "Commune", "mediane": "Médiane du territoire",
-                     "unite": "Unité", "sens_defavorable": "Sens défavorable", "lecture": "Lecture"}
+                     "centile": "Rang parmi les communes", "unite": "Unité", "sens_defavorable": "Sens défavorable", "lecture": "Lecture"}
+COUNT_UNITS = frozenset({"nombre", "habitants", "km²"})
+"""Units of raw counts and sizes: they grow with the commune, so only rates are compared with the median."""
 FORECAST_HEADERS = {"libelle": "Bloc", "moyenne": "Part prévue", "intervalle": "Intervalle à 80 %", "p_tete": "Probabilité d'être en tête"}
 
 
@@ -85,7 +87,7 @@ def past_points(path: Path, code: str, bloc: str) -> pd.DataFrame:
     """Observed first-round shares of a bloc in a commune: date, label, share."""
     rows = data.history(path)
     rows = rows[(rows["code_commune"] == code) & (rows["bloc"] == bloc)]
-    return rows.assign(annee=pd.to_datetime(rows["date_scrutin"]))[["annee", "libelle", "part", "scrutin_id"]].reset_index(drop=True)
+    return rows.assign(annee=pd.to_datetime(rows["date_scrutin"]))[["annee", "libelle", "part", "scrutin_id", "type_scrutin"]].reset_index(drop=True)
 
 
 def future_points(path: Path, code: str, bloc: str) -> pd.DataFrame:
@@ -106,7 +108,7 @@ def fan_sentence(name: str, label: str, past: pd.DataFrame, future: pd.DataFrame
     if future.empty:
         return text + " ; pas de prévision calculée."
     first = future.iloc[0]
-    return (text + f" ; prévision {first['label'].lower()} : {percent(first['q50'])} "
+    return (text + f" ; prévision {first['label'].lower()} : {percent(first['moyenne'])} "
             f"(intervalle à 80 % : {views.interval(first['q10'], first['q90'])}).")
 
 
@@ -124,12 +126,20 @@ def forecast_table(path: Path, code: str, key: str | None) -> html.Div:
                             {"moyenne": percent, "p_tete": lambda p: percent(p, 0)}, lambda r: r["moyenne"] == top)
 
 
-def reading(value: float, median: float, direction: str) -> str:
-    """Whether the commune is on the unfavourable side of the territory median."""
+def reading(value: float, median: float, direction: str, unit: str = "") -> str:
+    """Whether the commune is on the unfavourable side of the territory median (rates only: a count is not compared)."""
+    if unit in COUNT_UNITS:
+        return "effectif : non comparé"
     if direction not in ("hausse", "baisse") or value == median:
         return "—"
     worse = value > median if direction == "hausse" else value < median
     return "moins favorable que la médiane" if worse else "plus favorable que la médiane"
+
+
+def centile(value: float) -> str:
+    """A percentile as French text: ``82e centile`` (share of the communes at or below the commune's value)."""
+    rounded = max(1, min(100, round(value)))
+    return f"{rounded}{'er' if rounded == 1 else 'e'} centile"
 
 
 def number(value: float) -> str:
@@ -143,12 +153,13 @@ def indicator_section(path: Path, code: str) -> list:
     name = data.commune_name(path, code)
     if rows.empty:
         return [components.notice(f"Aucun indicateur local connu pour {name}.")]
-    rows = rows.assign(lecture=[reading(v, m, d) for v, m, d in zip(rows["valeur"], rows["mediane"], rows["sens_defavorable"], strict=True)])
-    judged = rows[rows["lecture"] != "—"]
+    rows = rows.assign(lecture=[reading(v, m, d, u) for v, m, d, u in zip(rows["valeur"], rows["mediane"], rows["sens_defavorable"], rows["unite"], strict=True)])
+    judged = rows[rows["lecture"].str.endswith("que la médiane")]
     worse = int((judged["lecture"] == "moins favorable que la médiane").sum())
-    sentence = (f"{name} est du côté défavorable de la médiane du territoire pour {worse} indicateur{'s' if worse > 1 else ''} "
-                f"sur {len(judged)} dont le sens défavorable est connu ({len(rows)} indicateurs affichés).")
-    formats = {"valeur": number, "mediane": number, "annee": str, "theme": theme_label,
+    sentence = (f"{name} est du côté défavorable de la médiane du territoire pour {worse} taux ou indicateur{'s' if worse > 1 else ''} "
+                f"sur {len(judged)} comparables (les effectifs bruts, qui dépendent de la taille de la commune, ne sont pas comparés ; "
+                f"{len(rows)} indicateurs affichés).")
+    formats = {"valeur": number, "mediane": number, "annee": str, "theme": theme_label, "centile": centile,
                "sens_defavorable": lambda d: DIRECTION.get(str(d), str(d))}
     caption = f"{name} : dernière valeur connue et médiane des communes du territoire la même année"
     table = components.table(rows, INDICATOR_HEADERS, "commune-tableau-indicateurs", caption, formats)
@@ -194,6 +205,12 @@ def register(app: Dash, path: Path) -> None:
         name, past, future = data.commune_name(path, code), past_points(path, code, bloc), future_points(path, code, bloc)
         fig = charts.fan_chart(past, future, colours[bloc], f"{name} — {labels[bloc]} : résultats et prévision")
         return fig, fan_sentence(name, labels[bloc], past, future)
+
+    @app.callback(Output("commune-choix", "value"), Input("url", "search"))
+    def from_address(search: str | None) -> str:
+        """The commune of the address (a click on a map opens ``/commune?code=…``)."""
+        code = views.requested_commune(search, set(data.communes(path)["code_commune"]))
+        return code if code else no_update
 
     @app.callback(Output("commune-previsions", "children"), Input("commune-choix", "value"), Input("commune-horizon", "value"))
     def forecasts(code: str, key: str | None) -> html.Div:

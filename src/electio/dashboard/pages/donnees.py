@@ -15,7 +15,7 @@ from electio.dashboard.charts import percent
 
 PATH = "/donnees"
 TITLE = "Données et traçabilité"
-SOURCE_HEADERS = {"titre": "Titre", "producteur": "Producteur", "licence": "Licence", "url": "Adresse", "sha256": "Empreinte sha256 vérifiée"}
+SOURCE_HEADERS = {"titre": "Titre", "producteur": "Producteur", "licence": "Licence", "url": "Adresse", "sha256": "Empreinte (survol : valeur)"}
 BALLOT_HEADERS = {"libelle": "Scrutin", "communes_presentes": "Communes présentes", "communes_attendues": "Communes attendues", "taux": "Couverture"}
 INDICATOR_HEADERS = {"theme": "Thème", "libelle": "Indicateur", "annees": "Années disponibles", "couvertes": "Communes couvertes (dernière année)",
                      "attendues": "Communes attendues", "statut": "Statut"}
@@ -32,13 +32,22 @@ def link(url: object) -> html.A | str:
     return html.A(site, href=str(url), title=str(url), rel="noopener", target="_blank")
 
 
+def fingerprint(value: object) -> html.Span | str:
+    """A verified sha256 shown as « vérifiée » (the full fingerprint on hover): 64 characters do not fit a laptop screen."""
+    return html.Span("vérifiée", title=f"sha256 : {value}", className="empreinte") if value else "—"
+
+
 def sources_section(path: Path) -> html.Section:
     """Sources read by the last run: title, publisher, licence and URL from the catalogue, sha256 verified by the run."""
     inputs = data.run_inputs(path)
     used = data.sources().merge(inputs[["source_id", "sha256"]], on="source_id", how="inner")
+    ballots = dict(zip(data.ballots(path)["scrutin_id"], data.ballots(path)["libelle"], strict=True))
+    used["titre"] = [ballots.get(t, t) for t in used["titre"]]  # a ballot's file is titled by the ballot's French label, not its code
+    used["producteur"] = used["producteur"].str.replace("normalised by", "mis en forme par", regex=False)
     sentence = (f"{len(used)} fichiers sources lus par la dernière exécution, chacun vérifié par son empreinte sha256 "
                 f"(catalogue : {len(data.sources())} sources déclarées dans sources/*.toml).")
-    table = components.table(used, SOURCE_HEADERS, "donnees-sources", "Sources des données de l'entrepôt et empreinte des fichiers lus", {"url": link})
+    table = components.table(used, SOURCE_HEADERS, "donnees-sources", "Sources des données de l'entrepôt et empreinte des fichiers lus",
+                             {"url": link, "sha256": fingerprint})
     return components.section("Sources", components.key_figure("donnees-sources-texte", sentence), table, section_id="section-sources")
 
 

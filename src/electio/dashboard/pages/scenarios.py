@@ -37,13 +37,18 @@ def slider(kind: str, code: str, label: str, limit: float) -> html.Div:
                     **{"data-code": code})
 
 
+LEVER_THEMES = ("emploi", "pauvrete_revenus", "logement", "education", "entreprises")
+"""Themes whose indicators are offered as what-if levers. Population make-up (foreigners, immigrants, age) and
+security stay in the analysis: as levers shown to parties they are politically loaded and move the forecast little."""
+
+
 def indicator_choices(path: Path) -> list[str]:
-    """Percentage indicators the model uses, most important first, plus those of the stored scenarios."""
+    """Percentage indicators the model uses, of the :data:`LEVER_THEMES`, most important first, plus those of the stored scenarios."""
     found = simulation.engine(path)
     if found is None:
         return []
     info = data.indicator_info(path).set_index("indicateur")
-    usable = [c for c in found.indicators if c in info.index and info.loc[c, "unite"] == "%"]
+    usable = [c for c in found.indicators if c in info.index and info.loc[c, "unite"] == "%" and info.loc[c, "theme"] in LEVER_THEMES]
     ranked = data.drivers(path, RETAINED, MEAN, 200)["variable"].str.removeprefix("f_ind_")
     ordered = [c for c in ranked if c in usable][:MAX_INDICATORS]
     named = [c for _, shifts in simulation.stored_scenarios(path) for c, _ in shifts if c in usable]

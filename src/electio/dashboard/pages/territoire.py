@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dash import Dash, Input, Output, html
+from dash import Dash, Input, Output, callback_context, html, no_update
 
 from electio.dashboard import components, data, views
 
@@ -34,7 +34,8 @@ def layout(path: Path) -> html.Div:
         components.chart("territoire-barres", "territoire-barres-texte"),
         components.chart("territoire-probabilites", "territoire-probabilites-texte"),
     ], className="grille")
-    return components.page(f"{TITLE} — {name}", intro, controls, maps, bars)
+    answer = html.Div(components.key_figure("territoire-reponse"), className="reponse")  # the answer, above the fold
+    return components.page(f"{TITLE} — {name}", intro, answer, controls, maps, bars)
 
 
 def _default_bloc(path: Path, key: str) -> str:
@@ -51,10 +52,18 @@ def register(app: Dash, path: Path) -> None:
         Output("territoire-carte-bloc", "figure"), Output("territoire-carte-bloc-texte", "children"),
         Output("territoire-carte-tete", "figure"), Output("territoire-carte-tete-texte", "children"), Output("territoire-legende", "children"),
         Output("territoire-barres", "figure"), Output("territoire-barres-texte", "children"),
-        Output("territoire-probabilites", "figure"), Output("territoire-probabilites-texte", "children"),
+        Output("territoire-probabilites", "figure"), Output("territoire-probabilites-texte", "children"), Output("territoire-reponse", "children"),
         Input("territoire-horizon", "value"), Input("territoire-bloc", "value"),
     )
     def update(key: str, bloc: str) -> tuple:
         view = views.forecast_view(path, data.forecast_slice(path, key), bloc, views.target_label(path, key))
         return (view.share_map, view.share_text, view.leader_map, view.leader_text, view.legend,
-                view.bars, view.bars_text, view.probabilities, view.probabilities_text)
+                view.bars, view.bars_text, view.probabilities, view.probabilities_text,
+                f"{view.bars_text} {view.probabilities_text} {view.leader_text}")
+
+    @app.callback(Output("url", "href"), Input("territoire-carte-bloc", "clickData"), Input("territoire-carte-tete", "clickData"),
+                  prevent_initial_call=True)
+    def open_commune(*clicks: dict | None) -> str:
+        """A click on a commune of either map opens its page."""
+        href = views.commune_href(callback_context.triggered[0]["value"] if callback_context.triggered else None)
+        return href if href else no_update

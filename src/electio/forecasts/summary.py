@@ -1,0 +1,58 @@
+"""The forecasts' headline figures, computed once for every deliverable (report, slides, dashboard).
+
+One central value: the **mean** of the simulated distribution (``fact_prevision.moyenne``). The
+blocs' means sum to 100 % of the votes cast, whereas medians of skewed distributions do not (the
+small blocs' medians are lower than their means). Intervals are the 10–90 % quantiles (80 %).
+A commune's leading bloc is the bloc with the highest mean share (abstention excluded); its
+probability of leading (``p_tete``) is shown beside it, never used to pick it.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+CENTRAL = "moyenne"
+CENTRAL_LABEL = "moyenne des simulations"
+KEYS = ("scenario", "horizon_ans", "scrutin_cible")
+COLUMNS = (*KEYS, "bloc", CENTRAL, "q10", "q90", "p_tete", "communes_en_tete")
+
+
+def leaders(rows: pd.DataFrame) -> pd.DataFrame:
+    """Leading bloc of each commune (and target, scenario when present): highest mean share, abstention excluded.
+
+    ``rows``: ``fact_prevision`` rows of communes (not the territory total). Ties go to the first bloc code.
+    """
+    shares = rows[rows["bloc"] != "abstention"]
+    keys = [k for k in (*KEYS, "code_commune") if k in shares.columns]
+    if shares.empty:
+        return pd.DataFrame(columns=[*keys, "bloc", CENTRAL, "p_tete"])
+    ordered = shares.sort_values([*keys, CENTRAL, "bloc"], ascending=[*([True] * len(keys)), False, True])
+    return ordered.drop_duplicates(keys)[[*keys, "bloc", CENTRAL, "p_tete"]].reset_index(drop=True)
+
+
+def summary(rows: pd.DataFrame, territory: str) -> pd.DataFrame:
+    """Per scenario, target and bloc: the territory total's mean, 80 % interval, probability of leading,
+    and the number of communes where the bloc leads (:func:`leaders`)."""
+    keys = [k for k in KEYS if k in rows.columns]
+    total = rows[rows["code_commune"] == territory]
+    counts = (leaders(rows[rows["code_commune"] != territory]).groupby([*keys, "bloc"]).size()
+              .rename("communes_en_tete").reset_index())
+    out = total[[*keys, "bloc", CENTRAL, "q10", "q90", "p_tete"]].merge(counts, on=[*keys, "bloc"], how="left")
+    out["communes_en_tete"] = out["communes_en_tete"].fillna(0).astype(int)
+    out.loc[out["bloc"] == "abstention", "communes_en_tete"] = 0
+    return out.sort_values([*keys, "bloc"]).reset_index(drop=True)
+
+
+def headline(table: pd.DataFrame) -> pd.Series | None:
+    """The leading bloc of one target's summary (highest mean, abstention excluded), or None."""
+    shares = table[table["bloc"] != "abstention"]
+    return None if shares.empty else shares.sort_values([CENTRAL, "bloc"], ascending=[False, True]).iloc[0]
+
+
+def target_labels(ballots: pd.DataFrame) -> dict[str, tuple[str, pd.Timestamp]]:
+    """French label and date of each forecast target of a warehouse's ballots (scrutin_id, type_scrutin, date_scrutin)."""
+    from electio.forecasts.targets import forecast_targets
+
+    frame = ballots.assign(date_scrutin=pd.to_datetime(ballots["date_scrutin"]))
+    return {t.scrutin_cible: (f"À {t.horizon_ans} an{'s' if t.horizon_ans > 1 else ''} — {t.libelle}" if t.hypothetical else t.libelle, t.date)
+            for t in forecast_targets(frame)}
