@@ -167,16 +167,18 @@ def target_label(horizon: int, target: str) -> str:
     return f"Dans {horizon} an{'s' if horizon > 1 else ''}"
 
 
+TARGET_COLUMNS = ("scrutin_cible", "type_scrutin", "tour", "date_scrutin", "statut", "source_date", "date_reference", "horizon_ans", "libelle", "libelle_court", "prevu", "raison_exclusion")
+
+
+def stored_targets(path: Path) -> pd.DataFrame:
+    """``dim_cible_prevision``: the calendar ballots the forecast stage forecast (and left out), as stored."""
+    return table_or_empty(path, "dim_cible_prevision", "SELECT * FROM dim_cible_prevision ORDER BY date_scrutin", TARGET_COLUMNS)
+
+
 def described_targets(path: Path) -> dict[str, tuple[str, pd.Timestamp]]:
-    """Label and date of each target as the forecast stage defines them (empty without that stage)."""
-    try:
-        from electio.forecasts.targets import forecast_targets
-    except ImportError:
-        return {}
-    frame = ballots(path).assign(date_scrutin=lambda f: pd.to_datetime(f["date_scrutin"]))
-    found = forecast_targets(frame)
-    return {t.scrutin_cible: (f"À {t.horizon_ans} an{'s' if t.horizon_ans > 1 else ''} — {t.libelle}" if t.hypothetical else t.libelle, t.date)
-            for t in found}
+    """Label and date of each forecast target, as the forecast stage stored them (empty without that stage)."""
+    rows = stored_targets(path)
+    return {r.scrutin_cible: (r.libelle, pd.Timestamp(r.date_scrutin)) for r in rows[rows["prevu"].astype(bool)].itertuples(index=False)}
 
 
 def target_key(horizon: int, target: str) -> str:
@@ -206,7 +208,7 @@ def targets(path: Path, scenario: str = TENDANCE) -> pd.DataFrame:
         label=[known[t][0] if t in known else target_label(h, t) for h, t in pairs],
         date=[known[t][1] if t in known else latest + pd.DateOffset(years=h) for h, t in pairs],
     )
-    return rows.sort_values(["horizon_ans", "scrutin_cible"])[columns].reset_index(drop=True)
+    return rows.sort_values(["date", "scrutin_cible"])[columns].reset_index(drop=True)
 
 
 @lru_cache(maxsize=64)

@@ -15,7 +15,7 @@ import time
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
@@ -29,7 +29,8 @@ from electio.analysis.figures import fr_number
 from electio.features.modelling_table import ABSTENTION, ElectionData, build_modelling_table, load_election_data, outputs, table_hash
 from electio.forecasts import scenarios as sc
 from electio.forecasts.simulate import STORED_QUANTILES, commune_draws, residual_draws, residual_scale, summarise, summary_frame
-from electio.forecasts.targets import Target, forecast_targets, target_table
+from electio.forecasts.calendar import Skipped, load_calendar
+from electio.forecasts.targets import Target, forecast_targets, target_frame, target_table
 from electio.forecasts.trajectories import indicator_features, project, with_indicators
 from electio.forecasts.uncertainty import (
     backtest_predictions,
@@ -73,6 +74,7 @@ class ForecastOptions:
     threshold: float = THRESHOLD
     html: bool = True
     model: Path | None = None
+    as_of: date | None = None  # date de référence : les cibles sont les scrutins du calendrier qui la suivent (défaut : aujourd'hui)
 
 
 @dataclass
@@ -125,6 +127,8 @@ class ForecastResult:
     stored: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    as_of: pd.Timestamp | None = None
+    skipped: list[Skipped] = field(default_factory=list)
 
 
 # ─── Reading ─────────────────────────────────────────────────────────────────────────────
@@ -320,7 +324,11 @@ def run_forecast(warehouse: Path | None = None, options: ForecastOptions = Forec
     inputs = read_inputs(warehouse, options.model)
     data = inputs.data
     communes = [find_commune(inputs.communes, c) for c in options.communes]
-    targets = forecast_targets(data.ballots)
+    as_of = pd.Timestamp(options.as_of or date.today())
+    calendar = load_calendar()
+    targets, skipped = forecast_targets(calendar, as_of, frozenset(data.ballots["type_scrutin"]))
+    if not targets:
+        raise ElectioError(f"aucun scrutin du calendrier à prévoir dans les trois ans après le {as_of.date():%d/%m/%Y} (referentials/calendrier.csv)")
     used_indicators = indicator_features(inputs.learner.features)
     known = set(used_indicators) | (set(data.indicators["indicateur"]) if data.indicators is not None else set())
     scenarios = resolve_scenarios(options, outputs(data.blocs), sorted(known))
@@ -343,14 +351,16 @@ def run_forecast(warehouse: Path | None = None, options: ForecastOptions = Forec
     result = ForecastResult(
         territoire=data.territoire, output=forecast_dir(), targets=targets, scenarios=scenarios, forecasts=forecasts, calibration=reliability,
         swings=table, variance=pd.Series(variance, index=outputs(data.blocs)), calibration_horizons=used, draws=options.draws,
-        libelles=charts.labels(inputs), nom_territoire=inputs.territory_name, notes=list(inputs.notes))
+        libelles=charts.labels(inputs), nom_territoire=inputs.territory_name, notes=list(inputs.notes), as_of=as_of, skipped=skipped)
+    result.notes += [f"Non prévu : {s.scrutin_id} ({s.date:%d/%m/%Y}) — {s.raison}." for s in skipped]
     result.notes += indicator_notes(forecasts, scenarios, used_indicators, data.territoire)
     covered = round(100 * interval_coverage(table, result.variance))
     result.notes.append(f"Contrôle de l'incertitude du territoire : {covered} % des écarts passés entre scrutins comparables tombent dans "
                         "l'intervalle à 80 % (contrôle sur les données mêmes de l'estimation).")
     if write:
         say("Écriture dans l'entrepôt")
-        tables = {"dim_scenario": scenario_frame(scenarios), "fact_prevision": forecasts[FACT_COLUMNS], "forecast_calibration": result.calibration}
+        tables = {"dim_scenario": scenario_frame(scenarios), "dim_cible_prevision": target_frame(calendar, targets, skipped, as_of),
+                  "fact_prevision": forecasts[FACT_COLUMNS], "forecast_calibration": result.calibration}
         result.stored = replace_stage_tables(warehouse, FORECAST_DDL, tables, {})
     clean(result.output)
     result.figures.append(write_csv(forecasts[FACT_COLUMNS], result.output / CSV_NAME))

@@ -515,9 +515,14 @@ FORECAST_PICKS = (  # (file pattern, title); {first}: the one-year target
 
 
 def forecast_targets(con: duckdb.DuckDBPyConnection, territory: str, scenario: str, labels: dict[str, str]) -> tuple[list[dict], list[dict]]:
-    """Targets (horizon order) and, per bloc, the territory's median, 80 % interval and P(lead) for each, in ``scenario``."""
+    """Targets (date order, with their calendar label) and, per bloc, the territory's median, 80 % interval and P(lead) for each, in ``scenario``."""
     rows = query(con, "SELECT * FROM fact_prevision WHERE code_commune = ? AND scenario = ?", territory, scenario)
-    targets = rows[["scrutin_cible", "horizon_ans"]].drop_duplicates().sort_values("horizon_ans")
+    described = query(con, "SELECT scrutin_cible, libelle, libelle_court AS court, date_scrutin FROM dim_cible_prevision WHERE prevu") \
+        if has_relation(con, "dim_cible_prevision") else pd.DataFrame(columns=["scrutin_cible", "libelle", "court", "date_scrutin"])
+    targets = rows[["scrutin_cible", "horizon_ans"]].drop_duplicates().merge(described, on="scrutin_cible", how="left")
+    targets["libelle"] = targets["libelle"].fillna(targets["scrutin_cible"])
+    targets["court"] = targets["court"].fillna(targets["scrutin_cible"])
+    targets = targets.sort_values(["date_scrutin", "scrutin_cible"])
     order = [b for b in labels if b in set(rows["bloc"])]
     table = []
     for bloc in order:

@@ -359,7 +359,7 @@ def slide_forecast(deck: Presentation, ctx: dict, n: int) -> None:
                  + ", ".join(f"{r['libelle']} {entier(r['communes'])}" for r in heads) + " communes"], (0.5, 5.5, 7.2, 1.0), 13)
     rows = [(bloc, *(f"{pct(v['q50'], 0)} ({pct(v['p_tete'], 0) if v['p_tete'] is not None else '—'})" for v in values))
             for bloc, values in leading.items()]
-    table(slide, ["Bloc", *(f"{c['horizon_ans']} an{'s' if c['horizon_ans'] > 1 else ''}" for c in fc["cibles"])], rows,
+    table(slide, ["Bloc", *(c["court"] for c in fc["cibles"])], rows,
           (7.9, 1.4, 4.95, 0.4 * (len(rows) + 1)), 9, (1.4, *([1.0] * len(fc["cibles"]))))
     text(slide, ["Médiane (probabilité d'être en tête), total du territoire, scénario « " + fc["scenario"] + " »"],
          (7.9, 1.45 + 0.4 * (len(rows) + 1), 4.95, 0.5), 10, colour=GREY)
