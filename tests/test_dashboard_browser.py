@@ -165,6 +165,11 @@ def territory_rows(path: Path, scenario: str, target: str) -> dict[str, tuple[fl
     return {r.bloc: (r.moyenne, r.q10, r.q90, r.p_tete) for r in rows.itertuples()}
 
 
+def first_target_id(path: Path) -> str:
+    """The first forecast target (by date), which the pages show by default."""
+    return sql(path, "SELECT scrutin_cible FROM dim_cible_prevision WHERE prevu ORDER BY date_scrutin, scrutin_cible LIMIT 1")["scrutin_cible"].iloc[0]
+
+
 def labels(path: Path) -> dict[str, str]:
     """French label of each bloc."""
     return dict(sql(path, "SELECT code_bloc, libelle FROM dim_bloc").itertuples(index=False))
@@ -203,7 +208,7 @@ def test_commune_page_after_a_search(page: object, server: str, warehouse: Path)
     bloc = sql(warehouse, "SELECT code_bloc FROM dim_bloc ORDER BY ordre LIMIT 1")["code_bloc"].iloc[0]
     last = sql(warehouse, "SELECT part FROM v_resultat_bloc_commune WHERE scrutin_id = 'pres2022_t1' AND code_commune = ? AND bloc = ?",
                [VILLEURBANNE, bloc])["part"].iloc[0]
-    first = sql(warehouse, "SELECT scrutin_cible FROM dim_cible_prevision WHERE prevu ORDER BY date_scrutin, scrutin_cible LIMIT 1")["scrutin_cible"].iloc[0]
+    first = first_target_id(warehouse)
     forecast = sql(warehouse, "SELECT q50, q10, q90 FROM fact_prevision WHERE scenario = 'tendance' AND scrutin_cible = ? AND code_commune = ? "
                               "AND bloc = ?", [first, VILLEURBANNE, bloc]).iloc[0]
     assert f"{percent(last)} au dernier scrutin" in sentence
@@ -230,14 +235,15 @@ def test_scenario_slider_updates_maps_and_probabilities(page: object, server: st
     open_page(page, server + "/scenarios")
     assert "tendance" in wait_text(page, "scenario-methode", "tendance")
     pick(page, "scenario-bloc", "Extrême droite")
-    trend = territory_rows(warehouse, "tendance", 1)["extreme_droite"][0]
+    first_target = first_target_id(warehouse)
+    trend = territory_rows(warehouse, "tendance", first_target)["extreme_droite"][0]
     wait_text(page, "scenario-carte-bloc-texte", f"{percent(trend)} des exprimés dans l'ensemble du territoire")
     stored = sql(warehouse, "SELECT scenario FROM dim_scenario WHERE parametres LIKE '%\"swing_points\": {\"extreme_droite\": 5.0}%'")
     if len(stored):
         name = stored["scenario"].iloc[0]
         set_slider(page, "extreme_droite", 5)
         wait_text(page, "scenario-methode", name)
-        rows = territory_rows(warehouse, name, 1)
+        rows = territory_rows(warehouse, name, first_target)
         assert f"{percent(rows['extreme_droite'][0])} des exprimés" in text(page, "scenario-carte-bloc-texte")
         first = max((b for b in rows if b != "abstention"), key=lambda b: rows[b][0])
         assert f"{percent(rows[first][0])} des exprimés" in text(page, "scenario-barres-texte")

@@ -260,7 +260,8 @@ def test_forecast_tables_are_consistent(forecast_run) -> None:
     assert scenarios == {"tendance", "personnalise", "poussee_extreme_droite"} == set(facts["scenario"])
     expected = todays_targets()
     assert set(facts["scrutin_cible"]) == {t.scrutin_cible for t in expected} == set(stored.loc[stored["prevu"], "scrutin_cible"])
-    assert (pd.to_datetime(stored["date_scrutin"]) > pd.Timestamp(date.today())).all() and (stored["date_reference"] == date.today()).all()
+    assert (pd.to_datetime(stored["date_scrutin"]) > pd.Timestamp(date.today())).all()
+    assert (pd.to_datetime(stored["date_reference"]) == pd.Timestamp(date.today())).all()
     horizons = facts.groupby("scrutin_cible")["horizon_ans"].first()
     assert all(horizons[t.scrutin_cible] == t.horizon_ans for t in expected)
     assert "scénario « Tendance »" in output and expected[0].libelle in output and "Extrême droite" in output

@@ -505,7 +505,7 @@ def accuracy_section(con: duckdb.DuckDBPyConnection, evaluation: pd.DataFrame, t
 
 
 FORECAST_PICKS = (  # (file pattern, title); {first}: the one-year target
-    ("courbes_territoire.png", "Trajectoires du territoire : passé observé et prévisions à 1, 2, 3 ans"),
+    ("courbes_territoire.png", "Trajectoires du territoire : passé observé et prévisions des prochains scrutins"),
     ("proba_tete_barres.png", "Probabilité de chaque bloc d'arriver en tête"),
     ("comparaison_scenarios.png", "Comparaison des scénarios"),
     ("chaleur_{first}.png", "Carte de chaleur des parts prévues par commune"),

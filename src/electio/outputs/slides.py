@@ -160,7 +160,7 @@ def slide_brief(deck: Presentation, ctx: dict, n: int) -> None:
                  "**Pipeline** ETL automatisé, traçable (sha256, lignage, contrats qualité)",
                  "**Entrepôt** en étoile nommé et commenté ; exports CSV, Parquet, SQL, Power BI",
                  "**Exploration** : cartes, histogrammes, cartes de chaleur des corrélations",
-                 "**Modèle supervisé** testé sur des scrutins jamais vus ; prévisions à 1, 2, 3 ans",
+                 "**Modèle supervisé** testé sur des scrutins jamais vus ; prévisions des scrutins des trois prochaines années",
                  "**Livrables** : dossier de synthèse (HTML, PDF), cette présentation, notebooks"], (0.5, 1.4, 7.4, 5.4), 17, bullets=True)
     text(slide, ["Trois questions du client", "Q1 · Quelle donnée est la plus corrélée aux résultats ?", "Q2 · Principe de l'apprentissage supervisé ?",
                  "Q3 · Comment définir la précision (accuracy) ?"], (8.3, 1.6, 4.6, 3.5), 16, colour=NAVY)
@@ -341,7 +341,7 @@ def slide_q3(deck: Presentation, ctx: dict, n: int) -> None:
 def slide_forecast(deck: Presentation, ctx: dict, n: int) -> None:
     fc = ctx["forecast"]
     if not fc["disponible"]:
-        slide = new_slide(deck, "Prévisions à 1, 2 et 3 ans", "L'étape de prévision n'a pas encore écrit ses tables dans l'entrepôt : cette diapositive "
+        slide = new_slide(deck, "Prévisions des prochains scrutins", "L'étape de prévision n'a pas encore écrit ses tables dans l'entrepôt : cette diapositive "
                           "le dit plutôt que de montrer des chiffres inventés. Relancer electio report après electio forecast.", n)
         text(slide, ["Section manquante : tables " + ", ".join(fc["tables_absentes"]) + " absentes de l'entrepôt.",
                      "Relancer « electio report » après « electio forecast »."], (0.5, 2.0, 12.3, 2.0), 20, colour=RED)
@@ -349,7 +349,7 @@ def slide_forecast(deck: Presentation, ctx: dict, n: int) -> None:
     leading = {row["bloc"]: row["valeurs"] for row in fc["territoire"]}
     first = fc["cibles"][0]["scrutin_cible"]
     best = max(fc["territoire"], key=lambda r: r["valeurs"][0]["p_tete"] or 0)
-    slide = new_slide(deck, "Prévisions à 1, 2 et 3 ans",
+    slide = new_slide(deck, "Prévisions des prochains scrutins",
                       f"Scénario « {fc['scenario']} » : pour {first}, le bloc le plus probablement en tête sur le territoire est {best['bloc']} "
                       f"(probabilité {pct(best['valeurs'][0]['p_tete'], 0)}, médiane {pct(best['valeurs'][0]['q50'])}). Les intervalles s'élargissent "
                       f"avec l'horizon. {entier(len(fc['scenarios']))} scénarios sont fournis ; d'autres se paramètrent en ligne de commande.", n)
