@@ -264,7 +264,7 @@ def test_forecast_tables_are_consistent(forecast_run) -> None:
     assert (pd.to_datetime(stored["date_reference"]) == pd.Timestamp(date.today())).all()
     horizons = facts.groupby("scrutin_cible")["horizon_ans"].first()
     assert all(horizons[t.scrutin_cible] == t.horizon_ans for t in expected)
-    assert "scénario « Tendance »" in output and expected[0].libelle in output and "Extrême droite" in output
+    assert "scénario « Tendance »" in output and "Présidentielle" in output and "Extrême droite" in output
     assert facts["code_commune"].nunique() == 267 and "69" in set(facts["code_commune"])
     blocs = facts[facts["bloc"] != "abstention"]
     np.testing.assert_allclose(blocs.groupby(["scenario", "scrutin_cible", "code_commune"])["moyenne"].sum(), 1.0, atol=1e-9)
