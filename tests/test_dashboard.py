@@ -59,7 +59,7 @@ def test_percent_is_french() -> None:
 
 def test_targets_are_the_stage_horizons(warehouse: Path) -> None:
     targets = data.targets(warehouse)
-    stored = sql(warehouse, "SELECT horizon_ans, scrutin_cible, libelle FROM dim_cible_prevision WHERE prevu ORDER BY date_scrutin, scrutin_cible")
+    stored = sql(warehouse, "SELECT horizon_ans, scrutin_cible, libelle FROM dim_scrutin_cible WHERE prevu ORDER BY date_scrutin, scrutin_cible")
     assert targets[["horizon_ans", "scrutin_cible", "label"]].astype(str).values.tolist() == stored.astype(str).values.tolist()
     facts = sql(warehouse, "SELECT DISTINCT horizon_ans, scrutin_cible FROM fact_prevision WHERE scenario = 'tendance'")
     assert set(map(tuple, facts.astype(str).values.tolist())) == set(map(tuple, stored[["horizon_ans", "scrutin_cible"]].astype(str).values.tolist()))

@@ -167,7 +167,7 @@ def territory_rows(path: Path, scenario: str, target: str) -> dict[str, tuple[fl
 
 def first_target_id(path: Path) -> str:
     """The first forecast target (by date), which the pages show by default."""
-    return sql(path, "SELECT scrutin_cible FROM dim_cible_prevision WHERE prevu ORDER BY date_scrutin, scrutin_cible LIMIT 1")["scrutin_cible"].iloc[0]
+    return sql(path, "SELECT scrutin_cible FROM dim_scrutin_cible WHERE prevu ORDER BY date_scrutin, scrutin_cible LIMIT 1")["scrutin_cible"].iloc[0]
 
 
 def labels(path: Path) -> dict[str, str]:
@@ -180,7 +180,7 @@ def test_territory_page_shows_the_stored_forecasts(page: object, server: str, wa
     assert page.evaluate("document.documentElement.lang") == "fr"
     assert float(page.evaluate("getComputedStyle(document.body).fontSize").removesuffix("px")) >= 16
     names = labels(warehouse)
-    stored = sql(warehouse, "SELECT scrutin_cible, libelle FROM dim_cible_prevision WHERE prevu ORDER BY date_scrutin, scrutin_cible")
+    stored = sql(warehouse, "SELECT scrutin_cible, libelle FROM dim_scrutin_cible WHERE prevu ORDER BY date_scrutin, scrutin_cible")
     first, last = stored.iloc[0], stored.iloc[-1]
     for target, radio in ((first["scrutin_cible"], None), (last["scrutin_cible"], last["libelle"])):
         if radio:

@@ -254,7 +254,7 @@ def test_forecast_tables_are_consistent(forecast_run) -> None:
     warehouse, output, _ = forecast_run
     with duckdb.connect(str(warehouse), read_only=True) as con:
         facts = con.sql("SELECT * FROM fact_prevision").df()
-        stored = con.sql("SELECT * FROM dim_cible_prevision").df()
+        stored = con.sql("SELECT * FROM dim_scrutin_cible").df()
         scenarios = set(con.sql("SELECT scenario FROM dim_scenario").df()["scenario"])
         calibration = con.sql("SELECT * FROM forecast_calibration").df()
     assert scenarios == {"tendance", "personnalise", "poussee_extreme_droite"} == set(facts["scenario"])

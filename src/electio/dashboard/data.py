@@ -171,8 +171,8 @@ TARGET_COLUMNS = ("scrutin_cible", "type_scrutin", "tour", "date_scrutin", "stat
 
 
 def stored_targets(path: Path) -> pd.DataFrame:
-    """``dim_cible_prevision``: the calendar ballots the forecast stage forecast (and left out), as stored."""
-    return table_or_empty(path, "dim_cible_prevision", "SELECT * FROM dim_cible_prevision ORDER BY date_scrutin", TARGET_COLUMNS)
+    """``dim_scrutin_cible``: the calendar ballots the forecast stage forecast (and left out), as stored."""
+    return table_or_empty(path, "dim_scrutin_cible", "SELECT * FROM dim_scrutin_cible ORDER BY date_scrutin", TARGET_COLUMNS)
 
 
 def described_targets(path: Path) -> dict[str, tuple[str, pd.Timestamp]]:

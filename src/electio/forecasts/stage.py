@@ -359,7 +359,7 @@ def run_forecast(warehouse: Path | None = None, options: ForecastOptions = Forec
                         "l'intervalle à 80 % (contrôle sur les données mêmes de l'estimation).")
     if write:
         say("Écriture dans l'entrepôt")
-        tables = {"dim_scenario": scenario_frame(scenarios), "dim_cible_prevision": target_frame(calendar, targets, skipped, as_of),
+        tables = {"dim_scenario": scenario_frame(scenarios), "dim_scrutin_cible": target_frame(calendar, targets, skipped, as_of),
                   "fact_prevision": forecasts[FACT_COLUMNS], "forecast_calibration": result.calibration}
         result.stored = replace_stage_tables(warehouse, FORECAST_DDL, tables, {})
     clean(result.output)

@@ -77,7 +77,7 @@ def forecast_targets(calendar: pd.DataFrame, as_of: pd.Timestamp, modelled: froz
 
 
 def target_frame(calendar: pd.DataFrame, targets: list[Target], skipped: list[Skipped], as_of: pd.Timestamp) -> pd.DataFrame:
-    """``dim_cible_prevision`` rows: the targets, then the window's ballots left out with their reason."""
+    """``dim_scrutin_cible`` rows: the targets, then the window's ballots left out with their reason."""
     info = calendar.set_index("scrutin_id")
     reasons = {s.scrutin_id: s.raison for s in skipped}
     rows = []
@@ -92,7 +92,7 @@ def target_frame(calendar: pd.DataFrame, targets: list[Target], skipped: list[Sk
 
 
 def stored_targets(frame: pd.DataFrame) -> list[Target]:
-    """The targets of stored ``dim_cible_prevision`` rows (those forecast), by date."""
+    """The targets of stored ``dim_scrutin_cible`` rows (those forecast), by date."""
     kept = frame[frame["prevu"].astype(bool)].sort_values("date_scrutin")
     return [Target(r.scrutin_cible, r.type_scrutin, pd.Timestamp(r.date_scrutin), int(r.horizon_ans), r.statut) for r in kept.itertuples(index=False)]
 

@@ -517,8 +517,8 @@ FORECAST_PICKS = (  # (file pattern, title); {first}: the one-year target
 def forecast_targets(con: duckdb.DuckDBPyConnection, territory: str, scenario: str, labels: dict[str, str]) -> tuple[list[dict], list[dict]]:
     """Targets (date order, with their calendar label) and, per bloc, the territory's median, 80 % interval and P(lead) for each, in ``scenario``."""
     rows = query(con, "SELECT * FROM fact_prevision WHERE code_commune = ? AND scenario = ?", territory, scenario)
-    described = query(con, "SELECT scrutin_cible, libelle, libelle_court AS court, date_scrutin FROM dim_cible_prevision WHERE prevu") \
-        if has_relation(con, "dim_cible_prevision") else pd.DataFrame(columns=["scrutin_cible", "libelle", "court", "date_scrutin"])
+    described = query(con, "SELECT scrutin_cible, libelle, libelle_court AS court, date_scrutin FROM dim_scrutin_cible WHERE prevu") \
+        if has_relation(con, "dim_scrutin_cible") else pd.DataFrame(columns=["scrutin_cible", "libelle", "court", "date_scrutin"])
     targets = rows[["scrutin_cible", "horizon_ans"]].drop_duplicates().merge(described, on="scrutin_cible", how="left")
     targets["libelle"] = targets["libelle"].fillna(targets["scrutin_cible"])
     targets["court"] = targets["court"].fillna(targets["scrutin_cible"])

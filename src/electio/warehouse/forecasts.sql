@@ -16,7 +16,7 @@ COMMENT ON COLUMN dim_scenario.libelle IS 'Libellé français du scénario.';
 COMMENT ON COLUMN dim_scenario.description IS 'Description française des hypothèses du scénario.';
 COMMENT ON COLUMN dim_scenario.parametres IS 'Paramètres (JSON) : écarts des totaux du territoire en points par bloc (swing_points, appliqués à la tendance, autres blocs rééchelonnés pour sommer à 100 %) et décalages d''indicateurs dans leur unité (indicateurs).';
 
-CREATE TABLE dim_cible_prevision (
+CREATE TABLE dim_scrutin_cible (
     scrutin_cible     VARCHAR NOT NULL PRIMARY KEY,
     type_scrutin      VARCHAR NOT NULL,
     tour              INTEGER NOT NULL,
@@ -30,19 +30,19 @@ CREATE TABLE dim_cible_prevision (
     prevu             BOOLEAN NOT NULL,
     raison_exclusion  VARCHAR
 );
-COMMENT ON TABLE dim_cible_prevision IS 'Scrutins du calendrier électoral (referentials/calendrier.csv) dans les trois ans suivant la date de référence : ceux qui sont prévus (cibles de fact_prevision) et ceux qui ne le sont pas, avec la raison.';
-COMMENT ON COLUMN dim_cible_prevision.scrutin_cible IS 'Identifiant du scrutin réel (presAAAA_t1, euroAAAA_t1, legAAAA_t1…), le même que dans dim_scrutin une fois le scrutin tenu.';
-COMMENT ON COLUMN dim_cible_prevision.type_scrutin IS 'Type de scrutin (presidentielle, legislatives, europeennes, municipales, regionales, departementales).';
-COMMENT ON COLUMN dim_cible_prevision.tour IS 'Tour (1 ou 2).';
-COMMENT ON COLUMN dim_cible_prevision.date_scrutin IS 'Date du scrutin (réelle, prévue ou hypothétique selon le statut).';
-COMMENT ON COLUMN dim_cible_prevision.statut IS 'officiel : date fixée par décret ; prevu : scrutin obligatoire dans une fenêtre légale connue, jour retenu indiqué ; hypothese : scrutin qui peut ne pas avoir lieu (dissolution).';
-COMMENT ON COLUMN dim_cible_prevision.source_date IS 'Source de la date (texte du calendrier).';
-COMMENT ON COLUMN dim_cible_prevision.date_reference IS 'Date de référence de la prévision : les cibles sont les scrutins postérieurs à cette date.';
-COMMENT ON COLUMN dim_cible_prevision.horizon_ans IS 'Années entre la date de référence et le scrutin, arrondies au supérieur (au moins 1).';
-COMMENT ON COLUMN dim_cible_prevision.libelle IS 'Libellé français du scrutin avec sa date et son statut.';
-COMMENT ON COLUMN dim_cible_prevision.libelle_court IS 'Libellé court pour les axes et en-têtes (« prés. 2027 (1 an) »).';
-COMMENT ON COLUMN dim_cible_prevision.prevu IS 'Vrai si le scrutin est une cible de fact_prevision.';
-COMMENT ON COLUMN dim_cible_prevision.raison_exclusion IS 'Pourquoi le scrutin n''est pas prévu (NULL s''il l''est).';
+COMMENT ON TABLE dim_scrutin_cible IS 'Scrutins du calendrier électoral (referentials/calendrier.csv) dans les trois ans suivant la date de référence : ceux qui sont prévus (cibles de fact_prevision) et ceux qui ne le sont pas, avec la raison.';
+COMMENT ON COLUMN dim_scrutin_cible.scrutin_cible IS 'Identifiant du scrutin réel (presAAAA_t1, euroAAAA_t1, legAAAA_t1…), le même que dans dim_scrutin une fois le scrutin tenu.';
+COMMENT ON COLUMN dim_scrutin_cible.type_scrutin IS 'Type de scrutin (presidentielle, legislatives, europeennes, municipales, regionales, departementales).';
+COMMENT ON COLUMN dim_scrutin_cible.tour IS 'Tour (1 ou 2).';
+COMMENT ON COLUMN dim_scrutin_cible.date_scrutin IS 'Date du scrutin (réelle, prévue ou hypothétique selon le statut).';
+COMMENT ON COLUMN dim_scrutin_cible.statut IS 'officiel : date fixée par décret ; prevu : scrutin obligatoire dans une fenêtre légale connue, jour retenu indiqué ; hypothese : scrutin qui peut ne pas avoir lieu (dissolution).';
+COMMENT ON COLUMN dim_scrutin_cible.source_date IS 'Source de la date (texte du calendrier).';
+COMMENT ON COLUMN dim_scrutin_cible.date_reference IS 'Date de référence de la prévision : les cibles sont les scrutins postérieurs à cette date.';
+COMMENT ON COLUMN dim_scrutin_cible.horizon_ans IS 'Années entre la date de référence et le scrutin, arrondies au supérieur (au moins 1).';
+COMMENT ON COLUMN dim_scrutin_cible.libelle IS 'Libellé français du scrutin avec sa date et son statut.';
+COMMENT ON COLUMN dim_scrutin_cible.libelle_court IS 'Libellé court pour les axes et en-têtes (« prés. 2027 (1 an) »).';
+COMMENT ON COLUMN dim_scrutin_cible.prevu IS 'Vrai si le scrutin est une cible de fact_prevision.';
+COMMENT ON COLUMN dim_scrutin_cible.raison_exclusion IS 'Pourquoi le scrutin n''est pas prévu (NULL s''il l''est).';
 
 CREATE TABLE fact_prevision (
     scenario       VARCHAR NOT NULL,
@@ -61,8 +61,8 @@ CREATE TABLE fact_prevision (
 );
 COMMENT ON TABLE fact_prevision IS 'Prévisions par scénario, scrutin cible, commune et bloc : distribution prédictive simulée (moyenne, quantiles, probabilité d''arriver en tête).';
 COMMENT ON COLUMN fact_prevision.scenario IS 'Scénario (dim_scenario.scenario).';
-COMMENT ON COLUMN fact_prevision.horizon_ans IS 'Années entre la date de référence de la prévision et le scrutin cible, arrondies au supérieur (dim_cible_prevision.horizon_ans).';
-COMMENT ON COLUMN fact_prevision.scrutin_cible IS 'Scrutin prévu, identifié comme le scrutin réel du calendrier (dim_cible_prevision.scrutin_cible : presAAAA_t1, euroAAAA_t1, legAAAA_t1).';
+COMMENT ON COLUMN fact_prevision.horizon_ans IS 'Années entre la date de référence de la prévision et le scrutin cible, arrondies au supérieur (dim_scrutin_cible.horizon_ans).';
+COMMENT ON COLUMN fact_prevision.scrutin_cible IS 'Scrutin prévu, identifié comme le scrutin réel du calendrier (dim_scrutin_cible.scrutin_cible : presAAAA_t1, euroAAAA_t1, legAAAA_t1).';
 COMMENT ON COLUMN fact_prevision.code_commune IS 'Commune (COG 2026), ou code du département pour le total du territoire.';
 COMMENT ON COLUMN fact_prevision.bloc IS 'Bloc (part des exprimés) ou abstention (taux d''abstention des inscrits).';
 COMMENT ON COLUMN fact_prevision.moyenne IS 'Moyenne de la distribution prédictive (fraction, de 0 à 1).';
