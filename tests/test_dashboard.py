@@ -59,11 +59,11 @@ def test_percent_is_french() -> None:
 
 def test_targets_are_the_stage_horizons(warehouse: Path) -> None:
     targets = data.targets(warehouse)
-    stored = sql(warehouse, "SELECT DISTINCT horizon_ans, scrutin_cible FROM fact_prevision WHERE scenario = 'tendance' ORDER BY 1")
-    assert targets[["horizon_ans", "scrutin_cible"]].astype(str).values.tolist() == stored.astype(str).values.tolist()
-    assert targets["horizon_ans"].tolist()[:3] == [1, 2, 3]
-    assert targets["label"].iloc[0].startswith("À 1 an")
-    assert "Présidentielle" in targets["label"].iloc[-1]
+    stored = sql(warehouse, "SELECT horizon_ans, scrutin_cible, libelle FROM dim_scrutin_cible WHERE prevu ORDER BY date_scrutin, scrutin_cible")
+    assert targets[["horizon_ans", "scrutin_cible", "label"]].astype(str).values.tolist() == stored.astype(str).values.tolist()
+    facts = sql(warehouse, "SELECT DISTINCT horizon_ans, scrutin_cible FROM fact_prevision WHERE scenario = 'tendance'")
+    assert set(map(tuple, facts.astype(str).values.tolist())) == set(map(tuple, stored[["horizon_ans", "scrutin_cible"]].astype(str).values.tolist()))
+    assert targets["label"].iloc[0].startswith("Présidentielle 2027")
     assert all(data.parse_target(k) == (int(h), t) for k, h, t in zip(targets["key"], targets["horizon_ans"], targets["scrutin_cible"], strict=True))
 
 

@@ -158,11 +158,16 @@ def set_slider(tab: object, code: str, value: float) -> None:
     box.press("Tab")  # the box commits its value when it loses the focus
 
 
-def territory_rows(path: Path, scenario: str, horizon: int) -> dict[str, tuple[float, float, float, float]]:
-    """bloc → (moyenne, q10, q90, p_tete) of the territory in fact_prevision."""
-    rows = sql(path, "SELECT bloc, moyenne, q10, q90, p_tete FROM fact_prevision WHERE scenario = ? AND horizon_ans = ? AND code_commune = ?",
-               [scenario, horizon, TERRITORY])
+def territory_rows(path: Path, scenario: str, target: str) -> dict[str, tuple[float, float, float, float]]:
+    """bloc → (moyenne, q10, q90, p_tete) of the territory in fact_prevision, for one target ballot."""
+    rows = sql(path, "SELECT bloc, moyenne, q10, q90, p_tete FROM fact_prevision WHERE scenario = ? AND scrutin_cible = ? AND code_commune = ?",
+               [scenario, target, TERRITORY])
     return {r.bloc: (r.moyenne, r.q10, r.q90, r.p_tete) for r in rows.itertuples()}
+
+
+def first_target_id(path: Path) -> str:
+    """The first forecast target (by date), which the pages show by default."""
+    return sql(path, "SELECT scrutin_cible FROM dim_scrutin_cible WHERE prevu ORDER BY date_scrutin, scrutin_cible LIMIT 1")["scrutin_cible"].iloc[0]
 
 
 def labels(path: Path) -> dict[str, str]:
@@ -175,10 +180,12 @@ def test_territory_page_shows_the_stored_forecasts(page: object, server: str, wa
     assert page.evaluate("document.documentElement.lang") == "fr"
     assert float(page.evaluate("getComputedStyle(document.body).fontSize").removesuffix("px")) >= 16
     names = labels(warehouse)
-    for horizon, radio in ((1, None), (5, "Présidentielle")):
+    stored = sql(warehouse, "SELECT scrutin_cible, libelle FROM dim_scrutin_cible WHERE prevu ORDER BY date_scrutin, scrutin_cible")
+    first, last = stored.iloc[0], stored.iloc[-1]
+    for target, radio in ((first["scrutin_cible"], None), (last["scrutin_cible"], last["libelle"])):
         if radio:
             page.locator("#territoire-horizon label", has_text=radio).click()
-        rows = {b: v for b, v in territory_rows(warehouse, "tendance", horizon).items() if b != "abstention"}
+        rows = {b: v for b, v in territory_rows(warehouse, "tendance", target).items() if b != "abstention"}
         first = max(rows, key=lambda b: rows[b][0])
         mean, low, high, _ = rows[first]
         wait_text(page, "territoire-barres-texte", f"{names[first]} en tête avec {percent(mean)} des exprimés (intervalle à 80 % : "
@@ -186,8 +193,8 @@ def test_territory_page_shows_the_stored_forecasts(page: object, server: str, wa
         likely = max(rows, key=lambda b: rows[b][3])
         assert f"{percent(rows[likely][3], 0)}" in text(page, "territoire-probabilites-texte")
         counts = sql(warehouse, "SELECT bloc, count(*) AS n FROM (SELECT code_commune, arg_max(bloc, moyenne) AS bloc FROM fact_prevision "
-                                "WHERE scenario = 'tendance' AND horizon_ans = ? AND bloc <> 'abstention' AND code_commune <> ? GROUP BY 1) "
-                                "GROUP BY 1 ORDER BY n DESC", [horizon, TERRITORY])
+                                "WHERE scenario = 'tendance' AND scrutin_cible = ? AND bloc <> 'abstention' AND code_commune <> ? GROUP BY 1) "
+                                "GROUP BY 1 ORDER BY n DESC", [target, TERRITORY])
         top = counts.iloc[0]
         assert f"{names[top['bloc']]} dans {top['n']} communes" in text(page, "territoire-carte-tete-texte")
         assert page.locator("#legende-tete li").count() == len(counts)
@@ -201,12 +208,13 @@ def test_commune_page_after_a_search(page: object, server: str, warehouse: Path)
     bloc = sql(warehouse, "SELECT code_bloc FROM dim_bloc ORDER BY ordre LIMIT 1")["code_bloc"].iloc[0]
     last = sql(warehouse, "SELECT part FROM v_resultat_bloc_commune WHERE scrutin_id = 'pres2022_t1' AND code_commune = ? AND bloc = ?",
                [VILLEURBANNE, bloc])["part"].iloc[0]
-    forecast = sql(warehouse, "SELECT moyenne, q10, q90 FROM fact_prevision WHERE scenario = 'tendance' AND horizon_ans = 1 AND code_commune = ? "
-                              "AND bloc = ?", [VILLEURBANNE, bloc]).iloc[0]
+    first = first_target_id(warehouse)
+    forecast = sql(warehouse, "SELECT moyenne, q10, q90 FROM fact_prevision WHERE scenario = 'tendance' AND scrutin_cible = ? AND code_commune = ? "
+                              "AND bloc = ?", [first, VILLEURBANNE, bloc]).iloc[0]
     assert f"{percent(last)} au dernier scrutin" in sentence
     assert f"{percent(forecast['moyenne'])} (intervalle à 80 % : de {percent(forecast['q10'])} à {percent(forecast['q90'])})" in sentence  # the mean, as the table
-    centre = sql(warehouse, "SELECT moyenne FROM fact_prevision WHERE scenario = 'tendance' AND horizon_ans = 1 AND code_commune = ? "
-                            "AND bloc = 'centre'", [VILLEURBANNE])["moyenne"].iloc[0]
+    centre = sql(warehouse, "SELECT moyenne FROM fact_prevision WHERE scenario = 'tendance' AND scrutin_cible = ? AND code_commune = ? "
+                            "AND bloc = 'centre'", [first, VILLEURBANNE])["moyenne"].iloc[0]
     assert percent(centre) in page.locator("#commune-tableau-previsions tr", has_text="Centre").inner_text()
     poverty = sql(warehouse, """
         WITH v AS (SELECT i.* FROM v_indicateur_commune i JOIN dim_commune c USING (code_commune)
@@ -227,14 +235,15 @@ def test_scenario_slider_updates_maps_and_probabilities(page: object, server: st
     open_page(page, server + "/scenarios")
     assert "tendance" in wait_text(page, "scenario-methode", "tendance")
     pick(page, "scenario-bloc", "Extrême droite")
-    trend = territory_rows(warehouse, "tendance", 1)["extreme_droite"][0]
+    first_target = first_target_id(warehouse)
+    trend = territory_rows(warehouse, "tendance", first_target)["extreme_droite"][0]
     wait_text(page, "scenario-carte-bloc-texte", f"{percent(trend)} des exprimés dans l'ensemble du territoire")
     stored = sql(warehouse, "SELECT scenario FROM dim_scenario WHERE parametres LIKE '%\"swing_points\": {\"extreme_droite\": 5.0}%'")
     if len(stored):
         name = stored["scenario"].iloc[0]
         set_slider(page, "extreme_droite", 5)
         wait_text(page, "scenario-methode", name)
-        rows = territory_rows(warehouse, name, 1)
+        rows = territory_rows(warehouse, name, first_target)
         assert f"{percent(rows['extreme_droite'][0])} des exprimés" in text(page, "scenario-carte-bloc-texte")
         first = max((b for b in rows if b != "abstention"), key=lambda b: rows[b][0])
         assert f"{percent(rows[first][0])} des exprimés" in text(page, "scenario-barres-texte")

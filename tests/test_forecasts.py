@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -13,9 +15,12 @@ import pytest
 from typer.testing import CliRunner
 
 from electio.cli import app
+from electio.errors import InputError
+from electio.features.modelling_table import BALLOT_TYPES
 from electio.forecasts import scenarios as sc
+from electio.forecasts.calendar import CALENDAR_CSV, load_calendar
 from electio.forecasts.simulate import QUANTILES, commune_draws, lead_probabilities, summarise
-from electio.forecasts.targets import forecast_targets
+from electio.forecasts.targets import forecast_targets, stored_targets, target_frame
 from electio.forecasts.trajectories import damped_sum, project, reference_year
 from electio.forecasts.uncertainty import brier, closest_horizon, reliability, territory_draws, yearly_variance
 from electio.models.compositional import rake, rake_draws, shift_to_mean, shift_to_mean_draws
@@ -141,14 +146,45 @@ def test_damped_trend_by_hand() -> None:
     assert future.loc["69001", "part_cadres"] == 100.0  # a percentage stays ≤ 100
 
 
-def test_targets_and_closest_horizon() -> None:
-    ballots = pd.DataFrame({"scrutin_id": ["euro2019_t1", "pres2022_t1"], "type_scrutin": ["europeennes", "presidentielle"],
-                            "date_scrutin": pd.to_datetime(["2019-05-26", "2022-04-10"])})
-    targets = forecast_targets(ballots)
-    assert [(t.scrutin_cible, t.horizon_ans, t.type_scrutin) for t in targets] == [
-        ("euro2023_hyp", 1, "europeennes"), ("euro2024_hyp", 2, "europeennes"), ("euro2025_hyp", 3, "europeennes"), ("pres2027_t1", 5, "presidentielle")]
-    assert targets[1].libelle == "Européennes (hypothèse), avril 2024"
+def test_targets_are_the_calendar_ballots_after_the_as_of_date() -> None:
+    calendar = load_calendar()
+    targets, skipped = forecast_targets(calendar, pd.Timestamp("2026-12-01"), frozenset({"presidentielle", "europeennes", "legislatives"}))
+    assert [(t.scrutin_cible, t.horizon_ans, t.statut) for t in targets] == [
+        ("pres2027_t1", 1, "prevu"), ("leg2027_t1", 1, "hypothese"), ("euro2029_t1", 3, "prevu"), ("leg2029_t1", 3, "prevu")]
+    assert all(t.date > pd.Timestamp("2026-12-01") for t in targets)
+    assert targets[0].libelle == "Présidentielle 2027, 1er tour (11 avril 2027, date prévue)"
+    assert {s.scrutin_id for s in skipped} == {"pres2027_t2", "reg2028_t1", "dep2028_t1"}
+    # Replayed in the past, a target carries the id of the real ballot it forecasts.
+    replay, _ = forecast_targets(calendar, pd.Timestamp("2024-05-15"), frozenset({"europeennes", "presidentielle", "legislatives"}))
+    assert [t.scrutin_cible for t in replay][:2] == ["euro2024_t1", "leg2024_t1"] and replay[0].horizon_ans == 1
     assert [closest_horizon([2, 3, 5], h) for h in (1, 2, 3, 4, 5)] == [2, 2, 3, 5, 5]
+
+
+def test_target_table_lists_the_ballots_left_out() -> None:
+    calendar = load_calendar()
+    as_of = pd.Timestamp("2026-12-01")
+    targets, skipped = forecast_targets(calendar, as_of, frozenset({"presidentielle"}))
+    frame = target_frame(calendar, targets, skipped, as_of)
+    assert list(frame.loc[frame["prevu"], "scrutin_cible"]) == ["pres2027_t1"]
+    left = frame[~frame["prevu"]].set_index("scrutin_cible")["raison_exclusion"]
+    assert "second tour" in left["pres2027_t2"] and "ne prévoit pas" in left["euro2029_t1"]
+    assert [t.scrutin_cible for t in stored_targets(frame)] == ["pres2027_t1"]
+
+
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("type_scrutin", "senatoriales", "type de scrutin inconnu"), ("statut", "probable", "statut inconnu"),
+    ("tour", "3", "tour invalide"), ("date_scrutin", "2027-13-01", "date invalide")])
+def test_bad_calendar_row_names_the_file_and_line(tmp_path: Path, field: str, value: str, message: str) -> None:
+    rows = list(csv.DictReader(CALENDAR_CSV.open(encoding="utf-8")))
+    rows[3][field] = value
+    path = tmp_path / "calendrier.csv"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    with pytest.raises(InputError, match=message) as caught:
+        load_calendar(path)
+    assert caught.value.line == 5 and "calendrier.csv" in str(caught.value)
 
 
 # ─── Scenarios and calibration ───────────────────────────────────────────────────────────
@@ -210,17 +246,27 @@ def forecast_run(rhone_warehouse: Path, tmp_path_factory: pytest.TempPathFactory
         yield rhone_warehouse, result.output, home / "output" / "previsions"
 
 
+def todays_targets() -> list:
+    """The targets ``electio forecast`` picks today from the calendar."""
+    return forecast_targets(load_calendar(), pd.Timestamp(date.today()), frozenset(BALLOT_TYPES))[0]
+
+
 @pytest.mark.realdata
 def test_forecast_tables_are_consistent(forecast_run) -> None:
     warehouse, output, _ = forecast_run
-    assert "scénario « Tendance »" in output and "Présidentielle, 1er tour, avril 2027" in output and "Extrême droite" in output
     with duckdb.connect(str(warehouse), read_only=True) as con:
         facts = con.sql("SELECT * FROM fact_prevision").df()
+        stored = con.sql("SELECT * FROM dim_scrutin_cible").df()
         scenarios = set(con.sql("SELECT scenario FROM dim_scenario").df()["scenario"])
         calibration = con.sql("SELECT * FROM forecast_calibration").df()
     assert scenarios == {"tendance", "personnalise", "poussee_extreme_droite"} == set(facts["scenario"])
-    assert set(facts["scrutin_cible"]) == {"euro2023_hyp", "euro2024_hyp", "euro2025_hyp", "pres2027_t1"}
-    assert set(facts.groupby("scrutin_cible")["horizon_ans"].first()) == {1, 2, 3, 5}
+    expected = todays_targets()
+    assert set(facts["scrutin_cible"]) == {t.scrutin_cible for t in expected} == set(stored.loc[stored["prevu"], "scrutin_cible"])
+    assert (pd.to_datetime(stored["date_scrutin"]) > pd.Timestamp(date.today())).all()
+    assert (pd.to_datetime(stored["date_reference"]) == pd.Timestamp(date.today())).all()
+    horizons = facts.groupby("scrutin_cible")["horizon_ans"].first()
+    assert all(horizons[t.scrutin_cible] == t.horizon_ans for t in expected)
+    assert "scénario « Tendance »" in output and "Présidentielle" in output and "Extrême droite" in output
     assert facts["code_commune"].nunique() == 267 and "69" in set(facts["code_commune"])
     blocs = facts[facts["bloc"] != "abstention"]
     np.testing.assert_allclose(blocs.groupby(["scenario", "scrutin_cible", "code_commune"])["moyenne"].sum(), 1.0, atol=1e-9)
@@ -240,8 +286,10 @@ def test_forecast_tables_are_consistent(forecast_run) -> None:
 @pytest.mark.realdata
 def test_forecast_files_open(forecast_run) -> None:
     _, _, folder = forecast_run
-    for name in ("courbes_territoire", "courbes_commune_69266", "chaleur_pres2027_t1", "carte_proba_tete_euro2024_hyp",
-                 "carte_proba_seuil_pres2027_t1", "proba_tete_barres", "comparaison_scenarios", "fiabilite_proba_tete"):
+    expected = todays_targets()
+    first, last = expected[0].scrutin_cible, expected[-1].scrutin_cible
+    for name in ("courbes_territoire", "courbes_commune_69266", f"chaleur_{first}", f"carte_proba_tete_{last}",
+                 f"carte_proba_seuil_{first}", "proba_tete_barres", "comparaison_scenarios", "fiabilite_proba_tete"):
         image = matplotlib.image.imread(folder / f"{name}.png")
         assert image.shape[0] > 500 and image.shape[1] > 500 and image.std() > 0.01, name
     for page in folder.glob("*.html"):

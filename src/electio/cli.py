@@ -152,7 +152,7 @@ def run_cmd(departement: DepartementOpt = config.DEFAULT_DEPARTEMENT, france: Fr
         ("ETL", lambda: etl_cmd(departement, france, entrepot)),
         ("Analyse exploratoire", lambda: explore_cmd(entrepot=entrepot)),
         ("Modèles et backtests", lambda: evaluate_cmd(entrepot=entrepot)),
-        ("Prévisions à 1, 2 et 3 ans", lambda: forecast_cmd(entrepot=entrepot)),
+        ("Prévisions des prochains scrutins", lambda: forecast_cmd(entrepot=entrepot)),
         ("Exports et MCD", lambda: export_cmd(entrepot=entrepot)),
         ("Dossier de synthèse, présentation, notebooks", lambda: report_cmd(entrepot=entrepot)),
     ]
@@ -404,7 +404,7 @@ def forecast_cmd(
     html: Annotated[bool, typer.Option("--html/--sans-html", help="Écrire aussi les pages HTML interactives.")] = True,
     modele: Annotated[Path | None, typer.Option("--modele", help="Modèle retenu sauvegardé (défaut : data/models/retenu_<territoire>.joblib).")] = None,
 ) -> None:
-    """Prévisions à 1, 2 et 3 ans et pour la prochaine présidentielle : scénarios, incertitude, graphiques et tables fact_prevision."""
+    """Prévisions des scrutins du calendrier électoral des trois prochaines années : scénarios, incertitude, graphiques et tables fact_prevision."""
     import duckdb
 
     from electio.forecasts.stage import ForecastOptions, run_forecast, territory_table

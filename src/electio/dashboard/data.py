@@ -190,13 +190,19 @@ def target_label(horizon: int, target: str) -> str:
     return f"Dans {horizon} an{'s' if horizon > 1 else ''}"
 
 
+TARGET_COLUMNS = ("scrutin_cible", "type_scrutin", "tour", "date_scrutin", "statut", "source_date", "date_reference", "horizon_ans", "libelle", "libelle_court", "prevu", "raison_exclusion")
+
+
+def stored_targets(path: Path) -> pd.DataFrame:
+    """``dim_scrutin_cible``: the calendar ballots the forecast stage forecast (and left out), as stored."""
+    return table_or_empty(path, "dim_scrutin_cible", "SELECT * FROM dim_scrutin_cible ORDER BY date_scrutin", TARGET_COLUMNS)
+
+
 def described_targets(path: Path) -> dict[str, tuple[str, pd.Timestamp]]:
-    """Label and date of each target as the forecast stage defines them (empty without that stage)."""
-    try:
-        from electio.forecasts.summary import target_labels
-    except ImportError:
-        return {}
-    return target_labels(ballots(path))
+    """Label and date of each forecast target, as the forecast stage stored them (empty without that stage)."""
+    from electio.forecasts.summary import target_labels
+
+    return target_labels(stored_targets(path))
 
 
 def target_key(horizon: int, target: str) -> str:
@@ -226,7 +232,7 @@ def targets(path: Path, scenario: str = TENDANCE) -> pd.DataFrame:
         label=[known[t][0] if t in known else target_label(h, t) for h, t in pairs],
         date=[known[t][1] if t in known else latest + pd.DateOffset(years=h) for h, t in pairs],
     )
-    return rows.sort_values(["horizon_ans", "scrutin_cible"])[columns].reset_index(drop=True)
+    return rows.sort_values(["date", "scrutin_cible"])[columns].reset_index(drop=True)
 
 
 @lru_cache(maxsize=64)

@@ -87,7 +87,7 @@ def engine(path: Path) -> Engine | None:
         return None
     from electio.features.modelling_table import outputs
     from electio.forecasts import stage
-    from electio.forecasts.targets import forecast_targets
+    from electio.forecasts.targets import stored_targets
     from electio.forecasts.trajectories import indicator_features
     from electio.forecasts.uncertainty import backtest_predictions, swings, yearly_variance
 
@@ -99,7 +99,9 @@ def engine(path: Path) -> Engine | None:
     variance = yearly_variance(swings(election)).reindex(outputs(election.blocs)).to_numpy(float)
     dates = election.ballots.set_index("scrutin_id")["date_scrutin"]
     predictions = [p for p in backtest_predictions(inputs.backtests, election.blocs, election.territoire, dates) if p.conditionnel]
-    contexts = {t.scrutin_cible: _context(inputs, t, variance, predictions) for t in forecast_targets(election.ballots)}
+    contexts = {t.scrutin_cible: _context(inputs, t, variance, predictions) for t in stored_targets(data.stored_targets(path))}
+    if not contexts:
+        return None
     first = next(iter(contexts.values()))
     return Engine(inputs, contexts, tuple(indicator_features(first.rows)))
 

@@ -128,12 +128,12 @@ def caption(inputs: Inputs, note: str, folders: tuple[str, ...] = ("elections", 
 
 def method_note(result: ForecastResult) -> str:
     """How the forecasts are made (for captions)."""
-    hypothetical = [t for t in result.targets if t.hypothetical]
-    years = ", ".join(str(t.date.year) for t in hypothetical)
+    listed = "; ".join(f"{t.libelle}, horizon {t.horizon_ans} an{'s' if t.horizon_ans > 1 else ''}" for t in result.targets)
+    as_of = f" au {result.as_of:%d/%m/%Y}" if result.as_of is not None else ""
     draws = figures.fr_number(result.draws, 0)
-    return (f"Scrutins prévus : scrutin national hypothétique de type européennes à 1, 2 et 3 ans ({years}) et prochaine présidentielle "
-            f"(1er tour). Intervalles issus de {draws} simulations : incertitude du total du territoire d'après les écarts passés entre scrutins "
-            "de même type (croissant avec l'horizon) et erreurs communales du modèle mesurées en backtest.")
+    return (f"Scrutins prévus (calendrier électoral, prévision établie{as_of}) : {listed}. Intervalles issus de {draws} simulations : "
+            "incertitude du total du territoire d'après les écarts passés entre scrutins de même type (croissant avec l'horizon) et "
+            "erreurs communales du modèle mesurées en backtest.")
 
 
 # ─── Time curves ─────────────────────────────────────────────────────────────────────────

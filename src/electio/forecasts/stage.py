@@ -15,7 +15,7 @@ import time
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
@@ -30,8 +30,9 @@ from electio.fetch import sha256_of
 from electio.analysis.figures import fr_number
 from electio.features.modelling_table import ABSTENTION, ElectionData, build_modelling_table, load_election_data, outputs, table_hash
 from electio.forecasts import scenarios as sc
+from electio.forecasts.calendar import Skipped, load_calendar
 from electio.forecasts.simulate import STORED_QUANTILES, commune_draws, residual_draws, residual_scale, summarise, summary_frame
-from electio.forecasts.targets import Target, forecast_targets, target_table
+from electio.forecasts.targets import Target, forecast_targets, target_frame, target_table
 from electio.forecasts.trajectories import indicator_features, project, with_indicators
 from electio.forecasts.uncertainty import (
     backtest_predictions,
@@ -76,6 +77,7 @@ class ForecastOptions:
     threshold: float = THRESHOLD
     html: bool = True
     model: Path | None = None
+    as_of: date | None = None  # date de référence : les cibles sont les scrutins du calendrier qui la suivent (défaut : aujourd'hui)
 
 
 @dataclass
@@ -128,6 +130,8 @@ class ForecastResult:
     stored: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    as_of: pd.Timestamp | None = None
+    skipped: list[Skipped] = field(default_factory=list)
 
 
 # ─── Reading ─────────────────────────────────────────────────────────────────────────────
@@ -312,19 +316,13 @@ def scenario_frame(scenarios: Sequence[sc.Scenario]) -> pd.DataFrame:
     return pd.DataFrame([(s.nom, s.libelle, s.description, s.parametres) for s in scenarios], columns=["scenario", "libelle", "description", "parametres"])
 
 
-def target_frame(targets: Sequence[Target]) -> pd.DataFrame:
-    """``dim_scrutin_cible`` rows: the forecast targets with their French label and assumed date."""
-    return pd.DataFrame([(t.scrutin_cible, t.type_scrutin, t.date.date(), t.horizon_ans, t.libelle, t.hypothetical) for t in targets],
-                        columns=["scrutin_cible", "type_scrutin", "date_scrutin", "horizon_ans", "libelle", "hypothetique"])
-
-
 PERCENT_COLUMNS = ("moyenne", *STORED_QUANTILES, "p_tete")
 
 
-def readable_frame(forecasts: pd.DataFrame, targets: Sequence[Target], inputs: Inputs) -> pd.DataFrame:
-    """``fact_prevision`` rows for a spreadsheet: target label and date, commune name, bloc label, percentages (0–100)."""
+def readable_frame(forecasts: pd.DataFrame, targets: pd.DataFrame, inputs: Inputs) -> pd.DataFrame:
+    """``fact_prevision`` rows for a spreadsheet: target label and date (``dim_scrutin_cible`` rows), commune name, bloc label, percentages (0–100)."""
     from electio.forecasts.charts import labels
-    described = target_frame(targets)[["scrutin_cible", "libelle", "date_scrutin"]].rename(columns={"libelle": "libelle_cible", "date_scrutin": "date_cible"})
+    described = targets[["scrutin_cible", "libelle", "date_scrutin"]].rename(columns={"libelle": "libelle_cible", "date_scrutin": "date_cible"})
     names = dict(zip(inputs.communes["code_commune"], inputs.communes["nom_commune"], strict=True))
     names[inputs.data.territoire] = f"{inputs.territory_name} (total du territoire)"
     rows = forecasts[FACT_COLUMNS].merge(described, on="scrutin_cible", how="left")
@@ -364,7 +362,11 @@ def run_forecast(warehouse: Path | None = None, options: ForecastOptions = Forec
     inputs = read_inputs(warehouse, options.model)
     data = inputs.data
     communes = [find_commune(inputs.communes, c) for c in options.communes]
-    targets = forecast_targets(data.ballots)
+    as_of = pd.Timestamp(options.as_of or date.today())
+    calendar = load_calendar()
+    targets, skipped = forecast_targets(calendar, as_of, frozenset(data.ballots["type_scrutin"]))
+    if not targets:
+        raise ElectioError(f"aucun scrutin du calendrier à prévoir dans les trois ans après le {as_of.date():%d/%m/%Y} (referentials/calendrier.csv)")
     used_indicators = indicator_features(inputs.learner.features)
     known = set(used_indicators) | (set(data.indicators["indicateur"]) if data.indicators is not None else set())
     scenarios = resolve_scenarios(options, outputs(data.blocs), sorted(known))
@@ -388,21 +390,23 @@ def run_forecast(warehouse: Path | None = None, options: ForecastOptions = Forec
     result = ForecastResult(
         territoire=data.territoire, output=forecast_dir(), targets=targets, scenarios=scenarios, forecasts=forecasts, calibration=reliability,
         swings=table, variance=pd.Series(variance, index=outputs(data.blocs)), calibration_horizons=used, draws=options.draws,
-        libelles=charts.labels(inputs), nom_territoire=inputs.territory_name, notes=list(inputs.notes))
+        libelles=charts.labels(inputs), nom_territoire=inputs.territory_name, notes=list(inputs.notes), as_of=as_of, skipped=skipped)
+    result.notes += [f"Non prévu : {s.scrutin_id} ({s.date:%d/%m/%Y}) — {s.raison}." for s in skipped]
     result.notes += indicator_notes(forecasts, scenarios, used_indicators, data.territoire)
     covered = round(100 * interval_coverage(table, result.variance))
     result.notes.append(f"Contrôle de l'incertitude du territoire : {covered} % des écarts passés entre scrutins comparables tombent dans "
                         "l'intervalle à 80 % (contrôle sur les données mêmes de l'estimation).")
+    described = target_frame(calendar, targets, skipped, as_of)
     with staged_folder(result.output) as folder:  # files first, tables next, then the folder swapped in: never half of a run
         final, result.output = result.output, folder
-        result.figures.append(write_csv(readable_frame(forecasts, targets, inputs), folder / CSV_NAME))
+        result.figures.append(write_csv(readable_frame(forecasts, described, inputs), folder / CSV_NAME))
         say("Graphiques")
         result.figures += charts.draw_all(result, inputs, communes, options)
         timings["graphiques"] = time.perf_counter() - clock - sum(timings.values())
         if write:
             say("Écriture dans l'entrepôt")
-            tables = {"dim_scenario": scenario_frame(scenarios), "dim_scrutin_cible": target_frame(targets), "fact_prevision": forecasts[FACT_COLUMNS],
-                      "forecast_calibration": result.calibration}
+            tables = {"dim_scenario": scenario_frame(scenarios), "dim_scrutin_cible": described,
+                      "fact_prevision": forecasts[FACT_COLUMNS], "forecast_calibration": result.calibration}
             result.stored = replace_stage_tables(warehouse, FORECAST_DDL, tables, {}, read_from=read_from)
         timings["tables"] = time.perf_counter() - clock - sum(timings.values())
         result.output = final

@@ -49,10 +49,7 @@ def headline(table: pd.DataFrame) -> pd.Series | None:
     return None if shares.empty else shares.sort_values([CENTRAL, "bloc"], ascending=[False, True]).iloc[0]
 
 
-def target_labels(ballots: pd.DataFrame) -> dict[str, tuple[str, pd.Timestamp]]:
-    """French label and date of each forecast target of a warehouse's ballots (scrutin_id, type_scrutin, date_scrutin)."""
-    from electio.forecasts.targets import forecast_targets
-
-    frame = ballots.assign(date_scrutin=pd.to_datetime(ballots["date_scrutin"]))
-    return {t.scrutin_cible: (f"À {t.horizon_ans} an{'s' if t.horizon_ans > 1 else ''} — {t.libelle}" if t.hypothetical else t.libelle, t.date)
-            for t in forecast_targets(frame)}
+def target_labels(stored: pd.DataFrame) -> dict[str, tuple[str, pd.Timestamp]]:
+    """French label and date of each forecast target, from stored ``dim_scrutin_cible`` rows (those forecast)."""
+    kept = stored[stored["prevu"].astype(bool)] if "prevu" in stored.columns else stored
+    return {r.scrutin_cible: (r.libelle, pd.Timestamp(r.date_scrutin)) for r in kept.itertuples(index=False)}

@@ -1,15 +1,11 @@
-"""Forecast targets: hypothetical ballots 1, 2 and 3 years after the latest ballot, and the next présidentielle.
+"""Forecast targets: the real ballots of the electoral calendar in the three years after the as-of date.
 
-Assumptions (no ballot of those dates is in the warehouse, so each target is a hypothesis):
-
-* horizons h = 1, 2, 3 years: a national first round of the **européennes** type — a national list
-  ballot with the same offer in every commune, every bloc that stood at the last européennes standing
-  again — dated exactly h years after the latest ballot (pres2022_t1, 10 April 2022: April 2023,
-  2024 and 2025). The only national ballot actually held in that window was of that type (the
-  européennes of June 2024); using one type for the three horizons keeps them comparable, and a
-  présidentielle-type forecast is given by the next target;
-* the next scheduled national ballot: the first round of the présidentielle five years after the
-  last one (``pres2027_t1``, April 2027; horizon 5 years), blocs as at the last présidentielle.
+The calendar (:mod:`.calendar`, ``referentials/calendrier.csv``) gives each ballot its real or
+scheduled date and a status (officiel, prévu, hypothèse). A target is a first round of a type the
+model forecasts (:data:`electio.features.modelling_table.BALLOT_TYPES`), dated after the as-of date
+and at most three years later; its id is the ballot id (``pres2027_t1``, ``euro2029_t1``), so that a
+target replayed in the past carries the id of the real ballot it forecasts. Its horizon is counted
+from the as-of date, in whole years rounded up (a ballot four months ahead is in the 1-year view).
 
 A target becomes a modelling-table row set by adding it to the ballots as a ballot without results:
 every feature (comparable ballot, history, time since the last ballot, indicators published before
@@ -19,59 +15,86 @@ for the backtests; its target columns (``y_*``) are meaningless and never used.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
 from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
-from electio.features.modelling_table import ElectionData, build_modelling_table, years_between
+from electio.features.modelling_table import BALLOT_TYPES, ElectionData, build_modelling_table, years_between
+from electio.forecasts.calendar import STATUSES, Skipped, split_window
 
-HORIZONS: tuple[int, ...] = (1, 2, 3)
-HORIZON_TYPE = "europeennes"
-PRESIDENTIAL = "presidentielle"
-PRESIDENTIAL_TERM_YEARS = 5
 MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre")
 TYPE_LABELS = {"europeennes": "européennes", "presidentielle": "présidentielle", "legislatives": "législatives"}
 
 
 @dataclass(frozen=True)
 class Target:
-    """One forecast ballot: identifier, type, date and horizon (years after the latest ballot)."""
+    """One forecast ballot: identifier, type, real date, horizon (years after the as-of date) and date status."""
 
     scrutin_cible: str
     type_scrutin: str
     date: pd.Timestamp
     horizon_ans: int
-    hypothetical: bool = True
+    statut: str = "prevu"
+
+    @property
+    def hypothetical(self) -> bool:
+        """Whether the ballot itself may not take place (e.g. after a dissolution)."""
+        return self.statut == "hypothese"
+
+    @property
+    def date_fr(self) -> str:
+        """« 11 avril 2027 »."""
+        day = "1er" if self.date.day == 1 else str(self.date.day)
+        return f"{day} {MONTHS[self.date.month - 1]} {self.date.year}"
 
     @property
     def libelle(self) -> str:
-        """French label, e.g. « Européennes (hypothèse), avril 2024 »."""
+        """French label, e.g. « Présidentielle 2027, 1er tour (11 avril 2027, date prévue) »."""
         kind = TYPE_LABELS.get(self.type_scrutin, self.type_scrutin).capitalize()
-        status = " (hypothèse)" if self.hypothetical else ", 1er tour"
-        return f"{kind}{status}, {MONTHS[self.date.month - 1]} {self.date.year}"
+        return f"{kind} {self.date.year}, 1er tour ({self.date_fr}, {STATUSES[self.statut]})"
 
     @property
     def court(self) -> str:
-        """Short French label for axes: « 2024 (h = 2 ans) »."""
-        return f"{self.date.year} ({self.horizon_ans} an{'s' if self.horizon_ans > 1 else ''})"
+        """Short French label for axes: « prés. 2027 (1 an) »."""
+        kind = {"presidentielle": "prés.", "legislatives": "légis.", "europeennes": "euro."}.get(self.type_scrutin, self.type_scrutin)
+        return f"{kind} {self.date.year} ({self.horizon_ans} an{'s' if self.horizon_ans > 1 else ''})"
 
 
-def forecast_targets(ballots: pd.DataFrame, horizons: Sequence[int] = HORIZONS) -> list[Target]:
-    """The targets of a warehouse's ballots (scrutin_id, type_scrutin, date_scrutin): horizons, then the next présidentielle."""
-    latest = pd.Timestamp(ballots["date_scrutin"].max())
-    out = []
-    for h in horizons:
-        date = latest + pd.DateOffset(years=h)
-        out.append(Target(f"euro{date.year}_hyp", HORIZON_TYPE, date, h))
-    presidential = ballots.loc[ballots["type_scrutin"] == PRESIDENTIAL, "date_scrutin"]
-    if len(presidential):
-        date = pd.Timestamp(presidential.max()) + pd.DateOffset(years=PRESIDENTIAL_TERM_YEARS)
-        while date <= latest:
-            date += pd.DateOffset(years=PRESIDENTIAL_TERM_YEARS)
-        out.append(Target(f"pres{date.year}_t1", PRESIDENTIAL, date, round(years_between(latest, date)), hypothetical=False))
-    return out
+def horizon_years(as_of: pd.Timestamp, date: pd.Timestamp) -> int:
+    """Whole years from the as-of date to the ballot, rounded up (at least 1)."""
+    return max(1, math.ceil(years_between(as_of, date) - 1e-9))
+
+
+def forecast_targets(calendar: pd.DataFrame, as_of: pd.Timestamp, modelled: frozenset[str] = frozenset(BALLOT_TYPES)) -> tuple[list[Target], list[Skipped]]:
+    """The targets of the calendar after ``as_of`` (first rounds of modelled types, within three years), and the ballots left out."""
+    as_of = pd.Timestamp(as_of)
+    kept, skipped = split_window(calendar, as_of, modelled)
+    targets = [Target(r.scrutin_id, r.type_scrutin, pd.Timestamp(r.date_scrutin), horizon_years(as_of, pd.Timestamp(r.date_scrutin)), r.statut)
+               for r in kept.itertuples(index=False)]
+    return targets, skipped
+
+
+def target_frame(calendar: pd.DataFrame, targets: list[Target], skipped: list[Skipped], as_of: pd.Timestamp) -> pd.DataFrame:
+    """``dim_scrutin_cible`` rows: the targets, then the window's ballots left out with their reason."""
+    info = calendar.set_index("scrutin_id")
+    reasons = {s.scrutin_id: s.raison for s in skipped}
+    rows = []
+    for sid in [t.scrutin_cible for t in targets] + list(reasons):
+        row = info.loc[sid]
+        target = Target(sid, row["type_scrutin"], pd.Timestamp(row["date_scrutin"]), horizon_years(pd.Timestamp(as_of), pd.Timestamp(row["date_scrutin"])), row["statut"])
+        label = target.libelle if row["tour"] == 1 else target.libelle.replace("1er tour", "2d tour")
+        rows.append({"scrutin_cible": sid, "type_scrutin": row["type_scrutin"], "tour": int(row["tour"]), "date_scrutin": target.date.date(),
+                     "statut": row["statut"], "source_date": row["source"], "date_reference": pd.Timestamp(as_of).date(),
+                     "horizon_ans": target.horizon_ans, "libelle": label, "libelle_court": target.court, "prevu": sid not in reasons, "raison_exclusion": reasons.get(sid)})
+    return pd.DataFrame(rows)
+
+
+def stored_targets(frame: pd.DataFrame) -> list[Target]:
+    """The targets of stored ``dim_scrutin_cible`` rows (those forecast), by date."""
+    kept = frame[frame["prevu"].astype(bool)].sort_values("date_scrutin")
+    return [Target(r.scrutin_cible, r.type_scrutin, pd.Timestamp(r.date_scrutin), int(r.horizon_ans), r.statut) for r in kept.itertuples(index=False)]
 
 
 def with_target(data: ElectionData, target: Target) -> ElectionData:

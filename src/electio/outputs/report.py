@@ -593,8 +593,8 @@ def accuracy_section(con: duckdb.DuckDBPyConnection, evaluation: pd.DataFrame, t
             "limite_horizon": card_values(con, "limites").get("horizons", "")}
 
 
-FORECAST_PICKS = (  # (file pattern, title); {first}: the one-year target, {last}: the farthest one
-    ("courbes_territoire.png", "Trajectoires du territoire : passé observé et prévisions à 1, 2, 3 ans"),
+FORECAST_PICKS = (  # (file pattern, title); {first}: the nearest target, {last}: the farthest one
+    ("courbes_territoire.png", "Trajectoires du territoire : passé observé et prévisions des prochains scrutins"),
     ("proba_tete_barres.png", "Probabilité de chaque bloc d'arriver en tête"),
     ("comparaison_scenarios.png", "Comparaison des scénarios"),
     ("chaleur_{first}.png", "Carte de chaleur des parts prévues par commune"),
@@ -605,11 +605,14 @@ FORECAST_PICKS = (  # (file pattern, title); {first}: the one-year target, {last
 
 
 def forecast_targets(con: duckdb.DuckDBPyConnection, territory: str, scenario: str, labels: dict[str, str]) -> tuple[list[dict], list[dict], pd.DataFrame]:
-    """Targets (horizon order); per bloc, the territory's headline figures for each target (``forecasts.summary``:
+    """Targets (date order); per bloc, the territory's headline figures for each target (``forecasts.summary``:
     mean, 80 % interval, P(lead), communes led) in ``scenario``; and that summary table."""
     rows = query(con, "SELECT * FROM fact_prevision WHERE scenario = ?", scenario)
     table = summary.summary(rows, territory)
-    targets = table[["scrutin_cible", "horizon_ans"]].drop_duplicates().sort_values("horizon_ans")
+    dates = query(con, "SELECT scrutin_cible, date_scrutin FROM dim_scrutin_cible") if has_relation(con, "dim_scrutin_cible") \
+        else pd.DataFrame(columns=["scrutin_cible", "date_scrutin"])
+    targets = (table[["scrutin_cible", "horizon_ans"]].drop_duplicates().merge(dates, on="scrutin_cible", how="left")
+               .sort_values(["date_scrutin", "scrutin_cible"])[["scrutin_cible", "horizon_ans"]])
     order = [b for b in labels if b in set(table["bloc"])]
     blocs = []
     for bloc in order:
@@ -639,9 +642,12 @@ def forecast_section(con: duckdb.DuckDBPyConnection, folder: Path, territory: st
         return {"disponible": False, "tables_absentes": missing, "graphiques": []}
     scenario = scalar(con, "SELECT scenario FROM dim_scenario ORDER BY scenario <> 'tendance', scenario LIMIT 1")
     targets, table, totals = forecast_targets(con, territory, scenario, labels)
-    described = summary.target_labels(query(con, "SELECT scrutin_id, type_scrutin, date_scrutin FROM dim_scrutin"))
+    stored = query(con, "SELECT * FROM dim_scrutin_cible") if has_relation(con, "dim_scrutin_cible") else pd.DataFrame(columns=["scrutin_cible", "libelle", "libelle_court", "date_scrutin"])
+    described = summary.target_labels(stored)
+    short = dict(zip(stored["scrutin_cible"], stored["libelle_court"], strict=True))
     for t in targets:
         t["libelle"], t["date"] = described.get(t["scrutin_cible"], (t["scrutin_cible"], None))
+        t["court"] = short.get(t["scrutin_cible"], t["scrutin_cible"])
     leaders = totals[(totals["bloc"] != "abstention") & (totals["communes_en_tete"] > 0)].rename(columns={"communes_en_tete": "communes"})
     leaders = leaders.sort_values(["scrutin_cible", "communes", "bloc"], ascending=[True, False, True])
     leaders["libelle"] = leaders["bloc"].map(lambda b: labels.get(b, b))

@@ -231,7 +231,7 @@ def slide_brief(deck: Presentation, ctx: dict, n: int) -> None:
                  "**Pipeline** ETL automatisé, traçable (sha256, lignage, contrats qualité)",
                  "**Entrepôt** en étoile nommé et commenté ; exports CSV, Parquet, SQL, Power BI",
                  "**Exploration** : cartes, histogrammes, cartes de chaleur des corrélations",
-                 "**Modèle supervisé** testé sur des scrutins jamais vus ; prévisions à 1, 2, 3 ans",
+                 "**Modèle supervisé** testé sur des scrutins jamais vus ; prévisions des scrutins des trois prochaines années",
                  "**Livrables** : dossier de synthèse (HTML, PDF), cette présentation, notebooks"], (0.5, 1.4, 7.4, 5.4), 17, bullets=True)
     text(slide, ["Trois questions du client", "Q1 · Quelle donnée est la plus corrélée aux résultats ?", "Q2 · Principe de l'apprentissage supervisé ?",
                  "Q3 · Comment définir la précision (accuracy) ?"], (8.3, 1.6, 4.6, 3.5), 16, colour=NAVY)
@@ -417,7 +417,7 @@ def slide_q3(deck: Presentation, ctx: dict, n: int) -> None:
 def slide_forecast(deck: Presentation, ctx: dict, n: int) -> None:
     fc = ctx["forecast"]
     if not fc["disponible"]:
-        slide = new_slide(deck, "Prévisions à 1, 2 et 3 ans", "L'étape de prévision n'a pas encore écrit ses tables dans l'entrepôt : cette diapositive "
+        slide = new_slide(deck, "Prévisions des prochains scrutins", "L'étape de prévision n'a pas encore écrit ses tables dans l'entrepôt : cette diapositive "
                           "le dit plutôt que de montrer des chiffres inventés. Relancer electio report après electio forecast.", n)
         text(slide, ["Section manquante : tables " + ", ".join(fc["tables_absentes"]) + " absentes de l'entrepôt.",
                      "Relancer « electio report » après « electio forecast »."], (0.5, 2.0, 12.3, 2.0), 20, colour=RED)
@@ -439,7 +439,7 @@ def slide_forecast(deck: Presentation, ctx: dict, n: int) -> None:
     text(slide, lines, (0.5, 5.35, 7.2, 1.6), 12)
     rows = [(bloc, *(f"{pct(v['moyenne'], 0)} ({pct(v['p_tete'], 0) if v['p_tete'] is not None else '—'})" for v in values))
             for bloc, values in leading.items()]
-    table(slide, ["Bloc", *(f"{c['date'].year}" if c.get("date") is not None else c["scrutin_cible"] for c in fc["cibles"])], rows,
+    table(slide, ["Bloc", *(c["court"] for c in fc["cibles"])], rows,
           (7.9, 1.4, 4.95, 0.4 * (len(rows) + 1)), 9, (1.4, *([1.0] * len(fc["cibles"]))))
     text(slide, ["Part prévue, " + fc["valeur_centrale"] + " (probabilité d'être en tête), total du territoire, scénario « " + fc["scenario"] + " »"],
          (7.9, 1.45 + 0.4 * (len(rows) + 1), 4.95, 0.5), 10, colour=GREY)

@@ -1,4 +1,4 @@
--- Electio warehouse: forecasts at 1, 2 and 3 years and for the next présidentielle (stage « electio forecast »).
+-- Electio warehouse: forecasts of the real ballots of the next three years (stage « electio forecast »).
 -- Portable SQL (DuckDB and PostgreSQL). Written after « electio evaluate » into the existing warehouse,
 -- in one transaction (electio.warehouse.store.replace_stage_tables); a run replaces every row.
 -- Foreign keys: fact_prevision → dim_scenario and dim_scrutin_cible (the forecast targets: future ballots are
@@ -21,20 +21,32 @@ COMMENT ON COLUMN dim_scenario.description IS 'Description française des hypoth
 COMMENT ON COLUMN dim_scenario.parametres IS 'Paramètres (JSON) : écarts des totaux du territoire en points par bloc (swing_points, appliqués à la tendance, autres blocs rééchelonnés pour sommer à 100 %) et décalages d''indicateurs dans leur unité (indicateurs).';
 
 CREATE TABLE dim_scrutin_cible (
-    scrutin_cible  VARCHAR NOT NULL PRIMARY KEY,
-    type_scrutin   VARCHAR NOT NULL,
-    date_scrutin   DATE NOT NULL,
-    horizon_ans    INTEGER NOT NULL,
-    libelle        VARCHAR NOT NULL,
-    hypothetique   BOOLEAN NOT NULL
+    scrutin_cible     VARCHAR NOT NULL PRIMARY KEY,
+    type_scrutin      VARCHAR NOT NULL,
+    tour              INTEGER NOT NULL,
+    date_scrutin      DATE NOT NULL,
+    statut            VARCHAR NOT NULL,
+    source_date       VARCHAR NOT NULL,
+    date_reference    DATE NOT NULL,
+    horizon_ans       INTEGER NOT NULL,
+    libelle           VARCHAR NOT NULL,
+    libelle_court     VARCHAR NOT NULL,
+    prevu             BOOLEAN NOT NULL,
+    raison_exclusion  VARCHAR
 );
-COMMENT ON TABLE dim_scrutin_cible IS 'Scrutins prévus (cibles des prévisions) : scrutins hypothétiques à 1, 2 et 3 ans et prochaine présidentielle.';
-COMMENT ON COLUMN dim_scrutin_cible.scrutin_cible IS 'Code du scrutin prévu (euroAAAA_hyp : hypothèse de type européennes ; presAAAA_t1 : présidentielle, 1er tour).';
-COMMENT ON COLUMN dim_scrutin_cible.type_scrutin IS 'Type de scrutin supposé (europeennes, presidentielle).';
-COMMENT ON COLUMN dim_scrutin_cible.date_scrutin IS 'Date supposée du scrutin prévu.';
-COMMENT ON COLUMN dim_scrutin_cible.horizon_ans IS 'Années (arrondies) entre le dernier scrutin de l''entrepôt et le scrutin prévu.';
-COMMENT ON COLUMN dim_scrutin_cible.libelle IS 'Libellé français du scrutin prévu.';
-COMMENT ON COLUMN dim_scrutin_cible.hypothetique IS 'Vrai pour un scrutin hypothétique (aucun scrutin réel de ce type à cette date), faux pour un scrutin prévu au calendrier.';
+COMMENT ON TABLE dim_scrutin_cible IS 'Scrutins du calendrier électoral (referentials/calendrier.csv) dans les trois ans suivant la date de référence : ceux qui sont prévus (cibles de fact_prevision) et ceux qui ne le sont pas, avec la raison.';
+COMMENT ON COLUMN dim_scrutin_cible.scrutin_cible IS 'Identifiant du scrutin réel (presAAAA_t1, euroAAAA_t1, legAAAA_t1…), le même que dans dim_scrutin une fois le scrutin tenu.';
+COMMENT ON COLUMN dim_scrutin_cible.type_scrutin IS 'Type de scrutin (presidentielle, legislatives, europeennes, municipales, regionales, departementales).';
+COMMENT ON COLUMN dim_scrutin_cible.tour IS 'Tour (1 ou 2).';
+COMMENT ON COLUMN dim_scrutin_cible.date_scrutin IS 'Date du scrutin (réelle, prévue ou hypothétique selon le statut).';
+COMMENT ON COLUMN dim_scrutin_cible.statut IS 'officiel : date fixée par décret ; prevu : scrutin obligatoire dans une fenêtre légale connue, jour retenu indiqué ; hypothese : scrutin qui peut ne pas avoir lieu (dissolution).';
+COMMENT ON COLUMN dim_scrutin_cible.source_date IS 'Source de la date (texte du calendrier).';
+COMMENT ON COLUMN dim_scrutin_cible.date_reference IS 'Date de référence de la prévision : les cibles sont les scrutins postérieurs à cette date.';
+COMMENT ON COLUMN dim_scrutin_cible.horizon_ans IS 'Années entre la date de référence et le scrutin, arrondies au supérieur (au moins 1).';
+COMMENT ON COLUMN dim_scrutin_cible.libelle IS 'Libellé français du scrutin avec sa date et son statut.';
+COMMENT ON COLUMN dim_scrutin_cible.libelle_court IS 'Libellé court pour les axes et en-têtes (« prés. 2027 (1 an) »).';
+COMMENT ON COLUMN dim_scrutin_cible.prevu IS 'Vrai si le scrutin est une cible de fact_prevision.';
+COMMENT ON COLUMN dim_scrutin_cible.raison_exclusion IS 'Pourquoi le scrutin n''est pas prévu (NULL s''il l''est).';
 
 CREATE TABLE fact_prevision (
     scenario       VARCHAR NOT NULL REFERENCES dim_scenario (scenario),
@@ -53,8 +65,8 @@ CREATE TABLE fact_prevision (
 );
 COMMENT ON TABLE fact_prevision IS 'Prévisions par scénario, scrutin cible, commune et bloc : distribution prédictive simulée (moyenne, quantiles, probabilité d''arriver en tête).';
 COMMENT ON COLUMN fact_prevision.scenario IS 'Scénario (clé étrangère vers dim_scenario).';
-COMMENT ON COLUMN fact_prevision.horizon_ans IS 'Années (arrondies) entre le dernier scrutin de l''entrepôt et le scrutin cible.';
-COMMENT ON COLUMN fact_prevision.scrutin_cible IS 'Scrutin prévu (clé étrangère vers dim_scrutin_cible) : euroAAAA_hyp = scrutin national hypothétique de type européennes à 1, 2 ou 3 ans ; presAAAA_t1 = prochaine présidentielle, 1er tour.';
+COMMENT ON COLUMN fact_prevision.horizon_ans IS 'Années entre la date de référence de la prévision et le scrutin cible, arrondies au supérieur (dim_scrutin_cible.horizon_ans).';
+COMMENT ON COLUMN fact_prevision.scrutin_cible IS 'Scrutin prévu (clé étrangère vers dim_scrutin_cible), identifié comme le scrutin réel du calendrier : presAAAA_t1, euroAAAA_t1, legAAAA_t1.';
 COMMENT ON COLUMN fact_prevision.code_commune IS 'Commune (COG 2026, dim_commune), ou code du département (dim_departement) pour le total du territoire.';
 COMMENT ON COLUMN fact_prevision.bloc IS 'Bloc (dim_bloc, part des exprimés) ou abstention (taux d''abstention des inscrits).';
 COMMENT ON COLUMN fact_prevision.moyenne IS 'Moyenne de la distribution prédictive (fraction, de 0 à 1).';
