@@ -59,6 +59,8 @@ MODEL_DESCRIPTIONS = {
     "persistance": "Référence : chaque commune refait son dernier résultat du même type de scrutin.",
     "swing_uniforme": "Référence : l'évolution départementale (en points) appliquée à chaque commune.",
     "swing_proportionnel": "Référence : l'évolution départementale appliquée en proportion à chaque commune.",
+    "plancher_bruit": "Référence : l'erreur du seul hasard du vote (tirage binomial aux exprimés de chaque commune), qu'aucun modèle ne peut battre en moyenne.",
+    "frequence_tete": "Référence sans fuite de la probabilité d'arriver en tête : la part des communes où chaque bloc était en tête au scrutin comparable précédent.",
     "ridge_logratio": "Régression ridge sur les écarts log-ratio de la commune à son département.",
     "mixte_communes": "Ridge + effets aléatoires par commune, rétrécis vers zéro.",
     "foret_aleatoire": "Forêt aléatoire (scikit-learn) sur les mêmes variables.",
