@@ -456,7 +456,7 @@ def models_section(con: duckdb.DuckDBPyConnection, evaluation: pd.DataFrame, ter
                   **row} for m, row in zip(main.index, records(main), strict=True)]
     return {"test": MAIN_TEST, "test_libelle": scalar(con, "SELECT libelle FROM dim_scrutin WHERE scrutin_id = ?", MAIN_TEST),
             "principal": main_rows, "par_code": {r["code"]: r for r in main_rows}, "tableaux": tables, "retenu": chosen, "retenu_libelle": MODEL_LABELS.get(chosen, chosen),
-            "n_testes": sum(1 for m in main.index if m in MODEL_DESCRIPTIONS and m not in ("persistance", "swing_uniforme", "swing_proportionnel")),
+            "n_testes": sum(1 for m in main.index if m in MODEL_DESCRIPTIONS and m not in ("persistance", "swing_uniforme", "swing_proportionnel", "plancher_bruit", "frequence_tete")),
             "n_references": sum(1 for m in main.index if m in ("persistance", "swing_uniforme", "swing_proportionnel")),
             "retenu_principal": records(main.loc[[RETAINED]])[0] if RETAINED in main.index else None}
 
