@@ -199,7 +199,7 @@ def ballot_profile(data: ElectionData, scrutin_id: str) -> pd.DataFrame:
     local = np.column_stack([present, np.ones(len(rows), bool)])
     feature_only = data.ballots.set_index("scrutin_id").loc[scrutin_id, "type_scrutin"] not in TARGET_TYPES
     for j, o in enumerate(outputs(blocs)):
-        out[f"part_{o}"] = np.where(local[:, j] | ~feature_only, value[:, j], np.nan)
+        out[f"part_{o}"] = np.where(local[:, j] | (not feature_only), value[:, j], np.nan)
         out[f"ecart_{o}"] = np.where(local[:, j], value[:, j] - t_all[:, j], np.nan) if stood_all[j] else np.nan
         out[f"z_{o}"] = np.where(local[:, j], z[:, j], np.nan)
         out[f"T_{o}"] = t_all[:, j]

@@ -28,7 +28,7 @@ from electio.forecasts.simulate import commune_draws, lead_probabilities, residu
 from electio.forecasts.uncertainty import horizon_calibration, swings, territory_draws, yearly_variance
 from electio.models.backtest import Prediction
 from electio.models.compositional import clr_deviation, logit
-from electio.models.intervals import calibration_scale, sizes
+from electio.models.intervals import SIZE_LABELS, calibration_scale, size_class, sizes
 
 REPLAY_DRAWS = 1000
 
@@ -42,6 +42,12 @@ def central_totals(prediction: Prediction) -> tuple[np.ndarray, float]:
 
 def replay(prediction: Prediction, data: ElectionData, conditional: Sequence[Prediction], draws: int = REPLAY_DRAWS, seed: int = 0) -> np.ndarray | None:
     """Simulated lead probabilities (n × k) of one unconditional backtest, or None when nothing earlier calibrates it."""
+    drawn = replay_draws(prediction, data, conditional, draws, seed)
+    return None if drawn is None else lead_probabilities(drawn, prediction.present[:, :len(data.blocs)])
+
+
+def replay_draws(prediction: Prediction, data: ElectionData, conditional: Sequence[Prediction], draws: int = REPLAY_DRAWS, seed: int = 0) -> np.ndarray | None:
+    """Simulated bloc shares (draws × n × k) of one unconditional backtest, or None when nothing earlier calibrates it."""
     earlier = [p for p in conditional if p.date < prediction.date]
     table = swings(data, before=prediction.date)
     if not earlier or table.empty:
@@ -59,7 +65,33 @@ def replay(prediction: Prediction, data: ElectionData, conditional: Sequence[Pre
     residuals = residual_draws(calibration, spread, draws, rng)
     rows = prediction.rows
     drawn, _ = commune_draws(deviation, present, rows["exprimes"].to_numpy(float), rows["inscrits"].to_numpy(float), territory, rates, residuals)
-    return lead_probabilities(drawn, present)
+    return drawn
+
+
+def replay_coverage(predictions: Sequence[Prediction], data: ElectionData, level: float = 0.8, draws: int = REPLAY_DRAWS) -> pd.DataFrame:
+    """Coverage of the replayed central ``level`` intervals (quantiles of the draws) of the unconditional backtests,
+    per ballot and bloc (blocs that did not stand are left out) and per size class (mean over blocs):
+    columns scrutin_test, horizon_ans, bloc, classe_taille, couverture, communes."""
+    conditional = [p for p in predictions if p.conditionnel]
+    rows = []
+    k = len(data.blocs)
+    for prediction in (p for p in predictions if not p.conditionnel):
+        drawn = replay_draws(prediction, data, conditional, draws)
+        if drawn is None:
+            continue
+        low, high = np.quantile(drawn, [(1 - level) / 2, (1 + level) / 2], axis=0)
+        present = prediction.present[:, :k]
+        observed = prediction.observed[:, :k]
+        hit = np.where(present, (observed >= low - 1e-12) & (observed <= high + 1e-12), np.nan)
+        case = (prediction.scrutin_test, prediction.horizon_ans)
+        rows += [(*case, b, "toutes", float(np.nanmean(hit[:, j])), int(present[:, j].sum())) for j, b in enumerate(data.blocs) if present[:, j].any()]
+        classes = size_class(prediction.rows["taille_exprimes"].to_numpy(float))
+        for c, label in enumerate(SIZE_LABELS):
+            member = classes == c
+            if member.any():
+                by_bloc = np.nanmean(hit[member], axis=0)
+                rows.append((*case, "moyenne", label, float(np.nanmean(by_bloc[present[member].any(axis=0)])), int(member.sum())))
+    return pd.DataFrame(rows, columns=["scrutin_test", "horizon_ans", "bloc", "classe_taille", "couverture", "communes"])
 
 
 def replay_outcomes(predictions: Sequence[Prediction], data: ElectionData, draws: int = REPLAY_DRAWS) -> pd.DataFrame:

@@ -18,7 +18,7 @@ The interval is p ± q × scale, q being the conformal quantile of |error| / sca
 classes of exprimés at the comparable ballot, ``SIZE_EDGES``; a class with fewer than
 ``MIN_CLASS_SCORES`` scores uses the output's quantile over all classes). An output without
 calibration scores (a bloc standing for the first time) uses the quantile pooled over the
-blocs — never an unbounded [0, 1] interval. Intervals are clipped to [0, 1] and always
+blocs and the blocs' median κ — never an unbounded [0, 1] interval. Intervals are clipped to [0, 1] and always
 contain the point forecast. The probability that each bloc leads a commune is simulated by adding
 whole calibration error vectors (all blocs of one calibration commune together, so the
 negative correlation between blocs is kept) to the forecast.
@@ -101,13 +101,16 @@ def fit_scale(residual: np.ndarray, predicted: np.ndarray, size: np.ndarray) -> 
         solution = np.clip(solution, 0.0, None)
     sampling = float(np.clip(solution[0], *SAMPLING_RANGE))
     # κ again with a fixed (clipped): per output, mean of (r² / v − a / n) / v
-    kappa = np.full(outputs, KAPPA_RANGE[0])
+    kappa = np.full(outputs, np.nan)
     for j in range(outputs):
         keep = usable[:, j]
         if keep.any():
             excess = residual[keep, j] ** 2 / v[keep, j] - sampling / np.maximum(size[keep, j], 1.0)
             kappa[j] = np.clip(np.sum(excess * v[keep, j]) / np.sum(v[keep, j] ** 2), *KAPPA_RANGE)
-    return sampling, kappa
+    blocs = kappa[:-1]
+    pooled = float(np.nanmedian(blocs)) if not np.isnan(blocs).all() else KAPPA_RANGE[0]
+    kappa[:-1] = np.where(np.isnan(blocs), pooled, blocs)  # a bloc standing for the first time: the blocs' median κ
+    return sampling, np.nan_to_num(kappa, nan=KAPPA_RANGE[0])
 
 
 def conformal_quantile(scores: np.ndarray, level: float) -> float:

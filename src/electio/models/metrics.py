@@ -210,7 +210,7 @@ def interval_metrics(prediction: Prediction, labels: Sequence[str], counts: np.n
         cov = column_mean(hits)
         rows += _bloc_rows(cov, present, labels, f"couv{tag}", mean=False, interval=bootstrap_interval(hits, counts))
         bloc_means = counts @ np.nan_to_num(hits[:, :k]) / np.maximum(counts @ present[:, :k], 1)
-        spread = np.nanquantile(bloc_means[:, stood].mean(axis=1), [(1 - BOOTSTRAP_LEVEL) / 2, (1 + BOOTSTRAP_LEVEL) / 2])
+        spread = np.quantile(bloc_means[:, stood].mean(axis=1), [(1 - BOOTSTRAP_LEVEL) / 2, (1 + BOOTSTRAP_LEVEL) / 2])
         rows.append(_single(f"couv{tag}", np.nanmean(cov[:k][stood]), len(obs), (spread[0], spread[1])))
         joint = joint_inside(hits)
         low, high = bootstrap_interval(joint, counts)

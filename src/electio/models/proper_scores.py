@@ -16,6 +16,8 @@ Arrays are n communes × outputs (blocs…, abstention); a bloc that did not sta
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 BOOTSTRAP = 200
@@ -67,9 +69,8 @@ def bootstrap_interval(values: np.ndarray, counts: np.ndarray, weights: np.ndarr
     norm = counts @ np.where(mask, w, 0.0)
     means = np.divide(total, norm, out=np.full(total.shape, np.nan), where=norm > 0)
     tail = (1 - level) / 2
-    with np.errstate(all="ignore"):
-        if np.isnan(means).all():
-            return np.full(values.shape[1], np.nan), np.full(values.shape[1], np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a column with no value (bloc absent): NaN interval
         return np.nanquantile(means, tail, axis=0), np.nanquantile(means, 1 - tail, axis=0)
 
 

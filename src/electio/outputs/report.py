@@ -63,6 +63,8 @@ MODEL_DESCRIPTIONS = {
     "persistance": "Référence : chaque commune refait son dernier résultat du même type de scrutin.",
     "swing_uniforme": "Référence : l'évolution départementale (en points) appliquée à chaque commune.",
     "swing_proportionnel": "Référence : l'évolution départementale appliquée en proportion à chaque commune.",
+    "plancher_bruit": "Référence : l'erreur du seul hasard du vote (tirage binomial aux exprimés de chaque commune), qu'aucun modèle ne peut battre en moyenne.",
+    "frequence_tete": "Référence sans fuite de la probabilité d'arriver en tête : la part des communes où chaque bloc était en tête au scrutin comparable précédent.",
     "ridge_logratio": "Régression ridge sur les écarts log-ratio de la commune à son département.",
     "mixte_communes": "Ridge + effets aléatoires par commune, rétrécis vers zéro.",
     "foret_aleatoire": "Forêt aléatoire (scikit-learn) sur les mêmes variables.",
@@ -535,7 +537,7 @@ def models_section(con: duckdb.DuckDBPyConnection, evaluation: pd.DataFrame, ter
                   **row} for m, row in zip(main.index, records(main), strict=True)]
     return {"test": MAIN_TEST, "test_libelle": scalar(con, "SELECT libelle FROM dim_scrutin WHERE scrutin_id = ?", MAIN_TEST),
             "principal": main_rows, "par_code": {r["code"]: r for r in main_rows}, "tableaux": tables, "retenu": chosen, "retenu_libelle": MODEL_LABELS.get(chosen, chosen),
-            "n_testes": sum(1 for m in main.index if m in MODEL_DESCRIPTIONS and m not in ("persistance", "swing_uniforme", "swing_proportionnel")),
+            "n_testes": sum(1 for m in main.index if m in MODEL_DESCRIPTIONS and m not in ("persistance", "swing_uniforme", "swing_proportionnel", "plancher_bruit", "frequence_tete")),
             "n_references": sum(1 for m in main.index if m in ("persistance", "swing_uniforme", "swing_proportionnel")),
             "retenu_principal": records(main.loc[[RETAINED]])[0] if RETAINED in main.index else None}
 
