@@ -372,6 +372,34 @@ def test_the_dashboard_reloads_a_replaced_warehouse(tmp_path: Path) -> None:
     assert not reload_if_replaced(target)
 
 
+def test_a_dashboard_query_waits_while_a_stage_writes(tmp_path: Path) -> None:
+    """A reader sees the warehouse before or after a stage's write, never an error in between."""
+    from electio.dashboard import data
+
+    target = (tmp_path / "electio.duckdb").resolve()
+    write_tables(target, tiny_tables())
+    code = f"""
+        import sys, duckdb
+        con = duckdb.connect({str(target)!r})  # a stage holds the file open for writing
+        con.execute("CREATE TABLE ecrite_par_une_etape AS SELECT 1 AS x")
+        print("ouvert", flush=True)
+        sys.stdin.readline()
+        con.close()
+    """
+    writer = subprocess.Popen(snippet(code), stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert writer.stdout.readline().strip() == "ouvert"
+    found: list[pd.DataFrame] = []
+    reader = threading.Thread(target=lambda: found.append(data.query(target, "SELECT table_name FROM information_schema.tables")))
+    reader.start()
+    reader.join(timeout=0.5)
+    assert reader.is_alive() and not found  # waiting for the writer, not failing
+    writer.stdin.write("fini\n")
+    writer.stdin.flush()
+    writer.wait(timeout=WAIT_S)
+    reader.join(timeout=WAIT_S)
+    assert "ecrite_par_une_etape" in set(found[0]["table_name"])
+
+
 @pytest.mark.realdata
 def test_the_dashboard_server_reloads_before_a_request(rhone_copy: Path) -> None:
     """Wired into the Flask app: a request after a swap sees the new warehouse."""
