@@ -616,3 +616,43 @@ def test_an_interrupted_report_keeps_the_previous_report(rhone_copy: Path, home:
     assert sorted(str(p.relative_to(folder)) for p in folder.rglob("*")) == [report.HTML_NAME, "notebooks", "notebooks/ancien.ipynb"]
     assert (folder / report.HTML_NAME).read_text(encoding="utf-8") == "ancien"
     assert not [p.name for p in folder.parent.iterdir() if p.name.startswith(".")]  # no staging folder left
+
+
+# ─── 11. A burst of dashboard users ──────────────────────────────────────────────────────
+
+def test_identical_callback_requests_are_computed_once() -> None:
+    """Failure 11 (p95 11 s under 20 clients): a view is computed once, then replayed to every client asking for it."""
+    from flask import Flask, jsonify
+
+    from electio.dashboard import responses
+
+    server, cache, calls = Flask("essai"), responses.ResponseCache(), []
+    gate = threading.Event()
+
+    @server.post(responses.UPDATE_PATH)
+    def update():  # a slow callback
+        calls.append(1)
+        gate.wait(timeout=WAIT_S)
+        return jsonify({"response": {"valeur": len(calls)}})
+
+    responses.install(server, cache)
+    body = responses.callback_request("..carte.figure...texte.children..", {"horizon.value": "1|x", "bloc.value": "droite"})
+    results: list[bytes] = []
+
+    def client() -> None:
+        results.append(server.test_client().post(responses.UPDATE_PATH, json=body).data)
+
+    clients = [threading.Thread(target=client) for _ in range(8)]
+    for thread in clients:
+        thread.start()
+    while not calls:
+        time.sleep(0.01)
+    gate.set()
+    for thread in clients:
+        thread.join(timeout=WAIT_S)
+    assert len(calls) == 1 and len(set(results)) == 1 and len(results) == 8
+    other = {**body, "changedPropIds": ["bloc.value"]}  # the same view asked after a click: still one computation
+    assert server.test_client().post(responses.UPDATE_PATH, json=other).data == results[0] and len(calls) == 1
+    cache.clear()  # what a replaced warehouse does
+    server.test_client().post(responses.UPDATE_PATH, json=body)
+    assert len(calls) == 2
