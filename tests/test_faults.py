@@ -372,6 +372,34 @@ def test_the_dashboard_reloads_a_replaced_warehouse(tmp_path: Path) -> None:
     assert not reload_if_replaced(target)
 
 
+def test_a_dashboard_query_waits_while_a_stage_writes(tmp_path: Path) -> None:
+    """A reader sees the warehouse before or after a stage's write, never an error in between."""
+    from electio.dashboard import data
+
+    target = (tmp_path / "electio.duckdb").resolve()
+    write_tables(target, tiny_tables())
+    code = f"""
+        import sys, duckdb
+        con = duckdb.connect({str(target)!r})  # a stage holds the file open for writing
+        con.execute("CREATE TABLE ecrite_par_une_etape AS SELECT 1 AS x")
+        print("ouvert", flush=True)
+        sys.stdin.readline()
+        con.close()
+    """
+    writer = subprocess.Popen(snippet(code), stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert writer.stdout.readline().strip() == "ouvert"
+    found: list[pd.DataFrame] = []
+    reader = threading.Thread(target=lambda: found.append(data.query(target, "SELECT table_name FROM information_schema.tables")))
+    reader.start()
+    reader.join(timeout=0.5)
+    assert reader.is_alive() and not found  # waiting for the writer, not failing
+    writer.stdin.write("fini\n")
+    writer.stdin.flush()
+    writer.wait(timeout=WAIT_S)
+    reader.join(timeout=WAIT_S)
+    assert "ecrite_par_une_etape" in set(found[0]["table_name"])
+
+
 @pytest.mark.realdata
 def test_the_dashboard_server_reloads_before_a_request(rhone_copy: Path) -> None:
     """Wired into the Flask app: a request after a swap sees the new warehouse."""
@@ -433,12 +461,11 @@ def test_a_read_only_home_stops_at_once(tmp_path: Path) -> None:
         home = tmp_path / "lecture_seule"
         home.mkdir()
         home.chmod(0o555)
-    started = time.monotonic()
     done = subprocess.run(electio("explore"), env=child_env(home), capture_output=True, text=True, timeout=WAIT_S)
     assert done.returncode == 1
     assert_french_failure(done.stdout)
     assert "lecture seule ou droits insuffisants" in done.stdout and "ELECTIO_HOME" in done.stdout
-    assert time.monotonic() - started < 60
+    # stopped by the home lock, before any work (the warehouse is absent: its message would come later)
     assert explain(PermissionError(errno.EACCES, "Permission denied", "/x/y")).message.startswith("écriture impossible dans /x/y")
 
 
@@ -476,11 +503,13 @@ def test_a_nan_or_infinite_scenario_setting_is_refused(tmp_path: Path) -> None:
         sc.parse_assignment("taux_chomage=+" + "9" * 400)
     with pytest.raises(ValueError, match="nombre invalide"):
         sc.check_scenario(sc.Scenario("x", "x", "", {"droite": float("inf")}, {}), ["droite"], [])
-    started = time.monotonic()
     done = subprocess.run(electio("forecast", "--indicateur", "taux_chomage=+" + "9" * 400), env=child_env(tmp_path / "home"),
                           capture_output=True, text=True, timeout=WAIT_S)
     assert done.returncode == 1 and "nombre invalide ou hors limites" in done.stdout and "Traceback" not in done.stdout, done.stdout
-    assert time.monotonic() - started < 60  # refused before reading the warehouse
+    done = subprocess.run(electio("forecast", "--fichier-scenarios", str(path)), env=child_env(tmp_path / "home"),
+                          capture_output=True, text=True, timeout=WAIT_S)
+    assert done.returncode == 1 and "swing.droite : nombre invalide" in done.stdout and "Traceback" not in done.stdout, done.stdout
+    # the home has no warehouse: « entrepôt absent » would show if the settings were checked after reading it
 
 
 def ssmsi_file(tmp_path: Path, rows: object, columns: object = None) -> Path:
@@ -587,3 +616,43 @@ def test_an_interrupted_report_keeps_the_previous_report(rhone_copy: Path, home:
     assert sorted(str(p.relative_to(folder)) for p in folder.rglob("*")) == [report.HTML_NAME, "notebooks", "notebooks/ancien.ipynb"]
     assert (folder / report.HTML_NAME).read_text(encoding="utf-8") == "ancien"
     assert not [p.name for p in folder.parent.iterdir() if p.name.startswith(".")]  # no staging folder left
+
+
+# ─── 11. A burst of dashboard users ──────────────────────────────────────────────────────
+
+def test_identical_callback_requests_are_computed_once() -> None:
+    """Failure 11 (p95 11 s under 20 clients): a view is computed once, then replayed to every client asking for it."""
+    from flask import Flask, jsonify
+
+    from electio.dashboard import responses
+
+    server, cache, calls = Flask("essai"), responses.ResponseCache(), []
+    gate = threading.Event()
+
+    @server.post(responses.UPDATE_PATH)
+    def update():  # a slow callback
+        calls.append(1)
+        gate.wait(timeout=WAIT_S)
+        return jsonify({"response": {"valeur": len(calls)}})
+
+    responses.install(server, cache)
+    body = responses.callback_request("..carte.figure...texte.children..", {"horizon.value": "1|x", "bloc.value": "droite"})
+    results: list[bytes] = []
+
+    def client() -> None:
+        results.append(server.test_client().post(responses.UPDATE_PATH, json=body).data)
+
+    clients = [threading.Thread(target=client) for _ in range(8)]
+    for thread in clients:
+        thread.start()
+    while not calls:
+        time.sleep(0.01)
+    gate.set()
+    for thread in clients:
+        thread.join(timeout=WAIT_S)
+    assert len(calls) == 1 and len(set(results)) == 1 and len(results) == 8
+    other = {**body, "changedPropIds": ["bloc.value"]}  # the same view asked after a click: still one computation
+    assert server.test_client().post(responses.UPDATE_PATH, json=other).data == results[0] and len(calls) == 1
+    cache.clear()  # what a replaced warehouse does
+    server.test_client().post(responses.UPDATE_PATH, json=body)
+    assert len(calls) == 2

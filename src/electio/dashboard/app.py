@@ -150,10 +150,10 @@ def overview_requests(app: Dash, path: Path) -> list[dict]:
     return [responses.callback_request(output, {"territoire-horizon.value": key, "territoire-bloc.value": bloc}) for key in keys for bloc in blocs]
 
 
-def prefill(app: Dash, path: Path) -> None:
+def prefill(app: Dash, path: Path, stop: threading.Event | None = None) -> None:
     """Compute the overview maps in the background (a burst of users then only replays them)."""
     try:
-        responses.prefill(app.server, overview_requests(app, path))
+        responses.prefill(app.server, overview_requests(app, path), stop)
     except Exception:  # noqa: BLE001,S110  (a warm-up only: a request that needs the data reports the problem)
         pass
 
@@ -175,5 +175,9 @@ def serve(warehouse: Path | None = None, port: int = 8050, host: str = "127.0.0.
     """Start the dashboard's web server (blocks until interrupted)."""
     check_port(host, port)
     app = create_app(warehouse)
-    threading.Thread(target=prefill, args=(app, (warehouse or config.warehouse_path()).resolve()), name="electio-cartes").start()
-    app.run(host=host, port=port, debug=False)
+    stop = threading.Event()
+    threading.Thread(target=prefill, args=(app, (warehouse or config.warehouse_path()).resolve(), stop), name="electio-cartes").start()
+    try:
+        app.run(host=host, port=port, debug=False)
+    finally:
+        stop.set()  # the prefill ends after the view it is computing

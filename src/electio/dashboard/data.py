@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from functools import lru_cache
 from pathlib import Path
 
@@ -25,6 +26,8 @@ from electio.errors import ElectioError
 from electio.models.metrics import MEAN
 
 TENDANCE = "tendance"
+BUSY_WAIT_S = 60.0
+"""How long a query waits while a stage (``electio forecast``…) holds the warehouse open for writing."""
 QUANTILES = ("q025", "q10", "q50", "q90", "q975")
 FORECAST_COLUMNS = ("scenario", "horizon_ans", "scrutin_cible", "code_commune", "bloc", "moyenne", *QUANTILES, "p_tete")
 BALLOT_ID = re.compile(r"^(pres|leg|euro|muni|reg|dep)(\d{4})_t(\d)$")
@@ -60,8 +63,15 @@ def query(path: Path, sql: str, params: tuple = ()) -> pd.DataFrame:
     """Result of one SQL query on the warehouse opened read-only (cached)."""
     if not path.is_file():
         raise FileNotFoundError(f"entrepôt absent : {path} (lancez d'abord « electio etl »)")
-    with duckdb.connect(str(path), read_only=True) as con:
-        return con.execute(sql, list(params)).df()
+    deadline = time.monotonic() + BUSY_WAIT_S
+    while True:
+        try:
+            with duckdb.connect(str(path), read_only=True) as con:
+                return con.execute(sql, list(params)).df()
+        except duckdb.IOException as exc:  # a stage holds the file open for writing: wait for its commit
+            if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
 
 
 @lru_cache(maxsize=8)

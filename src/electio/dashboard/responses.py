@@ -77,12 +77,13 @@ def callback_request(output: str, inputs: dict[str, object]) -> dict:
                                                             for k, v in inputs.items()], "changedPropIds": [], "state": []}
 
 
-def prefill(server: Flask, bodies: list[dict]) -> int:
-    """Post ``bodies`` to the app (in this process) so that their responses are cached; stops when the main thread ends."""
+def prefill(server: Flask, bodies: list[dict], stop: threading.Event | None = None) -> int:
+    """Post ``bodies`` to the app (in this process) so that their responses are cached; stops when ``stop`` is set
+    or the main thread ends."""
     client = server.test_client()
     done = 0
     for body in bodies:
-        if not threading.main_thread().is_alive():
+        if not threading.main_thread().is_alive() or (stop is not None and stop.is_set()):
             break
         done += client.post(UPDATE_PATH, json=body).status_code == 200
     return done

@@ -356,7 +356,9 @@ def run_forecast(warehouse: Path | None = None, options: ForecastOptions = Forec
     warehouse = warehouse or config.warehouse_path()
     timings: dict[str, float] = {}
     clock = time.perf_counter()
-    sc.custom_scenario(options.swings, options.indicators)  # a malformed setting stops the run before any reading
+    sc.custom_scenario(options.swings, options.indicators)  # a malformed setting or scenario file stops the run before any reading
+    if options.scenario_file:
+        sc.load_scenarios(options.scenario_file)
     say("Lecture de l'entrepôt et du modèle retenu")
     read_from = file_identity(warehouse) if warehouse.is_file() else None
     inputs = read_inputs(warehouse, options.model)

@@ -17,6 +17,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
+from electio.atomic import pid_alive
 from electio.errors import ElectioError
 from electio.frames import registered
 from electio.guard import pause_point
@@ -141,22 +142,12 @@ def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame
     return len(frame)
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def remove_stale_staging(target: Path) -> list[Path]:
     """Delete staging files left by a killed build (their process is gone); return them."""
     removed = []
     for path in target.parent.glob(f".{target.name}.*.building*"):
         pid = path.name.removeprefix(f".{target.name}.").split(".")[0]
-        if pid.isdigit() and not _pid_alive(int(pid)):
+        if pid.isdigit() and not pid_alive(int(pid)):
             path.unlink(missing_ok=True)
             removed.append(path)
     return removed
