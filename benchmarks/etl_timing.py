@@ -1,7 +1,8 @@
 """Time the ETL (wall time, peak memory) for the Rhône and for France, next to a bare parse.
 
 The bare parse reads the same raw files as the ETL with their readers only — the geography
-referentials (Etalab JSON, COGugaison RData), the election files and the indicator files — with
+referentials (Etalab JSON, COGugaison RData), the election files (commune files and the
+totals-only département files), the opinion polls and the indicator files — with
 no mapping, no contracts and no warehouse, so the ratio shows the ETL's own overhead.
 Usage: python benchmarks/etl_timing.py [--france]   (results printed as a table and JSON)
 """
@@ -29,8 +30,9 @@ else:
     from electio.fetch import fetch
     from electio.harmonise import geography
     from electio.harmonise.geography import GEO_SOURCES
-    from electio.pipeline.etl import Territory, call_parser, load_scrutins
+    from electio.pipeline.etl import Territory, call_parser, load_scrutins, load_total_sources
     from electio.pipeline.indicators import indicator_sources, parse_indicator
+    from electio.pipeline.polls import companions_of, parse_source, poll_sources
     territory = Territory(None if arg == "FR" else arg)
     geo = {key: fetch(get_source(sid)).path for key, sid in GEO_SOURCES.items()}
     for key in ("communes", "communes_2024"):
@@ -42,6 +44,11 @@ else:
         if territory.covers(row.couverture):
             source = get_source(row.source_id)
             call_parser(source, fetch(source).path, row.scrutin_id)
+    for row in load_total_sources().itertuples():
+        source = get_source(row.source_id)
+        call_parser(source, fetch(source).path, row.scrutin_id)
+    for source in poll_sources():
+        parse_source(source, fetch(source).path, {c.id: fetch(c).path for c in companions_of(source)})
     for source in indicator_sources():
         parse_indicator(source, fetch(source).path)
 wall = time.perf_counter() - t0
