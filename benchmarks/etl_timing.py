@@ -48,7 +48,7 @@ else:
         source = get_source(row.source_id)
         call_parser(source, fetch(source).path, row.scrutin_id)
     for source in poll_sources():
-        parse_source(source, fetch(source).path, {c.id: fetch(c).path for c in companions_of(source)})
+        parse_source(source, fetch(source).path, {c.filename: fetch(c).path for c in companions_of(source)})
     for source in indicator_sources():
         parse_indicator(source, fetch(source).path)
 wall = time.perf_counter() - t0
