@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from electio.dashboard import data, simulation
+from electio.dashboard import data, simulation, views
 from electio.dashboard.charts import percent
 
 TERRITORY = "69"
@@ -199,6 +199,13 @@ def test_every_page_renders(warehouse: Path) -> None:
     page = client.get("/")
     assert page.status_code == 200 and '<html lang="fr">' in page.get_data(as_text=True)
     assert client.get("/fonds-de-carte/world_110m.json").get_json()["type"] == "Topology"
+    url = data.outlines_url(warehouse)  # the maps reference the outlines by URL instead of embedding them
+    served = client.get(url)
+    assert served.status_code == 200 and served.get_json() == data.outlines(warehouse)
+    assert client.get(data.OUTLINES_URL + "communes-0000000000000000.json").status_code == 404
+    key = data.targets(warehouse)["key"].iloc[0]
+    figure, _ = views.share_view(warehouse, data.commune_forecasts(warehouse, key), data.territory_forecast(warehouse, key), "centre", "x")
+    assert figure.data[0].geojson == url and len(figure.to_json()) < 100_000
     for module in PAGES:
         assert module.layout(warehouse) is not None
 

@@ -107,6 +107,14 @@ def reload_if_replaced(path: Path, sent: responses.ResponseCache | None = None) 
     return True
 
 
+def outlines_response(path: Path, name: str) -> Response:
+    """The commune outlines the maps reference by URL (their name carries a hash of the content: cached for a day)."""
+    found = data.outlines_file(path)
+    if found is None or found[0] != name:
+        return Response("contours introuvables", status=404, mimetype="text/plain")
+    return Response(found[1], mimetype="application/geo+json", headers={"Cache-Control": "public, max-age=86400"})
+
+
 def create_app(warehouse: Path | None = None) -> Dash:
     """Build the dashboard for one warehouse, its queries run and cached at once (and again when the file is replaced)."""
     path = (warehouse or config.warehouse_path()).resolve()
@@ -120,6 +128,7 @@ def create_app(warehouse: Path | None = None) -> Dash:
     app.server.before_request(lambda: None if reload_if_replaced(path, sent) else None)  # Flask: a non-None value would be the response
     responses.install(app.server, sent)
     app.server.add_url_rule(f"{TOPOJSON_URL}<name>", "fonds_de_carte", empty_world)
+    app.server.add_url_rule(f"{data.OUTLINES_URL}<name>", "contours", lambda name: outlines_response(path, name))
     routes = {module.PATH: module for module in PAGES}
 
     @app.callback(Output("page", "children"), *(Output(f"lien-{slug(m)}", "className") for m in PAGES), Input("url", "pathname"))

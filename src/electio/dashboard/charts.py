@@ -41,8 +41,8 @@ def _geo(fig: go.Figure) -> go.Figure:
     return fig
 
 
-def share_map(geojson: dict, frame: pd.DataFrame, colour: str, title: str, legend: str) -> go.Figure:
-    """Choropleth of one share per commune (``code_commune``, ``nom_commune``, ``part``, ``detail``)."""
+def share_map(geojson: dict | str, frame: pd.DataFrame, colour: str, title: str, legend: str) -> go.Figure:
+    """Choropleth of one share per commune (``code_commune``, ``nom_commune``, ``part``, ``detail``); ``geojson``: outlines or their URL."""
     values = frame["part"].to_numpy(float) * 100
     known = values[np.isfinite(values)]
     low, high = (np.percentile(known, [2, 98]) if known.size else (0.0, 1.0))
@@ -56,18 +56,18 @@ def share_map(geojson: dict, frame: pd.DataFrame, colour: str, title: str, legen
     return styled(_geo(fig), title, MAP_HEIGHT)
 
 
-def category_map(geojson: dict, frame: pd.DataFrame, colours: dict[str, str], labels: dict[str, str], title: str) -> go.Figure:
+def category_map(geojson: dict | str, frame: pd.DataFrame, colours: dict[str, str], labels: dict[str, str], title: str) -> go.Figure:
     """Choropleth of a category per commune (``code_commune``, ``nom_commune``, ``bloc``, ``detail``), one colour each.
 
-    The legend is drawn in HTML beside the map (see ``components.swatches``), so the traces hide theirs.
+    ``geojson``: the outlines or their URL; every trace references the same outlines and draws its own
+    communes (``locations``). The legend is drawn in HTML beside the map (see ``components.swatches``),
+    so the traces hide theirs.
     """
     fig = go.Figure()
-    features = {f["id"]: f for f in geojson.get("features", [])}
     for bloc, rows in frame.groupby("bloc", sort=False):
         colour = colours.get(bloc, MISSING_COLOUR)
-        own = {"type": "FeatureCollection", "features": [features[c] for c in rows["code_commune"] if c in features]}
         fig.add_choropleth(
-            geojson=own, locations=rows["code_commune"], z=np.ones(len(rows)), colorscale=[[0, colour], [1, colour]],
+            geojson=geojson, locations=rows["code_commune"], z=np.ones(len(rows)), colorscale=[[0, colour], [1, colour]],
             showscale=False, name=labels.get(bloc, bloc), marker={"line": {"color": "white", "width": 0.4}},
             customdata=np.stack([rows["nom_commune"], rows["detail"]], axis=1),
             hovertemplate="<b>%{customdata[0]}</b><br>%{customdata[1]}<extra></extra>",

@@ -11,6 +11,7 @@ Shares are fractions (0–1) as in the warehouse; the pages turn them into perce
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import threading
@@ -160,6 +161,29 @@ def outlines(path: Path) -> dict | None:
     shapes = shapes.to_crs(SOURCE_CRS)
     shapes["geometry"] = shapely.transform(shapes.geometry.to_numpy(), lambda xy: xy.round(4))  # ~10 m, short JSON numbers
     return json.loads(shapes.set_index("code_commune")[["geometry"]].to_json(drop_id=False))
+
+
+OUTLINES_URL = "/contours/"
+
+
+@lru_cache(maxsize=8)
+def outlines_file(path: Path) -> tuple[str, bytes] | None:
+    """The outlines as served to the browser: (file name carrying a hash of the content, JSON bytes); None without polygons.
+
+    Maps reference this URL instead of embedding the ~0.5 MB GeoJSON in every figure: the browser
+    fetches it once, and a callback serialises only the commune values.
+    """
+    shapes = outlines(path)
+    if shapes is None:
+        return None
+    body = json.dumps(shapes, separators=(",", ":")).encode("utf-8")
+    return f"communes-{hashlib.sha256(body).hexdigest()[:16]}.json", body
+
+
+def outlines_url(path: Path) -> str | dict:
+    """URL of the outlines for the maps (an empty collection when the warehouse has no polygons)."""
+    found = outlines_file(path)
+    return f"{OUTLINES_URL}{found[0]}" if found else {"type": "FeatureCollection", "features": []}
 
 
 # ─── Election results ───────────────────────────────────────────────────────────────────
@@ -449,7 +473,7 @@ def indicator_coverage_summary(path: Path) -> pd.DataFrame:
 
 def warm(path: Path) -> None:
     """Run every query that does not depend on a user's choice, so that pages answer from memory."""
-    for load in (relations, blocs, communes, territory, ballots, history, outlines, forecasts, targets, scenarios, calibration,
+    for load in (relations, blocs, communes, territory, ballots, history, outlines, outlines_file, forecasts, targets, scenarios, calibration,
                  indicator_info, indicator_latest, importance, evaluation, last_run, run_inputs, quality_checks,
                  ballot_coverage, indicator_coverage):
         load(path)

@@ -66,7 +66,7 @@ def share_view(path: Path, communes: pd.DataFrame, total: pd.DataFrame, bloc: st
     rows = named(path, communes[communes["bloc"] == bloc]).rename(columns={"moyenne": "part"})
     rows = rows.assign(detail=[f"{labels[bloc]} : {percent(m)} (80 % : {interval(lo, hi)})"
                                for m, lo, hi in zip(rows["part"], rows["q10"], rows["q90"], strict=True)])
-    fig = charts.share_map(data.outlines(path) or {}, rows, colours[bloc], f"{labels[bloc]} : part prévue par commune", "Part prévue")
+    fig = charts.share_map(data.outlines_url(path), rows, colours[bloc], f"{labels[bloc]} : part prévue par commune", "Part prévue")
     if rows.empty:
         return fig, f"Pas de prévision pour le bloc {labels[bloc]} à cet horizon."
     top = rows.loc[rows["part"].idxmax()]
@@ -86,7 +86,7 @@ def leader_view(path: Path, communes: pd.DataFrame, when: str) -> tuple[go.Figur
     counts = charts.category_counts(lead["bloc"])
     order = [b for b in data.blocs(path)["code_bloc"] if b in counts.index]
     counts = counts.reindex(order)
-    fig = charts.category_map(data.outlines(path) or {}, lead, colours, labels, "Bloc prévu en tête par commune")
+    fig = charts.category_map(data.outlines_url(path), lead, colours, labels, "Bloc prévu en tête par commune")
     legend = components.swatches(counts, colours, labels, "legende-tete")
     if counts.empty:
         return fig, "Pas de prévision à cet horizon.", legend
