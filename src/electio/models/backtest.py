@@ -7,13 +7,14 @@ features only use ballots before them), then predicts the test ballot's communes
   ballot — this measures the local model alone (each commune's deviation);
 * unconditional: given the territory model's forecast of those totals — the full forecast.
 
-Territory model (documented, deliberately simple): each bloc's département share is the mean
-of its shares at the last ballot of the same type and at the last ballot of any type (only one
-of them if the bloc stood in only one; its latest earlier share if in neither); blocs not
-standing in the target ballot (official candidate lists are known before the vote) get 0; the
-result is closed. Abstention, which depends on the ballot type: the last same-type ballot's
-rate. The mean was preferred to the same-type ballot alone on the validation ballots
-(présidentielle 2017, européennes 2019), before the main test ballot was looked at.
+Territory model (documented, deliberately simple): each bloc's département share is its share at
+the last ballot of the same type (the comparable ballot); a bloc that did not stand there takes its
+share at the last ballot of any type, else its latest earlier share; blocs not standing in the
+target ballot (official candidate lists are known before the vote) get 0; the result is closed.
+Abstention, which depends on the ballot type: the last same-type ballot's rate. Ballots of
+different types are never averaged: a législatives total, where one union nuance carries several
+parties, says little about a présidentielle (until 2026 the mean of the same-type and the last
+ballots was used; it erred more than persistence once the 2022–2024 législatives were loaded).
 
 A learner's deviations are turned into shares (territory total × exp(deviation), closed) and
 then raked so that the exprimés-weighted total of each département equals the given total
@@ -22,7 +23,6 @@ exactly; weights are the exprimés at the comparable ballot (known before the vo
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -85,12 +85,10 @@ def _stood(rows: pd.DataFrame, prefix: str, blocs: Sequence[str]) -> np.ndarray:
 
 
 def territory_forecast(rows: pd.DataFrame, blocs: Sequence[str]) -> Totals:
-    """The territory model: mean of the comparable and last ballots' totals, completed and closed (see module doc)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # a bloc absent from both: filled below
-        mean = np.nanmean(np.stack([_stood(rows, "aux_T_ref", blocs), _stood(rows, "aux_T_der", blocs)]), axis=0)
+    """The territory model: the comparable (same-type) ballot's totals, completed and closed (see module doc)."""
+    same, last = _stood(rows, "aux_T_ref", blocs), _stood(rows, "aux_T_der", blocs)
     previous = np.nan_to_num(rows[[f"aux_Tprev_{b}" for b in blocs]].to_numpy(float))
-    shares = close(np.where(np.isnan(mean), previous, mean), present_mask(rows, blocs))
+    shares = close(np.where(np.isnan(same), np.where(np.isnan(last), previous, last), same), present_mask(rows, blocs))
     return Totals(shares, rows[f"aux_T_ref_{ABSTENTION}"].to_numpy(float))
 
 
