@@ -60,8 +60,8 @@ class Scenario:
 
 TREND_SCENARIO = Scenario(
     TREND, "Tendance",
-    "Totaux du territoire selon le modèle de total des backtests (moyenne des totaux du dernier scrutin du même type "
-    "et du dernier scrutin), indicateurs selon leur tendance amortie, incertitude historique.",
+    "Totaux du territoire selon le modèle de total des backtests (totaux du dernier scrutin du même type, sans sondages), "
+    "indicateurs selon leur tendance amortie, incertitude historique.",
 )
 
 
