@@ -206,8 +206,10 @@ def test_commune_page_after_a_search(page: object, server: str, warehouse: Path)
     pick(page, "commune-choix", f"Villeurbanne ({VILLEURBANNE})", "Villeurb")
     sentence = wait_text(page, "commune-eventail-texte", "Villeurbanne")
     bloc = sql(warehouse, "SELECT code_bloc FROM dim_bloc ORDER BY ordre LIMIT 1")["code_bloc"].iloc[0]
-    last = sql(warehouse, "SELECT part FROM v_resultat_bloc_commune WHERE scrutin_id = 'pres2022_t1' AND code_commune = ? AND bloc = ?",
-               [VILLEURBANNE, bloc])["part"].iloc[0]
+    latest = sql(warehouse, "SELECT scrutin_id FROM dim_scrutin WHERE tour = 1 AND type_scrutin IN ('presidentielle', 'europeennes', 'legislatives') "
+                            "AND scrutin_id IN (SELECT scrutin_id FROM fact_participation) ORDER BY date_scrutin DESC LIMIT 1")["scrutin_id"].iloc[0]
+    last = sql(warehouse, "SELECT part FROM v_resultat_bloc_commune WHERE scrutin_id = ? AND code_commune = ? AND bloc = ?",
+               [latest, VILLEURBANNE, bloc])["part"].iloc[0]
     first = first_target_id(warehouse)
     forecast = sql(warehouse, "SELECT moyenne, q10, q90 FROM fact_prevision WHERE scenario = 'tendance' AND scrutin_cible = ? AND code_commune = ? "
                               "AND bloc = ?", [first, VILLEURBANNE, bloc]).iloc[0]
