@@ -155,8 +155,8 @@ def test_contracts_on_municipales_and_territory_totals() -> None:
     res = pd.DataFrame({"scrutin_id": ["muni2026_t1", "pres2017_t1"], "code_commune": ["69001", "69001"], "candidat_id": [1, 2], "voix": [90, 49]})
     by_rule = {(r.regle.split(" (")[0] + (" muni" if "muni2026" in r.regle else ""), r.severite): r.lignes_en_echec
                for r in contracts.vote_sum_rules(part, res, scrutins)}
-    assert by_rule[("somme des voix = exprimes", contracts.BLOCKING)] == 1  # pres2017: blocking
-    assert by_rule[("somme des voix = exprimes muni", contracts.WARNING)] == 1
+    assert by_rule[("somme des voix = exprimés", contracts.BLOCKING)] == 1  # pres2017: blocking
+    assert by_rule[("somme des voix = exprimés muni", contracts.WARNING)] == 1
     cand = pd.DataFrame({"candidat_id": [1, 2], "code_bloc": [None, "droite"]})
     assert contracts.no_bloc_rule("fact_resultat_commune", res, cand, "communes").lignes_en_echec == 1
 

@@ -127,7 +127,7 @@ def vote_sum_rules(part: pd.DataFrame, res: pd.DataFrame, scrutins: pd.DataFrame
     in_source = failing["scrutin_id"].isin(set(SOURCE_ANOMALIES))
     results = [
         _rule("fact_resultat_commune", "somme des voix = exprimés", failing[~in_multi & ~in_source]),
-        _rule("fact_resultat_commune", "somme des voix = exprimes (scrutin plurinominal : plusieurs voix par électeur)",
+        _rule("fact_resultat_commune", "somme des voix = exprimés (scrutin plurinominal : plusieurs voix par électeur)",
               failing[in_multi], WARNING),
     ]
     for scrutin_id in sorted(set(SOURCE_ANOMALIES) & set(scrutins["scrutin_id"])):
