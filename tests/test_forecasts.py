@@ -279,8 +279,9 @@ def test_forecast_tables_are_consistent(forecast_run) -> None:
     assert set(calibration["source"]) == {"backtest", "simulation"} and (calibration["brier"].between(0, 1)).all()
     with duckdb.connect(str(warehouse), read_only=True) as con:
         targets = con.sql("SELECT * FROM dim_scrutin_cible").df().set_index("scrutin_cible")
-    assert set(targets.index) == set(facts["scrutin_cible"]) and targets.loc["pres2027_t1", "libelle"].startswith("Présidentielle")
-    assert not targets.loc["pres2027_t1", "hypothetique"] and targets.loc["euro2024_hyp", "hypothetique"]
+    assert set(targets.index[targets["prevu"]]) == set(facts["scrutin_cible"]) and targets.loc["pres2027_t1", "libelle"].startswith("Présidentielle")
+    assert targets.loc["pres2027_t1", "statut"] == "prevu" and targets.loc["leg2027_t1", "statut"] == "hypothese"
+    assert targets.loc[~targets["prevu"], "raison_exclusion"].notna().all()
 
 
 @pytest.mark.realdata
