@@ -245,8 +245,10 @@ def test_report_slides_and_dashboard_show_the_same_headline(warehouse: Path, tmp
                       WHERE scenario = 'tendance' AND bloc <> 'abstention' AND code_commune <> ? GROUP BY ALL),
         counts AS (SELECT scrutin_cible, bloc, count(*) AS communes FROM lead GROUP BY ALL)
         SELECT p.horizon_ans, p.scrutin_cible, p.bloc, p.moyenne, p.p_tete, c.communes FROM fact_prevision p JOIN counts c USING (scrutin_cible, bloc)
+        JOIN dim_scrutin_cible t USING (scrutin_cible)
         WHERE p.scenario = 'tendance' AND p.code_commune = ? AND p.bloc <> 'abstention'
-        QUALIFY ROW_NUMBER() OVER (PARTITION BY p.scrutin_cible ORDER BY p.moyenne DESC) = 1 ORDER BY p.horizon_ans""", [TERRITORY, TERRITORY])
+        QUALIFY ROW_NUMBER() OVER (PARTITION BY p.scrutin_cible ORDER BY p.moyenne DESC) = 1
+        ORDER BY t.date_scrutin, p.scrutin_cible""", [TERRITORY, TERRITORY])
     labels = data.bloc_labels(warehouse)
     last = expected.iloc[-1]
     for row in expected.itertuples():
