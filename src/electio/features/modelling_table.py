@@ -33,120 +33,29 @@ from __future__ import annotations
 import hashlib
 import warnings
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from pathlib import Path
 
-import duckdb
 import numpy as np
 import pandas as pd
 
-from electio import config
+from electio.features.election_data import (  # noqa: F401  (loading lives in election_data; re-exported for the stages)
+    BALLOT_TYPES,
+    KEYS,
+    ElectionData,
+    assemble,
+    load_election_data,
+    load_indicators,
+)
 from electio.models.compositional import clr_deviation, logit, smooth_shares
 
-BALLOT_TYPES: tuple[str, ...] = ("presidentielle", "legislatives", "europeennes")
 # Législatives are features only: each circonscription has its own offer, so a bloc may be
 # absent from part of a département and the commune's deviation is not the same quantity.
 TARGET_TYPES: tuple[str, ...] = ("presidentielle", "europeennes")
-AVAILABILITY_CSV = config.REFERENTIALS_DIR / "indicateurs_disponibilite.csv"
 DAYS_PER_YEAR = 365.25
 ABSTENTION = "abstention"
 FEATURE_PREFIX = "f_"
 Z_CLIP = 4.0
 STRUCTURAL_VARIANCE = 0.04  # τ²: variance of a commune's log-ratio change not due to sampling (≈ 0.2²)
 SHARE_CLIP = 0.005
-KEYS = ["scrutin_id", "code_commune"]
-
-
-@dataclass(frozen=True)
-class ElectionData:
-    """Election results of one warehouse, in the shape the modelling table needs.
-
-    ``ballots``: scrutin_id, type_scrutin, date_scrutin (Timestamp), one bool column per bloc
-    (the bloc stood), sorted by date. ``results``: scrutin_id, code_commune, code_departement,
-    inscrits, votants, exprimes and ``voix_<bloc>``. ``indicators``: code_commune, indicateur,
-    annee, valeur, date_publication — or None when the warehouse has none.
-    """
-
-    blocs: tuple[str, ...]
-    ballots: pd.DataFrame
-    results: pd.DataFrame
-    indicators: pd.DataFrame | None = None
-    territoire: str = "69"
-
-
-# ─── Loading ─────────────────────────────────────────────────────────────────────────────
-
-def _has_relation(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchone()[0])
-
-
-def _relation_columns(con: duckdb.DuckDBPyConnection, name: str) -> set[str]:
-    rows = con.execute("SELECT column_name FROM information_schema.columns WHERE table_name = ?", [name]).fetchall()
-    return {r[0] for r in rows}
-
-
-def load_indicators(con: duckdb.DuckDBPyConnection, availability: Path = AVAILABILITY_CSV) -> pd.DataFrame | None:
-    """Indicator values with their publication date, or None when the warehouse has none.
-
-    The date comes from the view's ``date_publication`` column when it has one, else from
-    ``referentials/indicateurs_disponibilite.csv`` joined on (source, annee). Values without a
-    publication date are dropped: their availability cannot be proven.
-    """
-    if not _has_relation(con, "v_indicateur_commune"):
-        return None
-    columns = _relation_columns(con, "v_indicateur_commune")
-    dated = "date_publication" in columns
-    select = "code_commune, indicateur, annee, valeur" + (", date_publication" if dated else ", source")
-    frame = con.execute(f"SELECT {select} FROM v_indicateur_commune WHERE valeur IS NOT NULL").df()
-    if not dated:
-        if not availability.is_file():
-            return None
-        dates = pd.read_csv(availability, dtype={"source_id": str})[["source_id", "annee", "date_publication"]]
-        frame = frame.merge(dates, left_on=["source", "annee"], right_on=["source_id", "annee"], how="inner")
-    frame["date_publication"] = pd.to_datetime(frame["date_publication"])
-    frame["valeur"] = frame["valeur"].astype(float)
-    return frame[["code_commune", "indicateur", "annee", "valeur", "date_publication"]].dropna().reset_index(drop=True)
-
-
-def load_election_data(path: Path, territoire: str | None = None) -> ElectionData:
-    """Read the first rounds of the modelled ballot types from a warehouse (read-only)."""
-    from electio.warehouse.store import connect
-
-    with connect(path) as con:
-        blocs = tuple(r[0] for r in con.execute("SELECT code_bloc FROM dim_bloc ORDER BY ordre").fetchall())
-        types = ", ".join(f"'{t}'" for t in BALLOT_TYPES)
-        ballots = con.execute(
-            f"SELECT scrutin_id, type_scrutin, date_scrutin FROM dim_scrutin WHERE tour = 1 AND type_scrutin IN ({types}) ORDER BY date_scrutin"
-        ).df()
-        long = con.execute(
-            """SELECT r.scrutin_id, r.code_commune, c.code_departement, r.bloc, r.voix
-               FROM v_resultat_bloc_commune r JOIN dim_commune c USING (code_commune)
-               WHERE c.type_unite = 'commune'"""
-        ).df()
-        participation = con.execute(
-            """SELECT p.scrutin_id, p.code_commune, p.inscrits, p.votants, p.exprimes
-               FROM v_participation_commune p JOIN dim_commune c USING (code_commune)
-               WHERE c.type_unite = 'commune' AND p.exprimes > 0 AND p.inscrits > 0"""
-        ).df()
-        indicators = load_indicators(con)
-        run_territory = con.execute("SELECT territoire FROM etl_run ORDER BY started_at DESC LIMIT 1").fetchone()
-    long = long[long["scrutin_id"].isin(ballots["scrutin_id"])]
-    return assemble(blocs, ballots, long, participation, indicators, territoire or (run_territory[0] if run_territory else "69"))
-
-
-def assemble(blocs: Sequence[str], ballots: pd.DataFrame, long: pd.DataFrame, participation: pd.DataFrame,
-             indicators: pd.DataFrame | None = None, territoire: str = "69") -> ElectionData:
-    """Build :class:`ElectionData` from long bloc results (scrutin_id, code_commune, code_departement, bloc, voix)."""
-    stood = long[["scrutin_id", "bloc"]].drop_duplicates().assign(flag=True)
-    presence = stood.pivot(index="scrutin_id", columns="bloc", values="flag").reindex(columns=list(blocs)).fillna(False).astype(bool)
-    ballots = ballots.assign(date_scrutin=pd.to_datetime(ballots["date_scrutin"]))
-    ballots = ballots.merge(presence, left_on="scrutin_id", right_index=True, how="inner").sort_values("date_scrutin").reset_index(drop=True)
-    wide = long.pivot_table(index=["scrutin_id", "code_commune", "code_departement"], columns="bloc", values="voix", aggfunc="sum")
-    wide = wide.reindex(columns=list(blocs)).add_prefix("voix_").reset_index()
-    wide.columns.name = None
-    results = wide.merge(participation, on=KEYS, how="inner")
-    results = results[results["scrutin_id"].isin(ballots["scrutin_id"])].reset_index(drop=True)
-    return ElectionData(tuple(blocs), ballots, results, indicators, territoire)
 
 
 # ─── Per-ballot profiles ─────────────────────────────────────────────────────────────────

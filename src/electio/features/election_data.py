@@ -1,0 +1,220 @@
+"""Loading the warehouse for the models, cut to an as-of date: the single place where that cut is made.
+
+:func:`load_election_data` reads a warehouse (read-only) into :class:`ElectionData` — first-round
+commune results of the modelled ballot types, local indicators with their publication dates, the
+national vote-intention polls (summed per bloc), and the France and département totals of every
+ballot — and, given an as-of date ``D``, keeps only what was public before ``D``
+(:func:`cut_to_date`):
+
+* ballots held before ``D`` (results, commune facts, France and département totals, and the
+  official bloc results of 1965–2019 kept with the polls);
+* polls whose publication date, or failing it (no compiler gives it) whose fieldwork end, is
+  before ``D``;
+* indicators published before ``D`` (``date_publication``; a derived rate is dated by the later
+  of its numerator's and its denominator's publication).
+
+Every later stage (features, training rows, interval calibration, territory totals, spreads)
+works on the cut data only, so a forecast replayed "as of" a past date sees exactly what a
+forecaster saw that day.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from electio import config
+
+BALLOT_TYPES: tuple[str, ...] = ("presidentielle", "legislatives", "europeennes")
+AVAILABILITY_CSV = config.REFERENTIALS_DIR / "indicateurs_disponibilite.csv"
+KEYS = ["scrutin_id", "code_commune"]
+ABSTENTION = "abstention"
+
+
+@dataclass(frozen=True)
+class ElectionData:
+    """Election results of one warehouse, in the shape the models need, as known on ``as_of``.
+
+    ``ballots``: scrutin_id, type_scrutin, date_scrutin (Timestamp), one bool column per bloc
+    (the bloc stood), sorted by date. ``results``: scrutin_id, code_commune, code_departement,
+    inscrits, votants, exprimes and ``voix_<bloc>``. ``indicators``: code_commune, indicateur,
+    annee, valeur, date_publication — or None when the warehouse has none. ``polls``: one row per
+    poll scenario and bloc (see :func:`load_polls`). ``totals``: France and département shares of
+    every ballot, blocs and abstention (see :func:`load_totals`). ``poll_history``: official bloc
+    results 1965–2019 published with the polls (scrutin_cible, date_scrutin, code_bloc, part).
+    ``as_of``: the cut date (None: everything in the warehouse).
+    """
+
+    blocs: tuple[str, ...]
+    ballots: pd.DataFrame
+    results: pd.DataFrame
+    indicators: pd.DataFrame | None = None
+    territoire: str = "69"
+    polls: pd.DataFrame | None = None
+    totals: pd.DataFrame | None = None
+    poll_history: pd.DataFrame | None = None
+    as_of: pd.Timestamp | None = None
+
+
+# ─── Reading ─────────────────────────────────────────────────────────────────────────────
+
+def _has_relation(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchone()[0])
+
+
+def _relation_columns(con: duckdb.DuckDBPyConnection, name: str) -> set[str]:
+    rows = con.execute("SELECT column_name FROM information_schema.columns WHERE table_name = ?", [name]).fetchall()
+    return {r[0] for r in rows}
+
+
+def load_indicators(con: duckdb.DuckDBPyConnection, availability: Path = AVAILABILITY_CSV) -> pd.DataFrame | None:
+    """Indicator values with their publication date, or None when the warehouse has none.
+
+    The date comes from the view's ``date_publication`` column when it has one, else from
+    ``referentials/indicateurs_disponibilite.csv`` joined on (source, annee). Values without a
+    publication date are dropped: their availability cannot be proven.
+    """
+    if not _has_relation(con, "v_indicateur_commune"):
+        return None
+    columns = _relation_columns(con, "v_indicateur_commune")
+    dated = "date_publication" in columns
+    select = "code_commune, indicateur, annee, valeur" + (", date_publication" if dated else ", source")
+    frame = con.execute(f"SELECT {select} FROM v_indicateur_commune WHERE valeur IS NOT NULL").df()
+    if not dated:
+        if not availability.is_file():
+            return None
+        dates = pd.read_csv(availability, dtype={"source_id": str})[["source_id", "annee", "date_publication"]]
+        frame = frame.merge(dates, left_on=["source", "annee"], right_on=["source_id", "annee"], how="inner")
+    frame["date_publication"] = pd.to_datetime(frame["date_publication"])
+    frame["valeur"] = frame["valeur"].astype(float)
+    return frame[["code_commune", "indicateur", "annee", "valeur", "date_publication"]].dropna().reset_index(drop=True)
+
+
+def load_polls(con: duckdb.DuckDBPyConnection) -> pd.DataFrame | None:
+    """Vote-intention polls per scenario and bloc, or None when the warehouse has no poll tables.
+
+    Columns: sondage_id, scrutin_cible, tour, niveau, institut, date_debut, date_fin,
+    date_publication, date_connue (publication, else fieldwork end), echantillon, candidats,
+    complet, vague_glissante, code_bloc, intention (percent of the scenario's options of the bloc).
+    """
+    if not (_has_relation(con, "dim_sondage") and _has_relation(con, "fact_intention_vote")):
+        return None
+    frame = con.execute(
+        """SELECT s.sondage_id, s.scrutin_cible, s.tour, s.niveau, s.institut, s.date_debut, s.date_fin, s.date_publication,
+                  coalesce(s.date_publication, s.date_fin) AS date_connue, s.echantillon, s.candidats, s.complet, s.vague_glissante,
+                  f.code_bloc, sum(f.intention) AS intention
+           FROM dim_sondage s JOIN fact_intention_vote f USING (sondage_id)
+           WHERE f.code_bloc IS NOT NULL AND f.intention IS NOT NULL
+           GROUP BY ALL ORDER BY s.date_fin, s.sondage_id, f.code_bloc"""
+    ).df()
+    for column in ("date_debut", "date_fin", "date_publication", "date_connue"):
+        frame[column] = pd.to_datetime(frame[column])
+    return frame
+
+
+def load_poll_history(con: duckdb.DuckDBPyConnection) -> pd.DataFrame | None:
+    """Official bloc results published with the historical polls (1965–2019), shares as fractions."""
+    if not _has_relation(con, "resultat_bloc_sondage"):
+        return None
+    frame = con.execute(
+        "SELECT scrutin_cible, date_scrutin, code_bloc, sum(part) / 100 AS part FROM resultat_bloc_sondage WHERE part IS NOT NULL GROUP BY ALL ORDER BY 2, 3"
+    ).df()
+    frame["date_scrutin"] = pd.to_datetime(frame["date_scrutin"])
+    return frame
+
+
+def load_totals(con: duckdb.DuckDBPyConnection) -> pd.DataFrame | None:
+    """France and département totals of every ballot: one row per ballot, territory and output.
+
+    Columns: scrutin_id, type_scrutin, tour, date_scrutin, niveau, code_territoire, output (a bloc
+    or ``abstention``), part (share of exprimés; abstention: share of inscrits).
+    """
+    if not (_has_relation(con, "v_resultat_bloc_territoire") and _has_relation(con, "fact_participation_territoire")):
+        return None
+    frame = con.execute(
+        f"""SELECT t.scrutin_id, s.type_scrutin, s.tour, s.date_scrutin, t.niveau, t.code_territoire, t.bloc AS output, t.part
+            FROM v_resultat_bloc_territoire t JOIN dim_scrutin s USING (scrutin_id)
+            UNION ALL
+            SELECT p.scrutin_id, s.type_scrutin, s.tour, s.date_scrutin, p.niveau, p.code_territoire, '{ABSTENTION}', 1 - p.votants / p.inscrits
+            FROM fact_participation_territoire p JOIN dim_scrutin s USING (scrutin_id) WHERE p.inscrits > 0
+            ORDER BY date_scrutin, niveau, code_territoire, output"""
+    ).df()
+    frame["date_scrutin"] = pd.to_datetime(frame["date_scrutin"])
+    return frame
+
+
+def load_election_data(path: Path, territoire: str | None = None, as_of: date | pd.Timestamp | None = None) -> ElectionData:
+    """Read a warehouse (read-only) as known on ``as_of`` (default: everything it holds)."""
+    from electio.warehouse.store import connect
+
+    with connect(path) as con:
+        blocs = tuple(r[0] for r in con.execute("SELECT code_bloc FROM dim_bloc ORDER BY ordre").fetchall())
+        types = ", ".join(f"'{t}'" for t in BALLOT_TYPES)
+        ballots = con.execute(
+            f"SELECT scrutin_id, type_scrutin, date_scrutin FROM dim_scrutin WHERE tour = 1 AND type_scrutin IN ({types}) ORDER BY date_scrutin"
+        ).df()
+        long = con.execute(
+            """SELECT r.scrutin_id, r.code_commune, c.code_departement, r.bloc, r.voix
+               FROM v_resultat_bloc_commune r JOIN dim_commune c USING (code_commune)
+               WHERE c.type_unite = 'commune'"""
+        ).df()
+        participation = con.execute(
+            """SELECT p.scrutin_id, p.code_commune, p.inscrits, p.votants, p.exprimes
+               FROM v_participation_commune p JOIN dim_commune c USING (code_commune)
+               WHERE c.type_unite = 'commune' AND p.exprimes > 0 AND p.inscrits > 0"""
+        ).df()
+        indicators = load_indicators(con)
+        polls, totals, history = load_polls(con), load_totals(con), load_poll_history(con)
+        run_territory = con.execute("SELECT territoire FROM etl_run ORDER BY started_at DESC LIMIT 1").fetchone()
+    long = long[long["scrutin_id"].isin(ballots["scrutin_id"])]
+    data = assemble(blocs, ballots, long, participation, indicators, territoire or (run_territory[0] if run_territory else "69"))
+    data = replace(data, polls=polls, totals=totals, poll_history=history)
+    return data if as_of is None else cut_to_date(data, pd.Timestamp(as_of))
+
+
+def assemble(blocs: Sequence[str], ballots: pd.DataFrame, long: pd.DataFrame, participation: pd.DataFrame,
+             indicators: pd.DataFrame | None = None, territoire: str = "69") -> ElectionData:
+    """Build :class:`ElectionData` from long bloc results (scrutin_id, code_commune, code_departement, bloc, voix)."""
+    stood = long[["scrutin_id", "bloc"]].drop_duplicates().assign(flag=True)
+    presence = stood.pivot(index="scrutin_id", columns="bloc", values="flag").reindex(columns=list(blocs)).fillna(False).astype(bool)
+    ballots = ballots.assign(date_scrutin=pd.to_datetime(ballots["date_scrutin"]))
+    ballots = ballots.merge(presence, left_on="scrutin_id", right_index=True, how="inner").sort_values("date_scrutin").reset_index(drop=True)
+    wide = long.pivot_table(index=["scrutin_id", "code_commune", "code_departement"], columns="bloc", values="voix", aggfunc="sum")
+    wide = wide.reindex(columns=list(blocs)).add_prefix("voix_").reset_index()
+    wide.columns.name = None
+    results = wide.merge(participation, on=KEYS, how="inner")
+    results = results[results["scrutin_id"].isin(ballots["scrutin_id"])].reset_index(drop=True)
+    return ElectionData(tuple(blocs), ballots, results, indicators, territoire)
+
+
+# ─── The as-of cut ───────────────────────────────────────────────────────────────────────
+
+def _before(frame: pd.DataFrame | None, column: str, as_of: pd.Timestamp) -> pd.DataFrame | None:
+    return None if frame is None else frame[frame[column] < as_of].reset_index(drop=True)
+
+
+def cut_to_date(data: ElectionData, as_of: pd.Timestamp) -> ElectionData:
+    """What was public strictly before ``as_of`` (see the module docstring for the rule per input)."""
+    as_of = pd.Timestamp(as_of)
+    if data.as_of is not None and data.as_of < as_of:
+        raise ValueError(f"données déjà coupées au {data.as_of.date()} : impossible de les couper au {as_of.date()}, plus tard")
+    ballots = _before(data.ballots, "date_scrutin", as_of)
+    results = data.results[data.results["scrutin_id"].isin(ballots["scrutin_id"])].reset_index(drop=True)
+    return replace(data, ballots=ballots, results=results, indicators=_before(data.indicators, "date_publication", as_of),
+                   polls=_before(data.polls, "date_connue", as_of), totals=_before(data.totals, "date_scrutin", as_of),
+                   poll_history=_before(data.poll_history, "date_scrutin", as_of), as_of=as_of)
+
+
+def latest_dates(data: ElectionData) -> dict[str, pd.Timestamp | None]:
+    """The newest date of each input of ``data`` (to prove that nothing reaches past the cut)."""
+    def newest(frame: pd.DataFrame | None, column: str) -> pd.Timestamp | None:
+        return None if frame is None or frame.empty else pd.Timestamp(frame[column].max())
+
+    return {"scrutins": newest(data.ballots, "date_scrutin"), "indicateurs": newest(data.indicators, "date_publication"),
+            "sondages": newest(data.polls, "date_connue"), "totaux": newest(data.totals, "date_scrutin"),
+            "historique_sondages": newest(data.poll_history, "date_scrutin")}
