@@ -65,6 +65,7 @@ console = Console()
 DepartementOpt = Annotated[str, typer.Option("--departement", "-d", help="Département à charger (code INSEE, ex. 69, 2A, 971).")]
 FranceOpt = Annotated[bool, typer.Option("--france", help="Charger toutes les communes de France (scrutins nationaux).")]
 WarehouseOpt = Annotated[Path | None, typer.Option("--entrepot", help="Fichier DuckDB de l'entrepôt (défaut : data/warehouse/electio.duckdb).")]
+AsOfOpt = Annotated[str | None, typer.Option("--au", metavar="AAAA-MM-JJ", help="Date de référence : seules les données publiées avant elle servent (scrutins, sondages, indicateurs) ; les cibles sont les scrutins du calendrier qui la suivent. Défaut : aujourd'hui. Une date passée rejoue la prévision telle qu'elle aurait été faite ce jour-là.")]
 
 
 @app.callback()
@@ -74,6 +75,18 @@ def main_callback(ctx: typer.Context) -> None:
         home = config.home()
         guard.lock_home(home, ctx.invoked_subcommand)
         ctx.call_on_close(lambda: guard.unlock_home(home))
+
+
+def as_of_date(text: str | None):
+    """The ``--au`` date (None: today), or a French usage error."""
+    from datetime import date
+
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise cli_texts.FrenchBadParameter(f"« {text} » n'est pas une date au format AAAA-MM-JJ (ex. 2024-05-15)", param_hint="--au") from None
 
 
 def territory_from(departement: str, france: bool):
@@ -146,13 +159,15 @@ def etl_cmd(departement: DepartementOpt = config.DEFAULT_DEPARTEMENT, france: Fr
 
 
 @app.command("run")
-def run_cmd(departement: DepartementOpt = config.DEFAULT_DEPARTEMENT, france: FranceOpt = False, entrepot: WarehouseOpt = None) -> None:
+def run_cmd(departement: DepartementOpt = config.DEFAULT_DEPARTEMENT, france: FranceOpt = False, entrepot: WarehouseOpt = None,
+            au: AsOfOpt = None) -> None:
     """Exécuter toute la chaîne sur un territoire : ETL, exploration, modèles, prévisions, exports, rapport."""
+    as_of_date(au)  # a malformed date stops the run before the ETL
     stages = [
         ("ETL", lambda: etl_cmd(departement, france, entrepot)),
         ("Analyse exploratoire", lambda: explore_cmd(entrepot=entrepot)),
-        ("Modèles et backtests", lambda: evaluate_cmd(entrepot=entrepot)),
-        ("Prévisions des prochains scrutins", lambda: forecast_cmd(entrepot=entrepot)),
+        ("Modèles et backtests", lambda: evaluate_cmd(entrepot=entrepot, au=au)),
+        ("Prévisions des prochains scrutins", lambda: forecast_cmd(entrepot=entrepot, au=au)),
         ("Exports et MCD", lambda: export_cmd(entrepot=entrepot)),
         ("Dossier de synthèse, présentation, notebooks", lambda: report_cmd(entrepot=entrepot)),
     ]
@@ -277,6 +292,7 @@ def evaluate_cmd(
     entrepot_france: Annotated[Path | None, typer.Option("--entrepot-france", help="Entrepôt France (electio etl --france) : européennes 2019 entraînées sur toutes les communes et testées sur la France et le département.")] = None,
     rapide: Annotated[bool, typer.Option("--rapide", help="Réglages légers (peu d'arbres) pour un essai rapide ; chiffres non représentatifs.")] = False,
     carte: Annotated[Path | None, typer.Option("--carte", help="Fiche du modèle (Markdown) à écrire (défaut : output/model_card.md).")] = None,
+    au: AsOfOpt = None,
 ) -> None:
     """Entraîner et évaluer les modèles par backtests chronologiques, choisir le modèle retenu, écrire les tables model_*."""
     import duckdb
@@ -285,7 +301,7 @@ def evaluate_cmd(
 
     try:
         with console.status("Modèles…") as spinner:
-            result = evaluate.run_evaluation(entrepot, entrepot_france, fast=rapide, progress=lambda message: spinner.update(message))
+            result = evaluate.run_evaluation(entrepot, entrepot_france, fast=rapide, progress=lambda message: spinner.update(message), as_of=as_of_date(au))
     except (ElectioError, FileNotFoundError, ValueError, duckdb.Error) as exc:
         stop(exc, "Les tables de l'entrepôt sont intactes.")
     for note in result.notes:
@@ -403,6 +419,7 @@ def forecast_cmd(
     seuil: Annotated[float, typer.Option("--seuil", min=1, max=99, help="Seuil (en % des exprimés) des cartes de probabilité de dépassement.")] = 30.0,
     html: Annotated[bool, typer.Option("--html/--sans-html", help="Écrire aussi les pages HTML interactives.")] = True,
     modele: Annotated[Path | None, typer.Option("--modele", help="Modèle retenu sauvegardé (défaut : data/models/retenu_<territoire>.joblib).")] = None,
+    au: AsOfOpt = None,
 ) -> None:
     """Prévisions des scrutins du calendrier électoral des trois prochaines années : scénarios, incertitude, graphiques et tables fact_prevision."""
     import duckdb
@@ -410,7 +427,7 @@ def forecast_cmd(
     from electio.forecasts.stage import ForecastOptions, run_forecast, territory_table
 
     options = ForecastOptions(tuple(scenario or ()), fichier_scenarios, tuple(swing or ()), tuple(indicateur or ()), tuple(commune or ()),
-                              tirages, graine, seuil / 100, html, modele)
+                              tirages, graine, seuil / 100, html, modele, as_of_date(au))
     try:
         with console.status("Prévisions…") as spinner:
             result = run_forecast(entrepot, options, progress=lambda message: spinner.update(message))

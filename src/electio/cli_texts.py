@@ -57,3 +57,10 @@ def install() -> None:
 
     get_help_option.french = True  # type: ignore[attr-defined]
     click_core.Command.get_help_option = get_help_option
+
+
+class FrenchBadParameter(typer.BadParameter):
+    """A usage error on one option, worded in French (Click's own wording is English)."""
+
+    def format_message(self) -> str:
+        return f"Valeur invalide pour {self.param_hint} : {self.message}"

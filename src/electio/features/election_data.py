@@ -29,6 +29,7 @@ import duckdb
 import pandas as pd
 
 from electio import config
+from electio.errors import ElectioError
 
 BALLOT_TYPES: tuple[str, ...] = ("presidentielle", "legislatives", "europeennes")
 AVAILABILITY_CSV = config.REFERENTIALS_DIR / "indicateurs_disponibilite.csv"
@@ -174,7 +175,19 @@ def load_election_data(path: Path, territoire: str | None = None, as_of: date | 
     long = long[long["scrutin_id"].isin(ballots["scrutin_id"])]
     data = assemble(blocs, ballots, long, participation, indicators, territoire or (run_territory[0] if run_territory else "69"))
     data = replace(data, polls=polls, totals=totals, poll_history=history)
-    return data if as_of is None else cut_to_date(data, pd.Timestamp(as_of))
+    return data if as_of is None else checked_cut(data, pd.Timestamp(as_of), path)
+
+
+def checked_cut(data: ElectionData, as_of: pd.Timestamp, path: Path) -> ElectionData:
+    """:func:`cut_to_date`, refusing a date in the future or one before the warehouse's second ballot (nothing to learn from)."""
+    if as_of.normalize() > pd.Timestamp(date.today()):
+        raise ElectioError(f"date de référence {as_of:%d/%m/%Y} dans le futur : une prévision ne peut être établie qu'à une date passée ou aujourd'hui")
+    cut = cut_to_date(data, as_of)
+    if len(cut.ballots) < 2:
+        first = data.ballots["date_scrutin"].iloc[1] if len(data.ballots) > 1 else None
+        after = f" ; choisissez une date postérieure au {first:%d/%m/%Y}" if first is not None else ""
+        raise ElectioError(f"date de référence {as_of:%d/%m/%Y} trop ancienne : l'entrepôt {path.name} a moins de deux scrutins avant elle{after}")
+    return cut
 
 
 def assemble(blocs: Sequence[str], ballots: pd.DataFrame, long: pd.DataFrame, participation: pd.DataFrame,

@@ -20,8 +20,10 @@ candidate in one commune only (législatives: each circonscription has its own o
 missing value of that ballot's features in that commune — share, deviation and lean undefined,
 not a strong negative lean — and its département share is computed over the communes where it
 stood.
-The ``horizon`` argument drops the ballots less than ``horizon`` years (rounded) before each
-target, to measure accuracy at longer horizons with the same code.
+The ``horizon`` argument measures accuracy at longer horizons with the same code: each target's
+row is then built as of the day after the newest ballot at least ``horizon`` years (rounded)
+before it (``date_information``): the ballots, indicators, training rows and calibration ballots
+it may use are all dated strictly before that day.
 
 Column families: keys; ``y_*`` targets; ``present_*`` blocs standing in the target ballot
 (official candidate lists, known before the vote); ``aux_*`` values of earlier ballots used by
@@ -129,20 +131,24 @@ def years_between(earlier: pd.Timestamp, later: pd.Timestamp) -> float:
     return (later - earlier).days / DAYS_PER_YEAR
 
 
-def known_ballots(ballots: pd.DataFrame, target: str, horizon: int | None = None) -> pd.DataFrame:
-    """Ballots known before ``target``: strictly earlier, and at least ``horizon`` years before (rounded)."""
-    date = ballots.set_index("scrutin_id").loc[target, "date_scrutin"]
-    known = ballots[ballots["date_scrutin"] < date]
-    if horizon is not None:
-        gaps = ((date - known["date_scrutin"]).dt.days / DAYS_PER_YEAR).round()
-        known = known[gaps.to_numpy() >= horizon]
-    return known
-
-
 def information_date(ballots: pd.DataFrame, target: str, horizon: int | None = None) -> pd.Timestamp:
-    """Date up to which indicators may be used: the ballot date, minus ``horizon`` years."""
+    """As-of date of a target's features: its own date, or with ``horizon`` the day after the newest ballot
+    at least ``horizon`` years (rounded) before it — the forecast made once that ballot's results are out.
+
+    Everything the row may use (earlier ballots, indicators, training rows, calibration) is dated
+    strictly before this date, as :func:`electio.features.election_data.cut_to_date` would cut it.
+    """
     date = ballots.set_index("scrutin_id").loc[target, "date_scrutin"]
-    return date if horizon is None else date - pd.Timedelta(days=round(horizon * DAYS_PER_YEAR))
+    if horizon is None:
+        return date
+    earlier = ballots.loc[ballots["date_scrutin"] < date, "date_scrutin"]
+    old_enough = earlier[((date - earlier).dt.days / DAYS_PER_YEAR).round().to_numpy() >= horizon]
+    return old_enough.max() + pd.Timedelta(days=1) if len(old_enough) else earlier.min() if len(earlier) else date
+
+
+def known_ballots(ballots: pd.DataFrame, target: str, horizon: int | None = None) -> pd.DataFrame:
+    """Ballots known at the target's information date (:func:`information_date`): strictly earlier."""
+    return ballots[ballots["date_scrutin"] < information_date(ballots, target, horizon)]
 
 
 def available_horizons(ballots: pd.DataFrame, target: str, longest: int) -> list[int]:
@@ -240,7 +246,8 @@ def target_rows(data: ElectionData, profiles: dict[str, pd.DataFrame], target: s
 
     keys = pd.DataFrame({"scrutin_id": target, "code_commune": index, "code_departement": departements.to_numpy(),
                          "type_scrutin": kind, "date_scrutin": date, "scrutin_ref": np.where(has_same, same_id or "", last_id),
-                         "scrutin_dernier": last_id, "horizon_ans": round(years_between(meta.loc[last_id, "date_scrutin"], date))}, index=index)
+                         "scrutin_dernier": last_id, "horizon_ans": round(years_between(meta.loc[last_id, "date_scrutin"], date)),
+                         "date_information": information_date(data.ballots, target, horizon)}, index=index)
     stood = np.append(meta.loc[target, list(data.blocs)].to_numpy(bool), True)
     columns: dict[str, object] = {}
     for j, o in enumerate(names):

@@ -178,9 +178,9 @@ def read_backtests(con: duckdb.DuckDBPyConnection, territory: str) -> pd.DataFra
     return frame
 
 
-def read_inputs(warehouse: Path, model: Path | None = None) -> Inputs:
-    """Read everything the stage needs (the warehouse is opened read-only)."""
-    data = load_election_data(warehouse)
+def read_inputs(warehouse: Path, model: Path | None = None, as_of: pd.Timestamp | None = None) -> Inputs:
+    """Read everything the stage needs as known on ``as_of`` (the warehouse is opened read-only)."""
+    data = load_election_data(warehouse, as_of=as_of)
     if data.territoire == "FR" or data.results["code_departement"].nunique() != 1:
         raise ElectioError("prévisions : un entrepôt départemental est requis (electio etl --departement …)")
     with connect(warehouse) as con:
@@ -201,7 +201,11 @@ def read_inputs(warehouse: Path, model: Path | None = None) -> Inputs:
             mapping=con.sql("SELECT code_source, code_reference FROM map_commune_cog").df(),
             territory_name=str(con.execute("SELECT nom_departement FROM dim_departement WHERE code_departement = ?", [data.territoire]).fetchone()[0]),
         )
-    if table_hash(build_modelling_table(data)) != saved.get("table_sha256"):
+    trained_on, stale = saved.get("date_reference"), table_hash(build_modelling_table(data)) != saved.get("table_sha256")
+    if stale and as_of is not None and trained_on and trained_on != as_of.date().isoformat():
+        raise ElectioError(f"le modèle retenu a été entraîné avec les données connues au {pd.Timestamp(trained_on):%d/%m/%Y}, pas au {as_of:%d/%m/%Y} : "
+                           f"relancez « electio evaluate --au {as_of.date().isoformat()} » avant cette prévision")
+    if stale:
         inputs.notes.append("Le modèle retenu a été entraîné sur une autre version de l'entrepôt : relancez « electio evaluate » pour des prévisions à jour.")
     return inputs
 
@@ -361,10 +365,10 @@ def run_forecast(warehouse: Path | None = None, options: ForecastOptions = Forec
         sc.load_scenarios(options.scenario_file)
     say("Lecture de l'entrepôt et du modèle retenu")
     read_from = file_identity(warehouse) if warehouse.is_file() else None
-    inputs = read_inputs(warehouse, options.model)
+    as_of = pd.Timestamp(options.as_of or date.today())
+    inputs = read_inputs(warehouse, options.model, as_of)
     data = inputs.data
     communes = [find_commune(inputs.communes, c) for c in options.communes]
-    as_of = pd.Timestamp(options.as_of or date.today())
     calendar = load_calendar()
     targets, skipped = forecast_targets(calendar, as_of, frozenset(data.ballots["type_scrutin"]))
     if not targets:

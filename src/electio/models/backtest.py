@@ -1,7 +1,8 @@
 """Forward-chaining backtests, with the forecast split into a territory part and a local part.
 
-For each test ballot, every model is trained only on the rows of earlier ballots (their own
-features only use ballots before them), then predicts the test ballot's communes twice:
+For each test ballot, every model is trained only on the rows of ballots held before the test
+row's information date (the ballot's date, or at a longer horizon the day after the newest ballot
+old enough; their own features only use ballots before them), then predicts the test ballot's communes twice:
 
 * conditional (``conditionnel = True``): given the true département totals of the test
   ballot — this measures the local model alone (each commune's deviation);
@@ -57,6 +58,12 @@ class Prediction:
     upper95: np.ndarray | None = None
     lead_proba: np.ndarray | None = None
     lead_base: np.ndarray | None = None  # leak-free base rate of P(lead): see :func:`lead_base_rate`
+    known_on: pd.Timestamp | None = None  # information date: only ballots strictly before it were used
+
+    @property
+    def information_date(self) -> pd.Timestamp:
+        """The date as of which the prediction was made (the ballot's date when not recorded)."""
+        return self.date if self.known_on is None else self.known_on
 
     def subset(self, mask: np.ndarray) -> Prediction:
         """The same prediction restricted to some communes."""
@@ -176,16 +183,18 @@ def prediction_rows(rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def test_ballots(table: pd.DataFrame) -> list[str]:
-    """Ballots of the table that have at least one earlier ballot to train on, in date order."""
+    """Ballots of the table with at least one ballot to train on (held before their information date), in date order."""
     dates = table.groupby("scrutin_id")["date_scrutin"].first().sort_values()
-    return [sid for sid, date in dates.items() if (dates < date).any()]
+    known_on = table.groupby("scrutin_id")["date_information"].first() if "date_information" in table else dates
+    return [sid for sid in dates.index if (dates < known_on[sid]).any()]
 
 
 def backtest_ballot(table: pd.DataFrame, blocs: Sequence[str], methods: dict[str, Method], test: str) -> list[Prediction]:
     """Train every method on ballots before ``test`` and predict it, conditionally and not."""
     rows = table[table["scrutin_id"] == test].reset_index(drop=True)
     date = rows["date_scrutin"].iloc[0]
-    train = table[table["date_scrutin"] < date]
+    known_on = pd.Timestamp(rows["date_information"].iloc[0]) if "date_information" in rows else date
+    train = table[table["date_scrutin"] < known_on]  # at a longer horizon, only ballots known on its information date
     scenarios = {True: territory_truth(rows, blocs), False: territory_forecast(rows, blocs)}
     truth = observed(rows, blocs)
     present = np.column_stack([present_mask(rows, blocs), np.ones(len(rows), bool)])
@@ -197,7 +206,7 @@ def backtest_ballot(table: pd.DataFrame, blocs: Sequence[str], methods: dict[str
         for conditional, totals in scenarios.items():
             forecast = forecaster(rows, totals)
             predicted = np.column_stack([forecast.shares, forecast.abstention])
-            out.append(Prediction(name, test, horizon, conditional, date, kept, truth, predicted, present, lead_base=base))
+            out.append(Prediction(name, test, horizon, conditional, date, kept, truth, predicted, present, lead_base=base, known_on=known_on))
     return out
 
 

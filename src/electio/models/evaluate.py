@@ -18,6 +18,7 @@ conditional mean bloc MAE; ties go to the simplest model (order of ``LEARNER_NAM
 from __future__ import annotations
 
 import time
+from datetime import date
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -112,6 +113,7 @@ class EvaluationResult:
     timings: dict[str, float] = field(default_factory=dict)
     stored: dict[str, int] = field(default_factory=dict)
     model_sha256: str = ""
+    as_of: pd.Timestamp | None = None  # date de référence : seules les données publiées avant elle ont servi
 
 
 # ─── Backtests ───────────────────────────────────────────────────────────────────────────
@@ -351,6 +353,7 @@ def importance_frame(run: ChainRun, chosen: str, fast: bool) -> pd.DataFrame:
 # ─── Saved model and model card ──────────────────────────────────────────────────────────
 
 MODEL_SHA_KEY = "fichier_sha256"
+AS_OF_KEY = "date_reference"
 """``model_card`` key (section ``modele``) of the saved model file's sha256."""
 
 
@@ -359,7 +362,7 @@ def models_dir() -> Path:
     return config.home() / "data" / "models"
 
 
-def save_model(run: ChainRun, chosen: str, fast: bool, path: Path) -> tuple[str, str]:
+def save_model(run: ChainRun, chosen: str, fast: bool, path: Path, as_of: pd.Timestamp | None = None) -> tuple[str, str]:
     """Fit the chosen learner on every target ballot and save it to ``path``; its (data hash, file sha256).
 
     The caller writes into a staging path (:func:`electio.atomic.staged_file`): an interrupted
@@ -370,7 +373,8 @@ def save_model(run: ChainRun, chosen: str, fast: bool, path: Path) -> tuple[str,
     learner = make_learner(chosen, run.chain.data.blocs, fast).fit(table)
     joblib.dump({"modele": chosen, "learner": learner, "blocs": run.chain.data.blocs, "features": learner.features,
                  "table_sha256": digest, "scrutins_entrainement": sorted(table["scrutin_id"].unique()),
-                 "territoire": run.chain.territories[0], "regle": RULE, "version": __version__}, path)
+                 "territoire": run.chain.territories[0], "regle": RULE, "version": __version__,
+                 "date_reference": None if as_of is None else as_of.date().isoformat()}, path)
     return digest, file_sha256(path)
 
 
@@ -407,6 +411,7 @@ def card_frame(result: EvaluationResult, blocs: Sequence[str], runs: Sequence[Ch
         ("modele", "nom", result.chosen), ("modele", "version_code", __version__),
         ("modele", "fichier", str(result.model_path)), ("modele", MODEL_SHA_KEY, result.model_sha256),
         ("donnees", "table_sha256", result.table_sha256),
+        ("donnees", AS_OF_KEY, "" if result.as_of is None else result.as_of.date().isoformat()),
         ("donnees", "blocs", ", ".join(blocs)),
         ("donnees", "scrutins", ", ".join(sorted(runs[0].tables[None]["scrutin_id"].unique()))),
         ("donnees", "indicateurs", "oui" if has_indicators(runs[0].tables[None]) else "non (historique électoral seul)"),
@@ -432,10 +437,10 @@ def national_ballots(data: ElectionData) -> frozenset[str]:
     return frozenset(spread[spread > 1].index)
 
 
-def build_chains(warehouse: Path, france: Path | None, say: Progress) -> tuple[list[Chain], list[str]]:
-    """The territory chain and, with a France warehouse, the France-trained européennes 2019."""
+def build_chains(warehouse: Path, france: Path | None, say: Progress, as_of: pd.Timestamp | None = None) -> tuple[list[Chain], list[str]]:
+    """The territory chain and, with a France warehouse, the France-trained européennes 2019, both as known on ``as_of``."""
     notes = []
-    data = load_election_data(warehouse)
+    data = load_election_data(warehouse, as_of=as_of)
     if data.indicators is None:
         notes.append("Indicateurs locaux absents de l'entrepôt (vue v_indicateur_commune) : variables issues de l'historique électoral seulement.")
     territory = data.territoire
@@ -446,7 +451,7 @@ def build_chains(warehouse: Path, france: Path | None, say: Progress) -> tuple[l
         notes.append(f"Pas d'entrepôt France (--entrepot-france) : européennes 2019 entraînées et testées sur le seul territoire {territory}.")
         return chains, notes
     say("Lecture de l'entrepôt France")
-    fr = load_election_data(france, "FR")
+    fr = load_election_data(france, "FR", as_of=as_of)
     report = frozenset({FRANCE_TEST}) & national_ballots(fr)
     if report:
         chains.append(Chain(fr, ("FR", territory), report, False, "France"))
@@ -471,8 +476,8 @@ def stage_frames(runs: Sequence[ChainRun], chosen: str) -> tuple[pd.DataFrame, p
 
 
 def run_evaluation(warehouse: Path | None = None, france: Path | None = None, fast: bool = False,
-                   progress: Progress | None = None, write: bool = True) -> EvaluationResult:
-    """Run the whole stage and (if ``write``) store its tables in the warehouse.
+                   progress: Progress | None = None, write: bool = True, as_of: date | None = None) -> EvaluationResult:
+    """Run the whole stage as known on ``as_of`` (default: today) and (if ``write``) store its tables in the warehouse.
 
     The model tables hold one evaluation per warehouse file: a run replaces all their rows (its
     territory and, with a France warehouse, the FR rows) in one transaction.
@@ -484,7 +489,8 @@ def run_evaluation(warehouse: Path | None = None, france: Path | None = None, fa
     timings: dict[str, float] = {}
     start = time.perf_counter()
     read_from = file_identity(warehouse) if warehouse.is_file() else None
-    chains, notes = build_chains(warehouse, france, say)
+    as_of = pd.Timestamp(as_of or date.today())
+    chains, notes = build_chains(warehouse, france, say, as_of)
     runs = []
     for chain in chains:
         t0 = time.perf_counter()
@@ -500,10 +506,10 @@ def run_evaluation(warehouse: Path | None = None, france: Path | None = None, fa
     say("Modèle retenu : entraînement final et sauvegarde")
     model_path = models_dir() / f"{RETAINED}_{runs[0].chain.territories[0]}.joblib"
     with staged_file(model_path) as staging:  # renamed into place once the tables recording its sha256 are written
-        digest, model_sha = save_model(runs[0], chosen, fast, staging)
+        digest, model_sha = save_model(runs[0], chosen, fast, staging, as_of)
         result = EvaluationResult(runs[0].chain.territories[0], chosen, selection, evaluation, importance, predictions,
                                   pd.DataFrame(), horizon_summary(evaluation, predictions), notes, model_path, digest, timings,
-                                  model_sha256=model_sha)
+                                  model_sha256=model_sha, as_of=as_of)
         result.card = card_frame(result, runs[0].chain.data.blocs, runs)
         if write:
             say("Écriture dans l'entrepôt")

@@ -190,13 +190,13 @@ def with_intervals(prediction: Prediction, calibration: Calibration | None) -> P
 
 
 def calibrate_chain(predictions: Sequence[Prediction]) -> list[Prediction]:
-    """Add intervals to every prediction, each calibrated on the same model's earlier ballots.
+    """Add intervals to every prediction, each calibrated on the same model's ballots held before its information date.
 
     ``predictions`` must come from one backtest (one horizon table, one chain of ballots).
     """
     out = []
     for p in predictions:
-        earlier = [q for q in predictions if q.modele == p.modele and q.conditionnel == p.conditionnel and q.date < p.date]
+        earlier = [q for q in predictions if q.modele == p.modele and q.conditionnel == p.conditionnel and q.date < p.information_date]
         out.append(with_intervals(p, calibrate(earlier)))
     return out
 
