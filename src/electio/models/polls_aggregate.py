@@ -206,6 +206,9 @@ def _polls_only(data: ElectionData, polls: pd.DataFrame) -> ElectionData:
                    poll_history=None, polls=polls)
 
 
+_ERRORS: dict[tuple, list[tuple]] = {}  # errors of one past ballot: they do not depend on the as-of date once it is past
+
+
 def poll_errors(data: ElectionData, days: Sequence[int] = CALIBRATION_DAYS) -> pd.DataFrame:
     """Errors of the aggregate ``d`` days before every past ballot with polls and a national result in ``data``.
 
@@ -219,7 +222,11 @@ def poll_errors(data: ElectionData, days: Sequence[int] = CALIBRATION_DAYS) -> p
         own = data.polls[data.polls["scrutin_cible"] == target] if data.polls is not None else None
         if own is None or own.empty:
             continue
-        light, seen = _polls_only(data, own), set()
+        key = (target, tuple(days), len(own), own["date_connue"].max(), tuple(np.round(result[list(data.blocs)].to_numpy(float), 6)))
+        if key in _ERRORS:
+            rows += _ERRORS[key]
+            continue
+        light, seen, found = _polls_only(data, own), set(), []
         for d in days:
             cut = cut_to_date(light, result["date_scrutin"] - pd.Timedelta(days=d))
             if cut.polls.empty or cut.polls["date_fin"].max() in seen:
@@ -228,7 +235,9 @@ def poll_errors(data: ElectionData, days: Sequence[int] = CALIBRATION_DAYS) -> p
             seen.add(aggregate.latest)
             distance = float((result["date_scrutin"] - aggregate.latest).days)
             error = log_error(aggregate.shares.to_numpy(float), result[list(data.blocs)].to_numpy(float))
-            rows += [(target, d, distance, distance_class(distance), b, float(e)) for b, e in zip(data.blocs, error, strict=True) if np.isfinite(e)]
+            found += [(target, d, distance, distance_class(distance), b, float(e)) for b, e in zip(data.blocs, error, strict=True) if np.isfinite(e)]
+        _ERRORS[key] = found
+        rows += found
     return pd.DataFrame(rows, columns=["scrutin_cible", "jours", "distance", "classe", "bloc", "erreur"])
 
 
@@ -274,3 +283,14 @@ def loo_coverage(errors: pd.DataFrame, blocs: Sequence[str], level_z: float = Z8
     out = frame.groupby("classe").agg(couverture=("dedans", "mean"), erreurs=("dedans", "size"), scrutins=("scrutin_cible", "nunique"))
     out.index = [CLASS_LABELS[i] for i in out.index]
     return out
+
+
+def calibration_summary(data: ElectionData) -> str:
+    """Plain-text table of the poll error sd per bloc and distance class, and its leave-one-ballot-out 80 % coverage."""
+    errors = poll_errors(data)
+    if errors.empty:
+        return "aucun scrutin passé avec sondages et résultat"
+    calibration = calibrate_errors(errors, data.blocs)
+    sd = calibration.sd.round(3).to_string()
+    coverage = loo_coverage(errors, data.blocs).round(3).to_string()
+    return f"{sd}\nscrutins par classe : {calibration.ballots.to_dict()}\n{coverage}"

@@ -20,7 +20,8 @@ date (they never filter by date themselves). One entry point, :func:`territory_t
    error sd per bloc is the RMS change of that deviation between consecutive same-type ballots,
    half from the territory's own ballots and half from every département's (few pairs per
    territory).
-3. Abstention (polls do not give it): the territory's rate at its last same-type ballot, with a
+3. Abstention (polls do not give it): the territory's rate at its last same-type ballot (département
+   totals, else the sum over its communes, :func:`local_history`), with a
    logit random-walk error whose variance per year is measured on consecutive same-type ballots
    of the territory and of France.
 
@@ -37,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from electio.features.election_data import ABSTENTION, ElectionData
+from electio.features.modelling_table import territory_shares
 from electio.models.compositional import close, logit
 from electio.models.polls_aggregate import (
     CLASS_LABELS,
@@ -95,6 +97,21 @@ def totals_wide(data: ElectionData, territory: str) -> pd.DataFrame:
     if territory not in wide.index.get_level_values(0):
         return wide.iloc[:0].droplevel(0)
     return wide.xs(territory, level="code_territoire")
+
+
+def local_history(data: ElectionData) -> pd.DataFrame:
+    """The territory's first rounds as :func:`totals_wide` gives them, completed with the ballots of
+    ``data.ballots`` that the totals lack, summed over the territory's communes (``data.results``)."""
+    known = totals_wide(data, data.territoire)
+    missing = data.ballots[~data.ballots["scrutin_id"].isin(known.index)]
+    rows = data.results[data.results["scrutin_id"].isin(missing["scrutin_id"])]
+    if rows.empty:
+        return known
+    sums = territory_shares(rows, data.blocs, level="scrutin_id")
+    sums.columns = [c.removeprefix("T_") for c in sums.columns]
+    sums[list(data.blocs)] = sums[list(data.blocs)].where(sums[list(data.blocs)] > 0)
+    extra = sums.join(missing.set_index("scrutin_id")[["type_scrutin", "date_scrutin"]])
+    return pd.concat([known, extra[known.columns]]).sort_values("date_scrutin")
 
 
 def latest_known(frame: pd.DataFrame, blocs: list[str], type_scrutin: str) -> tuple[np.ndarray, str | None]:
@@ -291,7 +308,7 @@ def territory_totals(data: ElectionData, target: str, type_scrutin: str, date: p
     deviation, deviation_ref = latest_known(deviation_table(data, territory), blocs, type_scrutin)
     shares = close((np.nan_to_num(national) * np.exp(np.nan_to_num(deviation)))[None, :], present[None, :])[0]
     bloc_sd = np.sqrt(np.nan_to_num(national_sd) ** 2 + deviation_sd(data, territory) ** 2)
-    local = totals_wide(data, territory)
+    local = local_history(data)
     same = local[local["type_scrutin"] == type_scrutin]
     source = same if not same.empty else local
     if source.empty:
