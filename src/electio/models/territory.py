@@ -279,45 +279,50 @@ def _poll_notes(aggregate, spread: pd.DataFrame, calibration: PollCalibration, d
     return notes
 
 
-def territory_totals(data: ElectionData, target: str, type_scrutin: str, date: pd.Timestamp,
-                     present: np.ndarray | None = None, hypothesis: str | None = None) -> TerritoryForecast:
-    """The territory's totals of ``target`` (national polls or last comparable ballot × deviation; module doc)."""
-    blocs, territory, date = list(data.blocs), data.territoire, pd.Timestamp(date)
-    present = default_present(data, type_scrutin) if present is None else np.asarray(present, dtype=bool)
+def national_part(data: ElectionData, target: str, type_scrutin: str, date: pd.Timestamp,
+                  hypothesis: str | None) -> tuple[np.ndarray, np.ndarray, str, list[str], pd.DataFrame]:
+    """National bloc shares of ``target`` (NaN = unknown), their sd, the method, French notes and the polls used."""
+    blocs = list(data.blocs)
     results = national_results(data)
     fallback, reference = latest_known(results, blocs, type_scrutin)
     aggregate = poll_aggregate(data.polls, blocs, target, hypothesis, data.as_of)
     if aggregate is not None:
-        method = "sondages"
         national = aggregate.shares.to_numpy(float)
-        national = np.where(np.isnan(national), fallback, national)
         distance = float((date - aggregate.latest).days)
         calibration = poll_calibration(data)
-        national_sd = calibration.at(distance).reindex(blocs).to_numpy(float)
         notes = _poll_notes(aggregate, hypothesis_spread(data.polls, blocs, target, aggregate, data.as_of), calibration, distance)
-        polls = aggregate.polls
-    else:
-        method = "dernier_scrutin_comparable"
-        national = fallback
-        variance, pairs = national_drift_variance(data)
-        start = results.loc[reference, "date_scrutin"] if reference is not None else (results["date_scrutin"].max() if not results.empty else date)
-        national_sd = np.sqrt(years_apart(start, date) * variance)
-        notes = [f"Aucun sondage de ce scrutin avant la date de prévision : résultats nationaux du dernier scrutin comparable "
-                 f"({reference or 'aucun'}), dérive mesurée sur {pairs} paires de scrutins nationaux successifs du même type."]
-        polls = pd.DataFrame()
-    deviation, deviation_ref = latest_known(deviation_table(data, territory), blocs, type_scrutin)
-    shares = close((np.nan_to_num(national) * np.exp(np.nan_to_num(deviation)))[None, :], present[None, :])[0]
-    bloc_sd = np.sqrt(np.nan_to_num(national_sd) ** 2 + deviation_sd(data, territory) ** 2)
+        sd = calibration.at(distance).reindex(blocs).to_numpy(float)
+        return np.where(np.isnan(national), fallback, national), sd, "sondages", notes, aggregate.polls
+    variance, pairs = national_drift_variance(data)
+    start = results.loc[reference, "date_scrutin"] if reference is not None else (results["date_scrutin"].max() if not results.empty else date)
+    notes = [f"Aucun sondage de ce scrutin avant la date de prévision : dernier scrutin national comparable ({reference or 'aucun'}), "
+             f"dérive mesurée sur {pairs} paires de scrutins nationaux successifs du même type."]
+    return fallback, np.sqrt(years_apart(start, date) * variance), "dernier_scrutin_comparable", notes, pd.DataFrame()
+
+
+def abstention_part(data: ElectionData, type_scrutin: str, date: pd.Timestamp) -> tuple[float, float, str]:
+    """The territory's abstention at its last same-type ballot (else its last ballot, else France's), its logit sd, a note."""
     local = local_history(data)
     same = local[local["type_scrutin"] == type_scrutin]
-    source = same if not same.empty else local
+    source = same if not same.empty else (local if not local.empty else totals_wide(data, "FR"))
     if source.empty:
-        source = totals_wide(data, "FR")
-    abstention = float(source[ABSTENTION].iloc[-1]) if not source.empty else float("nan")
-    variance, pairs = abstention_variance(data, territory)
-    abstention_sd = np.sqrt(years_apart(source["date_scrutin"].iloc[-1], date) * variance) if not source.empty else 0.0
-    notes += [f"Écart du territoire à la France : celui du dernier scrutin du même type ({deviation_ref or 'aucun, écart nul'}).",
-              f"Abstention : taux du territoire au scrutin {source.index[-1] if not source.empty else 'inconnu'}, "
-              f"dérive mesurée sur {pairs} paires de scrutins successifs du même type."]
+        return float("nan"), 0.0, "Abstention : aucun scrutin connu."
+    variance, pairs = abstention_variance(data, data.territoire)
+    sd = float(np.sqrt(years_apart(source["date_scrutin"].iloc[-1], date) * variance))
+    note = f"Abstention : taux du territoire au scrutin {source.index[-1]}, dérive mesurée sur {pairs} paires de scrutins successifs du même type."
+    return float(source[ABSTENTION].iloc[-1]), sd, note
+
+
+def territory_totals(data: ElectionData, target: str, type_scrutin: str, date: pd.Timestamp,
+                     present: np.ndarray | None = None, hypothesis: str | None = None) -> TerritoryForecast:
+    """The territory's totals of ``target`` (national polls or last comparable ballot × deviation; module doc)."""
+    blocs, date = list(data.blocs), pd.Timestamp(date)
+    present = default_present(data, type_scrutin) if present is None else np.asarray(present, dtype=bool)
+    national, national_sd, method, notes, polls = national_part(data, target, type_scrutin, date, hypothesis)
+    deviation, deviation_ref = latest_known(deviation_table(data, data.territoire), blocs, type_scrutin)
+    shares = close((np.nan_to_num(national) * np.exp(np.nan_to_num(deviation)))[None, :], present[None, :])[0]
+    bloc_sd = np.sqrt(np.nan_to_num(national_sd) ** 2 + deviation_sd(data, data.territoire) ** 2)
+    abstention, abstention_sd, abstention_note = abstention_part(data, type_scrutin, date)
+    notes += [f"Écart du territoire à la France : celui du dernier scrutin du même type ({deviation_ref or 'aucun, écart nul'}).", abstention_note]
     sd = np.append(np.where(present, bloc_sd, 0.0), abstention_sd)
     return TerritoryForecast(shares, abstention, sd, method, tuple(notes), polls)
