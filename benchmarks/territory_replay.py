@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 import sys
+import warnings
 import time
 from pathlib import Path
 
@@ -38,10 +39,11 @@ from electio.forecasts.uncertainty import swings, territory_draws, yearly_varian
 from electio.models.compositional import close
 from electio.models.polls_aggregate import poll_aggregate
 from electio.models.polls_aggregate import calibration_summary, national_results
-from electio.models.territory import latest_known, local_history, territory_totals, totals_wide
+from electio.models.territory import all_deviations, latest_known, local_history, territory_totals, totals_wide
 
 POLLED = ("pres2017_t1", "euro2019_t1", "pres2022_t1", "euro2024_t1", "leg2024_t1")
 OFFSETS = (("1 mois", pd.DateOffset(months=1)), ("1 an", pd.DateOffset(years=1)), ("2 ans", pd.DateOffset(years=2)), ("3 ans", pd.DateOffset(years=3)))
+GOALS = {"euro2024_t1": "2024-05-15", "pres2022_t1": "2022-03-10"}  # the issue's goal dates
 DRAWS = 4000
 
 
@@ -70,7 +72,7 @@ def old_model(data: ElectionData, type_scrutin: str, present: np.ndarray, date: 
     return close(np.nan_to_num(values)[None], present[None])[0], abstention, variance
 
 
-def replay(path: Path, ballots: tuple[str, ...] = POLLED, offsets: tuple = OFFSETS) -> pd.DataFrame:
+def replay(path: Path, ballots: tuple[str, ...] = POLLED, offsets: tuple = OFFSETS, goals: dict[str, str] | None = None) -> pd.DataFrame:
     """One row per replayed (ballot, as-of date): errors and coverage of each territory model."""
     full = load_election_data(path)
     blocs, territory = list(full.blocs), full.territoire
@@ -84,8 +86,9 @@ def replay(path: Path, ballots: tuple[str, ...] = POLLED, offsets: tuple = OFFSE
         truth = np.nan_to_num(truth_table.loc[target, blocs].to_numpy(float))
         present = truth > 0
         final = poll_aggregate(cut_to_date(full, date).polls, blocs, target, as_of=date)
-        for label, offset in offsets:
-            as_of = pd.Timestamp(date) - offset
+        dates = [(label, pd.Timestamp(date) - offset) for label, offset in offsets]
+        dates += [("objectif", pd.Timestamp(goals[target]))] if goals and target in goals else []
+        for label, as_of in dict.fromkeys(dates):
             if as_of <= first:
                 continue
             data = cut_to_date(full, as_of)
@@ -113,14 +116,39 @@ def replay(path: Path, ballots: tuple[str, ...] = POLLED, offsets: tuple = OFFSE
     return pd.DataFrame(rows)
 
 
+def deviation_rules(data: ElectionData) -> pd.DataFrame:
+    """RMS error (log scale) of rules predicting a ballot's deviation from France from earlier ballots, per bloc,
+    over every département and every ballot with an earlier same-type ballot and two earlier ballots."""
+    table, blocs = all_deviations(data), list(data.blocs)
+    errors: dict[str, list[np.ndarray]] = {}
+    for _, rows in table.groupby(level="code_territoire"):
+        rows = rows.sort_values("date_scrutin")
+        for i in range(2, len(rows)):
+            earlier, kind = rows.iloc[:i], rows["type_scrutin"].iloc[i]
+            same = earlier[earlier["type_scrutin"] == kind]
+            if same.empty:
+                continue
+            s, l1, l2, y = same[blocs].iloc[-1].to_numpy(float), earlier[blocs].iloc[-1].to_numpy(float), earlier[blocs].iloc[-2].to_numpy(float), rows[blocs].iloc[i].to_numpy(float)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                rules = {"dernier du même type": s, "dernier scrutin": l1, "moyenne même type + dernier": np.nanmean([s, l1], axis=0),
+                         "moyenne des deux derniers": np.nanmean([l1, l2], axis=0), "moyenne même type + deux derniers": np.nanmean([s, l1, l2], axis=0)}
+            for name, value in rules.items():
+                errors.setdefault(name, []).append(value - y)
+    out = pd.DataFrame({name: np.sqrt(np.nanmean(np.array(e) ** 2, axis=0)) for name, e in errors.items()}, index=blocs).T
+    return out.assign(moyenne=out.mean(axis=1)).sort_values("moyenne")
+
+
 def main(argv: list[str]) -> None:
     path = Path(argv[1]) if len(argv) > 1 else config.warehouse_path()
     pd.set_option("display.width", 250)
     pd.set_option("display.max_columns", 30)
-    table = replay(path)
+    table = replay(path, goals=GOALS)
     print(table.round(3).to_string(index=False))
     print("\nMoyennes par horizon :")
     print(table.groupby("horizon", sort=False)[[c for c in table.columns if c.startswith(("mae_", "abst_", "couv80_"))]].mean().round(3).to_string())
+    print("\nRègles d'écart à la France (erreur quadratique moyenne, échelle log, tous départements) :")
+    print(deviation_rules(load_election_data(path)).round(3).to_string())
     print("\nCalibration des sondages (écart-type log par bloc et distance, couverture 80 % en validation croisée par scrutin) :")
     print(calibration_summary(load_election_data(path)))
 
