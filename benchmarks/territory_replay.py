@@ -88,8 +88,8 @@ def replay(path: Path, ballots: tuple[str, ...] = POLLED, offsets: tuple = OFFSE
         final = poll_aggregate(cut_to_date(full, date).polls, blocs, target, as_of=date)
         dates = [(label, pd.Timestamp(date) - offset) for label, offset in offsets]
         dates += [("objectif", pd.Timestamp(goals[target]))] if goals and target in goals else []
-        for label, as_of in dict.fromkeys(dates):
-            if as_of <= first:
+        for index, (label, as_of) in enumerate(dates):
+            if as_of <= first or as_of in [when for _, when in dates[:index]]:
                 continue
             data = cut_to_date(full, as_of)
             started = time.perf_counter()

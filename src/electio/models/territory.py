@@ -170,6 +170,8 @@ def _cached(name: str, data: ElectionData, compute):  # noqa: ANN001, ANN202 - s
     """Memoise a measurement that depends on the whole cut data (the replays call it once per as-of date)."""
     key = (name, _data_key(data))
     if key not in _MEASURED:
+        if len(_MEASURED) > 64:
+            _MEASURED.clear()
         _MEASURED[key] = compute()
     return _MEASURED[key]
 
