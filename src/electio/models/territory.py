@@ -153,7 +153,7 @@ def deviation_changes(table: pd.DataFrame, blocs: list[str]) -> pd.DataFrame:
     for _, group in table.groupby("type_scrutin"):
         values = group.sort_values("date_scrutin")[blocs].to_numpy(float)
         rows += list(values[1:] - values[:-1])
-    return pd.DataFrame(rows, columns=blocs)
+    return pd.DataFrame(np.array(rows, dtype=float).reshape(-1, len(blocs)), columns=blocs)
 
 
 def _data_key(data: ElectionData) -> tuple:
