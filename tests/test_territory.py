@@ -1,0 +1,186 @@
+"""Territory totals from polls and recent ballots (models/territory.py, models/polls_aggregate.py)."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from electio.features.election_data import ElectionData, cut_to_date
+from electio.models.compositional import close
+from electio.models.polls_aggregate import (
+    HALF_LIFE_DAYS,
+    calibrate_errors,
+    default_hypothesis,
+    hypothesis_spread,
+    log_error,
+    poll_aggregate,
+    poll_errors,
+)
+from electio.models.territory import deviation_sd, national_results, territory_totals
+
+BLOCS = ("gauche", "centre", "droite")
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def poll(sid: str, target: str, institut: str | None, end: str, shares: dict[str, float], candidats: str = "A; B; C",
+         sample: int = 1000, niveau: str = "candidat") -> list[dict]:
+    """Rows of one scenario (one per bloc), in the loader's columns."""
+    date = pd.Timestamp(end)
+    return [{"sondage_id": sid, "scrutin_cible": target, "tour": 1, "niveau": niveau, "institut": institut,
+             "date_debut": date - pd.Timedelta(days=2), "date_fin": date, "date_connue": date, "echantillon": sample,
+             "candidats": candidats, "complet": True, "vague_glissante": False, "code_bloc": b, "intention": v}
+            for b, v in shares.items()]
+
+
+def polls_frame(*scenarios: list[dict]) -> pd.DataFrame:
+    return pd.DataFrame([row for scenario in scenarios for row in scenario])
+
+
+def totals_rows(sid: str, kind: str, date: str, territory: str, shares: dict[str, float], abstention: float) -> list[dict]:
+    level = "france" if territory == "FR" else "departement"
+    base = {"scrutin_id": sid, "type_scrutin": kind, "tour": 1, "date_scrutin": pd.Timestamp(date), "niveau": level, "code_territoire": territory}
+    return [{**base, "output": b, "part": v} for b, v in shares.items()] + [{**base, "output": "abstention", "part": abstention}]
+
+
+def tiny_data(polls: pd.DataFrame, as_of: str = "2024-05-15") -> ElectionData:
+    """Two européennes and one présidentielle for France and two départements, and some polls."""
+    totals = pd.DataFrame(
+        totals_rows("euro2014_t1", "europeennes", "2014-05-25", "FR", {"gauche": 0.40, "centre": 0.20, "droite": 0.40}, 0.57)
+        + totals_rows("euro2014_t1", "europeennes", "2014-05-25", "69", {"gauche": 0.30, "centre": 0.30, "droite": 0.40}, 0.55)
+        + totals_rows("euro2014_t1", "europeennes", "2014-05-25", "01", {"gauche": 0.35, "centre": 0.20, "droite": 0.45}, 0.58)
+        + totals_rows("euro2019_t1", "europeennes", "2019-05-26", "FR", {"gauche": 0.30, "centre": 0.30, "droite": 0.40}, 0.50)
+        + totals_rows("euro2019_t1", "europeennes", "2019-05-26", "69", {"gauche": 0.25, "centre": 0.40, "droite": 0.35}, 0.48)
+        + totals_rows("euro2019_t1", "europeennes", "2019-05-26", "01", {"gauche": 0.28, "centre": 0.27, "droite": 0.45}, 0.52)
+        + totals_rows("pres2022_t1", "presidentielle", "2022-04-10", "FR", {"gauche": 0.35, "centre": 0.30, "droite": 0.35}, 0.26)
+        + totals_rows("pres2022_t1", "presidentielle", "2022-04-10", "69", {"gauche": 0.40, "centre": 0.35, "droite": 0.25}, 0.24)
+        + totals_rows("pres2022_t1", "presidentielle", "2022-04-10", "01", {"gauche": 0.30, "centre": 0.30, "droite": 0.40}, 0.27))
+    ballots = pd.DataFrame({"scrutin_id": ["euro2014_t1", "euro2019_t1", "pres2022_t1"], "type_scrutin": ["europeennes", "europeennes", "presidentielle"],
+                            "date_scrutin": pd.to_datetime(["2014-05-25", "2019-05-26", "2022-04-10"])})
+    for b in BLOCS:
+        ballots[b] = True
+    results = pd.DataFrame(columns=["scrutin_id", "code_commune", "code_departement", *[f"voix_{b}" for b in BLOCS], "inscrits", "votants", "exprimes"])
+    full = ElectionData(BLOCS, ballots, results, None, "69", polls, totals, None, None)
+    return cut_to_date(full, pd.Timestamp(as_of))
+
+
+# ─── Poll aggregate ──────────────────────────────────────────────────────────────────────
+
+def test_a_pollster_publishing_often_weighs_as_much_as_its_best_poll() -> None:
+    frequent = [poll(f"a{i}", "euro2024_t1", "A", "2024-05-01", {"gauche": 30, "centre": 30, "droite": 40}) for i in range(3)]
+    other = poll("b", "euro2024_t1", "B", "2024-05-01", {"gauche": 20, "centre": 40, "droite": 40})
+    aggregate = poll_aggregate(polls_frame(*frequent, other), BLOCS, "euro2024_t1", as_of=pd.Timestamp("2024-05-15"))
+    assert aggregate.shares["gauche"] == pytest.approx(0.25)
+    assert aggregate.polls.groupby("institut")["poids"].sum().to_dict() == pytest.approx({"A": 0.5, "B": 0.5})
+
+
+def test_recency_and_sample_set_the_weights() -> None:
+    older = poll("old", "euro2024_t1", "A", "2024-04-17", {"gauche": 10, "centre": 40, "droite": 50})
+    newer = poll("new", "euro2024_t1", "B", "2024-05-01", {"gauche": 40, "centre": 30, "droite": 30}, sample=4000)
+    aggregate = poll_aggregate(polls_frame(older, newer), BLOCS, "euro2024_t1", as_of=pd.Timestamp("2024-05-15"))
+    w_old, w_new = 0.5 ** (14 / HALF_LIFE_DAYS) * 1.0, 1.0 * 2.0  # half-life 14 days, √(4000 / 1000) = 2
+    assert aggregate.shares["gauche"] == pytest.approx((0.1 * w_old + 0.4 * w_new) / (w_old + w_new))
+    assert aggregate.shares.sum() == pytest.approx(1.0)
+
+
+def test_hypotheses_are_not_averaged_and_their_gap_is_reported() -> None:
+    united = [poll(f"u{i}", "pres2027_t1", f"P{i}", "2027-03-01", {"gauche": 30, "centre": 30, "droite": 40}, candidats="UNION; X; Y") for i in range(3)]
+    split = poll("s", "pres2027_t1", "P9", "2027-03-02", {"gauche": 20, "centre": 35, "droite": 45}, candidats="A; B; X; Y")
+    frame = polls_frame(*united, split)
+    as_of = pd.Timestamp("2027-03-10")
+    assert default_hypothesis(frame[frame["scrutin_cible"] == "pres2027_t1"], as_of) == "UNION; X; Y"
+    chosen = poll_aggregate(frame, BLOCS, "pres2027_t1", as_of=as_of)
+    assert chosen.shares["gauche"] == pytest.approx(0.30) and set(chosen.polls["candidats"]) == {"UNION; X; Y"}
+    forced = poll_aggregate(frame, BLOCS, "pres2027_t1", hypothesis="A; B; X; Y", as_of=as_of)
+    assert forced.shares["gauche"] == pytest.approx(0.20)
+    spread = hypothesis_spread(frame, BLOCS, "pres2027_t1", chosen, as_of)
+    assert spread["candidats"].tolist() == ["A; B; X; Y"] and spread["ecart_max"].iloc[0] == pytest.approx(10.0)
+
+
+def test_log_error_and_calibration_grow_with_distance() -> None:
+    error = log_error(np.array([0.2, 0.3, np.nan]), np.array([0.25, 0.25, 0.5]))
+    assert np.isnan(error[2]) and error[0] == pytest.approx(np.log(0.4 / 0.5)) and error[1] == pytest.approx(np.log(0.6 / 0.5))
+    errors = pd.DataFrame({"scrutin_cible": ["x", "x", "y", "y"], "jours": [7, 7, 200, 200], "distance": [7, 7, 200, 200],
+                           "classe": [0, 0, 2, 2], "bloc": ["gauche", "centre", "gauche", "centre"], "erreur": [0.3, 0.1, 0.05, 0.05]})
+    calibration = calibrate_errors(errors, BLOCS)
+    sd = calibration.sd
+    assert sd.loc["gauche", "< 1 mois"] == pytest.approx(np.sqrt(0.5 * 0.09 + 0.5 * (0.09 + 0.01) / 2))
+    assert (sd.diff(axis=1).fillna(0) >= -1e-12).all().all()  # non-decreasing with distance
+    assert calibration.ballots.tolist() == [1, 0, 1, 0]
+
+
+# ─── Territory totals ────────────────────────────────────────────────────────────────────
+
+def recent_polls() -> pd.DataFrame:
+    return polls_frame(poll("e1", "euro2024_t1", "A", "2024-05-01", {"gauche": 20, "centre": 40, "droite": 40}),
+                       poll("p19", "euro2019_t1", "A", "2019-05-01", {"gauche": 25, "centre": 35, "droite": 40}),
+                       poll("late", "euro2024_t1", "B", "2024-06-01", {"gauche": 50, "centre": 25, "droite": 25}))
+
+
+def test_poll_driven_totals_apply_the_last_same_type_deviation() -> None:
+    data = tiny_data(recent_polls())
+    assert "late" not in set(data.polls["sondage_id"])  # the cut was made upstream, once
+    forecast = territory_totals(data, "euro2024_t1", "europeennes", pd.Timestamp("2024-06-09"))
+    national = np.array([0.2, 0.4, 0.4])
+    deviation = np.log(np.array([0.25, 0.40, 0.35])) - np.log(np.array([0.30, 0.30, 0.40]))  # euro2019, not pres2022
+    assert forecast.method == "sondages"
+    np.testing.assert_allclose(forecast.shares, close((national * np.exp(deviation))[None])[0])
+    assert forecast.abstention == pytest.approx(0.48)
+    assert list(forecast.polls["sondage_id"]) == ["e1"]
+    # the poll error measured on euro2019 (its polls vs its result) and the deviation's own error both enter
+    error = log_error(np.array([0.25, 0.35, 0.40]), np.array([0.30, 0.30, 0.40]))
+    assert np.all(forecast.sd[:3] > deviation_sd(data, "69")) and np.all(forecast.sd[:3] >= np.abs(error).min())
+    assert any("1 scénario" in note for note in forecast.notes)
+
+
+def test_without_polls_the_last_comparable_ballot_and_a_measured_drift() -> None:
+    data = tiny_data(recent_polls(), as_of="2023-01-01")
+    forecast = territory_totals(data, "euro2024_t1", "europeennes", pd.Timestamp("2024-06-09"), present=np.array([True, True, False]))
+    assert forecast.method == "dernier_scrutin_comparable" and forecast.polls.empty
+    national = national_results(data).loc["euro2019_t1", list(BLOCS)].to_numpy(float)
+    deviation = np.log(np.array([0.25, 0.40, 0.35])) - np.log(national)
+    expected = close((national * np.exp(deviation))[None], np.array([[True, True, False]]))[0]
+    np.testing.assert_allclose(forecast.shares, expected)
+    assert forecast.shares[2] == 0 and forecast.sd[2] == 0
+    # one national pair of européennes (2014 → 2019): its swing per year sets the drift, over the years from 2019 to 2024
+    swing = log_error(national, np.array([0.40, 0.20, 0.40]))
+    per_year = swing ** 2 / ((pd.Timestamp("2019-05-26") - pd.Timestamp("2014-05-25")).days / 365.25)
+    drift = (0.5 * per_year + 0.5 * per_year.mean()) * (pd.Timestamp("2024-06-09") - pd.Timestamp("2019-05-26")).days / 365.25
+    np.testing.assert_allclose(forecast.sd[:2], np.sqrt(drift + deviation_sd(data, "69") ** 2)[:2])
+    assert forecast.sd[-1] > 0
+
+
+# ─── Real data ───────────────────────────────────────────────────────────────────────────
+
+def load_replay():  # noqa: ANN201
+    spec = importlib.util.spec_from_file_location("territory_replay", ROOT / "benchmarks" / "territory_replay.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.realdata
+def test_real_poll_driven_totals_beat_the_old_territory_model(rhone_etl: Path) -> None:
+    replay = load_replay()
+    table = replay.replay(rhone_etl, offsets=replay.OFFSETS[:1])
+    polled = table[table["methode"] == "sondages"]
+    assert len(polled) >= 3, table  # pres2017, euro2019, pres2022, euro2024 had polls one month before
+    assert (polled["mae_nouveau"] < polled["mae_ancien"]).sum() >= len(polled) - 1
+    assert polled["mae_nouveau"].mean() < polled["mae_persistance"].mean()
+    assert polled["couv80_nouveau"].mean() > polled["couv80_ancien"].mean()
+
+
+@pytest.mark.realdata
+def test_real_poll_error_calibration_covers_about_80_percent(rhone_etl: Path) -> None:
+    from electio.features.election_data import load_election_data
+    from electio.models.polls_aggregate import loo_coverage
+
+    data = load_election_data(rhone_etl, as_of="2024-05-15")
+    errors = poll_errors(data)
+    assert {"pres2017_t1", "euro2019_t1", "pres2022_t1", "pres1995_t1"} <= set(errors["scrutin_cible"])
+    assert "euro2024_t1" not in set(errors["scrutin_cible"])  # not yet voted on the as-of date
+    coverage = loo_coverage(errors, data.blocs)
+    assert 0.7 <= coverage.loc["< 1 mois", "couverture"] <= 0.9
