@@ -156,7 +156,8 @@ def test_targets_are_the_calendar_ballots_after_the_as_of_date() -> None:
     assert {s.scrutin_id for s in skipped} == {"pres2027_t2", "reg2028_t1", "dep2028_t1"}
     # Replayed in the past, a target carries the id of the real ballot it forecasts.
     replay, _ = forecast_targets(calendar, pd.Timestamp("2024-05-15"), frozenset({"europeennes", "presidentielle", "legislatives"}))
-    assert [t.scrutin_cible for t in replay][:2] == ["euro2024_t1", "leg2024_t1"] and replay[0].horizon_ans == 1
+    # leg2024 was called by the dissolution of 9 June 2024: unknown on 15 May.
+    assert [t.scrutin_cible for t in replay][:2] == ["euro2024_t1", "pres2027_t1"] and replay[0].horizon_ans == 1
     assert [closest_horizon([2, 3, 5], h) for h in (1, 2, 3, 4, 5)] == [2, 2, 3, 5, 5]
 
 
@@ -173,7 +174,7 @@ def test_target_table_lists_the_ballots_left_out() -> None:
 
 @pytest.mark.parametrize(("field", "value", "message"), [
     ("type_scrutin", "senatoriales", "type de scrutin inconnu"), ("statut", "probable", "statut inconnu"),
-    ("tour", "3", "tour invalide"), ("date_scrutin", "2027-13-01", "date invalide")])
+    ("tour", "3", "tour invalide"), ("date_scrutin", "2027-13-01", "date invalide"), ("annonce_le", "9 juin", "date invalide dans annonce_le")])
 def test_bad_calendar_row_names_the_file_and_line(tmp_path: Path, field: str, value: str, message: str) -> None:
     rows = list(csv.DictReader(CALENDAR_CSV.open(encoding="utf-8")))
     rows[3][field] = value

@@ -20,7 +20,6 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from electio.dashboard import data
@@ -63,20 +62,13 @@ def model_file(path: Path) -> Path | None:
     return found if found and found.is_file() else None
 
 
-def _context(inputs: object, target: object, variance: np.ndarray, predictions: list) -> Context:
-    """Prepare one target as ``electio forecast`` does (modelling rows, projection, territory forecast, calibration, normals)."""
+def _context(inputs: object, target: object, predictions: list) -> Context:
+    """Prepare one target exactly as ``electio forecast`` does (:func:`electio.forecasts.stage.target_setup`)."""
     from electio.forecasts import stage
-    from electio.forecasts.targets import target_table
-    from electio.forecasts.trajectories import project
     from electio.forecasts.uncertainty import horizon_calibration
-    from electio.models.backtest import territory_forecast
 
-    election = inputs.data
-    rows = target_table(election, target)
-    projected = project(election.indicators, target.date, inputs.percent) if election.indicators is not None else pd.DataFrame()
     calibration, _ = horizon_calibration(predictions, target.horizon_ans)
-    normals = np.random.default_rng([stage.SEED, target.horizon_ans]).standard_normal((stage.DRAWS, len(election.blocs) + 1))
-    setup = stage.TargetSetup(territory_forecast(rows, election.blocs), variance, calibration, normals, (stage.SEED, target.horizon_ans, 1))
+    rows, projected, setup, _totals = stage.target_setup(inputs, target, calibration)
     return Context(rows, projected, setup, target.horizon_ans)
 
 
@@ -85,21 +77,21 @@ def engine(path: Path) -> Engine | None:
     """The scenario engine of a warehouse (None without forecasts or without the retained model)."""
     if data.forecasts(path).empty:
         return None
-    from electio.features.modelling_table import outputs
     from electio.forecasts import stage
     from electio.forecasts.targets import stored_targets
     from electio.forecasts.trajectories import indicator_features
-    from electio.forecasts.uncertainty import backtest_predictions, swings, yearly_variance
+    from electio.forecasts.uncertainty import backtest_predictions
 
+    described = data.stored_targets(path)
+    as_of = pd.Timestamp(described["date_reference"].iloc[0]) if len(described) else None
     try:
-        inputs = stage.read_inputs(path, model_file(path))
+        inputs = stage.read_inputs(path, model_file(path), as_of)
     except (ElectioError, OSError, ValueError, KeyError):
         return None
     election = inputs.data
-    variance = yearly_variance(swings(election)).reindex(outputs(election.blocs)).to_numpy(float)
     dates = election.ballots.set_index("scrutin_id")["date_scrutin"]
     predictions = [p for p in backtest_predictions(inputs.backtests, election.blocs, election.territoire, dates) if p.conditionnel]
-    contexts = {t.scrutin_cible: _context(inputs, t, variance, predictions) for t in stored_targets(data.stored_targets(path))}
+    contexts = {t.scrutin_cible: _context(inputs, t, predictions) for t in stored_targets(described)}
     if not contexts:
         return None
     first = next(iter(contexts.values()))
@@ -126,7 +118,7 @@ def territory_rows(found: Engine, context: Context, scenario: object) -> pd.Data
 
     blocs, setup = found.inputs.data.blocs, context.setup
     present = present_mask(context.rows, blocs)[:1]
-    drawn, rates = territory_draws(setup.center.shares[0], float(setup.center.abstention[0]), setup.variance, float(context.horizon), setup.normals)
+    drawn, rates = territory_draws(setup.center.shares[0], float(setup.center.abstention[0]), setup.variance, 1.0, setup.normals)
     drawn, rates = sc.apply_swings(drawn, rates, blocs, scenario.swing)
     return summary_frame([found.inputs.data.territoire], blocs, summarise(drawn[:, None, :], rates[:, None], present), present)
 

@@ -6,6 +6,10 @@ Each row is one ballot and round with its date, a status and the source of that 
 * ``prevu``: required by law in a known window, the exact day not yet fixed (the day chosen is stated);
 * ``hypothese``: a ballot that may not happen at all (e.g. législatives after a dissolution).
 
+``annonce_le`` (optional) is the day a ballot that was not scheduled became known (the dissolution
+of 9 June 2024 for the législatives of 30 June): before that day it is not in any forecast window,
+so a replay as of an earlier date neither forecasts nor lists it.
+
 The forecast targets are the calendar's ballots after the as-of date and within the forecast window
 whose type the model forecasts; the others are listed with the reason they are not forecast.
 """
@@ -22,7 +26,7 @@ from electio.errors import InputError
 from electio.referentials import read_referential
 
 CALENDAR_CSV = REFERENTIALS_DIR / "calendrier.csv"
-COLUMNS = ["scrutin_id", "type_scrutin", "tour", "date_scrutin", "statut", "source"]
+COLUMNS = ["scrutin_id", "type_scrutin", "tour", "date_scrutin", "statut", "source", "annonce_le"]
 BALLOT_TYPES = ("presidentielle", "legislatives", "europeennes", "municipales", "regionales", "departementales")
 STATUSES = {"officiel": "date officielle", "prevu": "date prévue", "hypothese": "hypothèse"}
 WINDOW_YEARS = 3
@@ -51,20 +55,24 @@ def load_calendar(path: Path = CALENDAR_CSV) -> pd.DataFrame:
             _fail(path, i, f"statut inconnu {row.statut!r} (attendu : {', '.join(STATUSES)})")
         if row.tour not in ("1", "2"):
             _fail(path, i, f"tour invalide {row.tour!r} (attendu : 1 ou 2)")
-        if pd.isna(pd.to_datetime(row.date_scrutin, format="%Y-%m-%d", errors="coerce")):
-            _fail(path, i, f"date invalide {row.date_scrutin!r} (format attendu AAAA-MM-JJ)")
+        for column in ("date_scrutin", "annonce_le"):
+            value = getattr(row, column)
+            if (value or column == "date_scrutin") and pd.isna(pd.to_datetime(value, format="%Y-%m-%d", errors="coerce")):
+                _fail(path, i, f"date invalide dans {column} : {value!r} (format attendu AAAA-MM-JJ)")
     dupes = frame["scrutin_id"].duplicated()
     if dupes.any():
         _fail(path, int(dupes.idxmax()) + 2, f"scrutin en double : {frame.loc[dupes.idxmax(), 'scrutin_id']}")
     frame["tour"] = frame["tour"].astype(int)
     frame["date_scrutin"] = pd.to_datetime(frame["date_scrutin"], format="%Y-%m-%d")
+    frame["annonce_le"] = pd.to_datetime(frame["annonce_le"].replace("", None), format="%Y-%m-%d")
     return frame.sort_values(["date_scrutin", "scrutin_id"]).reset_index(drop=True)
 
 
 def in_window(calendar: pd.DataFrame, as_of: pd.Timestamp, years: int = WINDOW_YEARS) -> pd.DataFrame:
-    """Ballots strictly after ``as_of`` and at most ``years`` years later."""
+    """Ballots strictly after ``as_of``, at most ``years`` years later, and already announced on ``as_of``."""
     end = as_of + pd.DateOffset(years=years)
-    return calendar[(calendar["date_scrutin"] > as_of) & (calendar["date_scrutin"] <= end)]
+    announced = calendar["annonce_le"].isna() | (calendar["annonce_le"] < as_of)
+    return calendar[(calendar["date_scrutin"] > as_of) & (calendar["date_scrutin"] <= end) & announced]
 
 
 def skip_reason(row: pd.Series, modelled: frozenset[str]) -> str | None:

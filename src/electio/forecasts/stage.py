@@ -37,7 +37,6 @@ from electio.forecasts.trajectories import indicator_features, project, with_ind
 from electio.forecasts.uncertainty import (
     backtest_predictions,
     horizon_calibration,
-    interval_coverage,
     lead_outcomes,
     previous_lead_rates,
     reliability_rows,
@@ -46,11 +45,12 @@ from electio.forecasts.uncertainty import (
     yearly_variance,
 )
 from electio.forecasts.validation import replay_outcomes
-from electio.models.backtest import reconcile, territory_forecast
+from electio.models.backtest import reconcile
 from electio.models.baselines import Totals, present_mask
 from electio.models.evaluate import MODEL_SHA_KEY, RETAINED, models_dir
 from electio.models.intervals import Calibration
 from electio.models.learners import PooledLearner
+from electio.models.territory import TerritoryForecast, territory_totals
 from electio.warehouse.store import connect, file_identity, replace_stage_tables
 
 FORECAST_DIR = "previsions"
@@ -104,7 +104,7 @@ class TargetSetup:
     """What every scenario of one target shares: central totals, territory variance, calibration, random numbers."""
 
     center: Totals
-    variance: np.ndarray
+    variance: np.ndarray  # territory variance per output at the target's horizon (log-ratio / logit scale)
     calibration: Calibration
     normals: np.ndarray  # draws × (k + 1) standard normals of the territory draws
     residual_seed: tuple[int, ...]  # seed of the residual picks (the same for every scenario)
@@ -132,6 +132,7 @@ class ForecastResult:
     timings: dict[str, float] = field(default_factory=dict)
     as_of: pd.Timestamp | None = None
     skipped: list[Skipped] = field(default_factory=list)
+    territories: dict[str, TerritoryForecast] = field(default_factory=dict)  # territory totals per target
 
 
 # ─── Reading ─────────────────────────────────────────────────────────────────────────────
@@ -260,7 +261,7 @@ def simulate(rows: pd.DataFrame, learner: PooledLearner, scenario: sc.Scenario, 
     n = len(rows)
     middle = reconcile(deviation[:, :k], deviation[:, k], rows, blocs, Totals(np.tile(mid_shares, (n, 1)), np.full(n, mid_abstention)))
     spread = residual_scale(rows, np.column_stack([middle.shares, middle.abstention]), np.column_stack([present, np.ones(n, bool)]), calibration)
-    drawn, rates = territory_draws(center.shares[0], float(center.abstention[0]), setup.variance, float(rows["horizon_ans"].iloc[0]), setup.normals)
+    drawn, rates = territory_draws(center.shares[0], float(center.abstention[0]), setup.variance, 1.0, setup.normals)
     drawn, rates = sc.apply_swings(drawn, rates, blocs, scenario.swing)
     residuals = residual_draws(calibration, spread, len(setup.normals), np.random.default_rng(list(setup.residual_seed)))
     weights = rows["aux_exprimes_ref"].fillna(rows["exprimes"].median()).to_numpy(float)
@@ -273,17 +274,28 @@ def simulate(rows: pd.DataFrame, learner: PooledLearner, scenario: sc.Scenario, 
     return pd.concat([communes, whole], ignore_index=True)
 
 
-def run_target(inputs: Inputs, target: Target, scenarios: Sequence[sc.Scenario], variance: np.ndarray, calibration: Calibration,
-               options: ForecastOptions) -> pd.DataFrame:
-    """Long rows of every scenario of one target, with common random numbers."""
+def target_setup(inputs: Inputs, target: Target, calibration: Calibration, seed: int = SEED, draws: int = DRAWS
+                 ) -> tuple[pd.DataFrame, pd.DataFrame, TargetSetup, TerritoryForecast]:
+    """What every scenario of one target shares: its modelling rows, projected indicators, the territory
+    totals (:func:`electio.models.territory.territory_totals`) and the common random numbers."""
     data = inputs.data
     base = target_table(data, target)
     projected = project(data.indicators, target.date, inputs.percent) if data.indicators is not None else pd.DataFrame()
-    normals = np.random.default_rng([options.seed, target.horizon_ans]).standard_normal((options.draws, len(data.blocs) + 1))
-    setup = TargetSetup(territory_forecast(base, data.blocs), variance, calibration, normals, (options.seed, target.horizon_ans, 1))
+    totals = territory_totals(data, target.scrutin_cible, target.type_scrutin, target.date, present=present_mask(base, data.blocs)[0])
+    n = len(base)
+    center = Totals(np.tile(totals.shares, (n, 1)), np.full(n, totals.abstention))
+    normals = np.random.default_rng([seed, target.horizon_ans]).standard_normal((draws, len(data.blocs) + 1))
+    return base, projected, TargetSetup(center, totals.sd ** 2, calibration, normals, (seed, target.horizon_ans, 1)), totals
+
+
+def run_target(inputs: Inputs, target: Target, scenarios: Sequence[sc.Scenario], calibration: Calibration,
+               options: ForecastOptions) -> tuple[pd.DataFrame, TerritoryForecast]:
+    """Long rows of every scenario of one target, with common random numbers, and the target's territory totals."""
+    data = inputs.data
+    base, projected, setup, totals = target_setup(inputs, target, calibration, options.seed, options.draws)
     frames = [simulate(with_indicators(base, projected, scenario.indicateurs), inputs.learner, scenario, setup, options.threshold, data.territoire)
               .assign(scenario=scenario.nom, horizon_ans=target.horizon_ans, scrutin_cible=target.scrutin_cible) for scenario in scenarios]
-    return pd.concat(frames, ignore_index=True)
+    return pd.concat(frames, ignore_index=True), totals
 
 
 def indicator_effect(forecasts: pd.DataFrame, scenario: str, territory: str) -> pd.Series:
@@ -338,6 +350,19 @@ def readable_frame(forecasts: pd.DataFrame, targets: pd.DataFrame, inputs: Input
                  *(f"{c}_pct" for c in PERCENT_COLUMNS)]]
 
 
+def totals_provenance(territories: dict[str, TerritoryForecast]) -> pd.DataFrame:
+    """Per target: how its territory totals were obtained (``dim_scrutin_cible`` columns: method, polls used, notes)."""
+    rows = []
+    for target, totals in territories.items():
+        polls = totals.polls
+        dates = pd.to_datetime(polls["date_fin"]) if "date_fin" in polls else pd.Series(dtype="datetime64[ns]")
+        pollsters = sorted(polls["institut"].dropna().unique()) if "institut" in polls else []
+        rows.append({"scrutin_cible": target, "methode_totaux": totals.method, "nb_sondages": len(polls),
+                     "sondage_debut": dates.min().date() if len(dates) else None, "sondage_fin": dates.max().date() if len(dates) else None,
+                     "instituts": ", ".join(pollsters) or None, "note_totaux": " ".join(totals.notes)})
+    return pd.DataFrame(rows, columns=["scrutin_cible", "methode_totaux", "nb_sondages", "sondage_debut", "sondage_fin", "instituts", "note_totaux"])
+
+
 def write_csv(frame: pd.DataFrame, path: Path) -> Path:
     """Forecast rows as CSV with the export's writer (UTF-8 BOM, ``;``, decimal comma)."""
     from electio.outputs.exports import Exported
@@ -382,10 +407,12 @@ def run_forecast(warehouse: Path | None = None, options: ForecastOptions = Forec
     conditional = [p for p in predictions if p.conditionnel]
     timings["lecture"] = time.perf_counter() - clock
     frames, used = [], {}
+    territories: dict[str, TerritoryForecast] = {}
     for target in targets:
         say(f"Simulation : {target.libelle}")
         calibration, used[target.horizon_ans] = horizon_calibration(conditional, target.horizon_ans)
-        frames.append(run_target(inputs, target, scenarios, variance, calibration, options))
+        frame, territories[target.scrutin_cible] = run_target(inputs, target, scenarios, calibration, options)
+        frames.append(frame)
     timings["simulation"] = time.perf_counter() - clock - sum(timings.values())
     forecasts = pd.concat(frames, ignore_index=True)
     say("Fiabilité des probabilités (backtests)")
@@ -399,10 +426,9 @@ def run_forecast(warehouse: Path | None = None, options: ForecastOptions = Forec
         libelles=charts.labels(inputs), nom_territoire=inputs.territory_name, notes=list(inputs.notes), as_of=as_of, skipped=skipped)
     result.notes += [f"Non prévu : {s.scrutin_id} ({s.date:%d/%m/%Y}) — {s.raison}." for s in skipped]
     result.notes += indicator_notes(forecasts, scenarios, used_indicators, data.territoire)
-    covered = round(100 * interval_coverage(table, result.variance))
-    result.notes.append(f"Contrôle de l'incertitude du territoire : {covered} % des écarts passés entre scrutins comparables tombent dans "
-                        "l'intervalle à 80 % (contrôle sur les données mêmes de l'estimation).")
-    described = target_frame(calendar, targets, skipped, as_of)
+    result.territories = territories
+    result.notes += [f"Totaux du territoire, {t.libelle} : {' '.join(territories[t.scrutin_cible].notes)}" for t in targets]
+    described = target_frame(calendar, targets, skipped, as_of).merge(totals_provenance(territories), on="scrutin_cible", how="left")
     with staged_folder(result.output) as folder:  # files first, tables next, then the folder swapped in: never half of a run
         final, result.output = result.output, folder
         result.figures.append(write_csv(readable_frame(forecasts, described, inputs), folder / CSV_NAME))

@@ -32,7 +32,13 @@ CREATE TABLE dim_scrutin_cible (
     libelle           VARCHAR NOT NULL,
     libelle_court     VARCHAR NOT NULL,
     prevu             BOOLEAN NOT NULL,
-    raison_exclusion  VARCHAR
+    raison_exclusion  VARCHAR,
+    methode_totaux    VARCHAR,
+    nb_sondages       INTEGER,
+    sondage_debut     DATE,
+    sondage_fin       DATE,
+    instituts         VARCHAR,
+    note_totaux       VARCHAR
 );
 COMMENT ON TABLE dim_scrutin_cible IS 'Scrutins du calendrier électoral (referentials/calendrier.csv) dans les trois ans suivant la date de référence : ceux qui sont prévus (cibles de fact_prevision) et ceux qui ne le sont pas, avec la raison.';
 COMMENT ON COLUMN dim_scrutin_cible.scrutin_cible IS 'Identifiant du scrutin réel (presAAAA_t1, euroAAAA_t1, legAAAA_t1…), le même que dans dim_scrutin une fois le scrutin tenu.';
@@ -41,6 +47,12 @@ COMMENT ON COLUMN dim_scrutin_cible.tour IS 'Tour (1 ou 2).';
 COMMENT ON COLUMN dim_scrutin_cible.date_scrutin IS 'Date du scrutin (réelle, prévue ou hypothétique selon le statut).';
 COMMENT ON COLUMN dim_scrutin_cible.statut IS 'officiel : date fixée par décret ; prevu : scrutin obligatoire dans une fenêtre légale connue, jour retenu indiqué ; hypothese : scrutin qui peut ne pas avoir lieu (dissolution).';
 COMMENT ON COLUMN dim_scrutin_cible.source_date IS 'Source de la date (texte du calendrier).';
+COMMENT ON COLUMN dim_scrutin_cible.methode_totaux IS 'Origine des totaux du territoire : sondages (agrégat des intentions de vote publiées avant la date de référence, porté au territoire par son écart à la France) ou dernier_scrutin_comparable (pas de sondage : dernier scrutin national du même type et dérive mesurée). NULL pour un scrutin non prévu.';
+COMMENT ON COLUMN dim_scrutin_cible.nb_sondages IS 'Nombre de scénarios de sondage retenus dans l''agrégat (0 sans sondage).';
+COMMENT ON COLUMN dim_scrutin_cible.sondage_debut IS 'Fin de terrain du plus ancien sondage retenu.';
+COMMENT ON COLUMN dim_scrutin_cible.sondage_fin IS 'Fin de terrain du plus récent sondage retenu (toujours antérieure à la date de référence).';
+COMMENT ON COLUMN dim_scrutin_cible.instituts IS 'Instituts des sondages retenus, séparés par des virgules.';
+COMMENT ON COLUMN dim_scrutin_cible.note_totaux IS 'Explication française des totaux du territoire : hypothèse de candidats, écart à la France utilisé, abstention, erreur calibrée.';
 COMMENT ON COLUMN dim_scrutin_cible.date_reference IS 'Date de référence de la prévision : les cibles sont les scrutins postérieurs à cette date.';
 COMMENT ON COLUMN dim_scrutin_cible.horizon_ans IS 'Années entre la date de référence et le scrutin, arrondies au supérieur (au moins 1).';
 COMMENT ON COLUMN dim_scrutin_cible.libelle IS 'Libellé français du scrutin avec sa date et son statut.';
