@@ -60,8 +60,8 @@ class Scenario:
 
 TREND_SCENARIO = Scenario(
     TREND, "Tendance",
-    "Totaux du territoire selon le modèle de total des backtests (totaux du dernier scrutin du même type, sans sondages), "
-    "indicateurs selon leur tendance amortie, incertitude historique.",
+    "Totaux du territoire tirés des sondages publiés avant la date de référence (à défaut, du dernier scrutin national du même type), "
+    "portés au territoire par son écart à la France ; indicateurs selon leur tendance amortie ; incertitude mesurée sur les scrutins passés.",
 )
 
 
