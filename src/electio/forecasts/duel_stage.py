@@ -181,3 +181,30 @@ def run_duels(path: Path, as_of: pd.Timestamp, hypothese: str | None = None, due
             tables["model_evaluation_duel"] = evaluation
         result.stored = replace_stage_tables(path, DDL, tables, {}, read_from=read_from)
     return result
+
+
+def percent(value: float, digits: int = 1) -> str:
+    """A fraction as a French percentage (« 52,3 % »)."""
+    return f"{100 * value:.{digits}f} %".replace(".", ",")
+
+
+def duel_lines(result: DuelResult, territory: str) -> list[str]:
+    """French lines for the terminal: per duel, the territory's shares (80 % interval) and P(win); then the backtest."""
+    lines = [f"Seconds tours 2027 — {result.hypothesis.libelle}"]
+    rows = result.forecasts[result.forecasts["code_commune"] == territory]
+    for duel in result.duels:
+        part = rows[rows["duel_id"] == duel.duel_id].set_index("candidat")
+        communes = result.forecasts[(result.forecasts["duel_id"] == duel.duel_id) & (result.forecasts["code_commune"] != territory)
+                                    & (result.forecasts["candidat"] == duel.candidats[0])]
+        a = part.loc[duel.candidats[0]]
+        lines.append(f"  {duel.libelle} : {percent(a['moyenne'])} ({percent(a['q10'])} – {percent(a['q90'])}) pour le premier, "
+                     f"probabilité de victoire dans le territoire {percent(a['p_victoire'], 0)} ; communes gagnées en moyenne : "
+                     f"{int((communes['moyenne'] > 0.5).sum())} sur {len(communes)} (sondages : {percent(duel.part_a)} au niveau national).")
+    for row in result.evaluation.itertuples():
+        if row.mae_points == row.mae_points:
+            cover = "" if row.couverture_80 != row.couverture_80 else f", couverture 80 % {percent(row.couverture_80, 0)}"
+            lines.append(f"  Backtest {row.scrutin_test} ({row.methode}) : erreur absolue moyenne {row.mae_points:.2f} points".replace(".", ",")
+                         + f", bon vainqueur {percent(row.precision_vainqueur, 0)}{cover}, erreur du territoire {row.erreur_territoire_points:+.1f} points".replace(".", ","))
+        else:
+            lines.append(f"  Backtest {row.scrutin_test} ({row.methode}) : non calculable (pas de total national du second tour précédent).")
+    return lines

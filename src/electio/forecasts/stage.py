@@ -78,6 +78,9 @@ class ForecastOptions:
     html: bool = True
     model: Path | None = None
     as_of: date | None = None  # date de référence : les cibles sont les scrutins du calendrier qui la suivent (défaut : aujourd'hui)
+    duels: bool = True  # second rounds of the présidentielle 2027 by commune (forecasts/duel_stage.py)
+    hypothesis: str | None = None  # first-round candidate hypothesis of the duels (default: the most polled in 60 days)
+    duel_ids: tuple[str, ...] = ()  # duels to forecast (default: every duel the polls test)
 
 
 @dataclass
@@ -132,6 +135,7 @@ class ForecastResult:
     timings: dict[str, float] = field(default_factory=dict)
     as_of: pd.Timestamp | None = None
     skipped: list[Skipped] = field(default_factory=list)
+    duels: object | None = None  # forecasts.duel_stage.DuelResult when the duels ran
 
 
 # ─── Reading ─────────────────────────────────────────────────────────────────────────────
@@ -410,12 +414,25 @@ def run_forecast(warehouse: Path | None = None, options: ForecastOptions = Forec
             tables = {"dim_scenario": scenario_frame(scenarios), "dim_scrutin_cible": described,
                       "fact_prevision": forecasts[FACT_COLUMNS], "forecast_calibration": result.calibration}
             result.stored = replace_stage_tables(warehouse, FORECAST_DDL, tables, {}, read_from=read_from)
+            duel_hook(result, warehouse, options, say)  # ─── duels hook (forecasts/duel_stage.py)
         timings["tables"] = time.perf_counter() - clock - sum(timings.values())
         result.output = final
     result.figures = [final / path.relative_to(folder) for path in result.figures]
     timings["total"] = time.perf_counter() - clock
     result.timings = timings
     return result
+
+
+def duel_hook(result: ForecastResult, warehouse: Path, options: ForecastOptions, say: Progress) -> None:
+    """Second rounds of the présidentielle 2027 (:func:`electio.forecasts.duel_stage.run_duels`) once its first round is stored."""
+    from electio.forecasts.duel_stage import TARGET_T1, run_duels
+
+    if not options.duels or TARGET_T1 not in {t.scrutin_cible for t in result.targets}:
+        return
+    say("Seconds tours de la présidentielle 2027 (duels)")
+    result.duels = run_duels(warehouse, result.as_of, options.hypothesis, options.duel_ids, seed=options.seed)
+    result.stored.update(result.duels.stored)
+    result.notes += result.duels.notes
 
 
 def territory_table(forecasts: pd.DataFrame, territory: str) -> pd.DataFrame:
