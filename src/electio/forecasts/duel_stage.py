@@ -14,6 +14,12 @@ normal ``z_b`` per bloc and draw (ρ = ``RANK_CORRELATION``: the forecast stage 
 total per draw, which moves every commune together) — then the blocs are closed to sum to 1. The
 non-exprimés add to the abstention the commune's blancs and nuls of the last présidentielle T1.
 
+Hypothesis. The stored first round is not tied to a candidate hypothesis; the draws are moved, by
+the same ratio per bloc in every commune, to the territory totals of the hypothesis: its national poll
+aggregate times the territory/France ratio of each bloc at the last présidentielle first round
+(:func:`territory_first_round`, :func:`recentre`) — a proportional swing standing in for the
+poll-driven territory totals of ``models/territory.py`` until they are merged.
+
 National first round (for the poll tie): the chosen hypothesis's poll aggregate per bloc, with
 France's non-exprimés rate of the last présidentielle T1. The backtest
 (:mod:`.duel_backtest`) is run too and stored in ``model_evaluation_duel``.
@@ -117,6 +123,26 @@ def national_first_round(inputs: DuelInputs, hypothesis: hy.Hypothesis) -> np.nd
     return mix_from_shares(shares / shares.sum(), non)
 
 
+def territory_first_round(inputs: DuelInputs, hypothesis: hy.Hypothesis) -> np.ndarray:
+    """The territory's T1 bloc shares under the hypothesis: its national aggregate × the territory/France ratio of each bloc
+    at the last présidentielle T1 (proportional swing; ratio 1 for a bloc absent then), closed to sum to 1."""
+    last = inputs.data.ballots[inputs.data.ballots["type_scrutin"] == "presidentielle"]["scrutin_id"].iloc[-1]
+    totals = inputs.data.totals[(inputs.data.totals["scrutin_id"] == last)]
+    france = totals[totals["niveau"] == "france"].set_index("output")["part"]
+    local = totals[(totals["niveau"] == "departement") & (totals["code_territoire"] == inputs.data.territoire)].set_index("output")["part"]
+    ratio = np.array([local.get(b, np.nan) / france.get(b, np.nan) if france.get(b, 0) > 0 else np.nan for b in inputs.data.blocs], float)
+    shares = np.array([hypothesis.agregat.get(b, 0.0) for b in inputs.data.blocs], float) * np.nan_to_num(ratio, nan=1.0)
+    return shares / shares.sum()
+
+
+def recentre(shares: np.ndarray, stored: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Commune bloc draws (draws × n × k) moved by the same ratio per bloc, ``target`` / ``stored`` (the territory's mean
+    shares under the hypothesis and in ``fact_prevision``), then closed: the hypothesis's first round commune by commune."""
+    ratio = np.where(stored > 0, target / np.where(stored > 0, stored, 1.0), 0.0)
+    moved = shares * ratio[None, None, :]
+    return moved / np.maximum(moved.sum(axis=-1, keepdims=True), 1e-12)
+
+
 def hypothesis_rows(hypotheses: Sequence[hy.Hypothesis], chosen: hy.Hypothesis) -> pd.DataFrame:
     """``dim_hypothese`` rows."""
     return pd.DataFrame([{"hypothese_id": h.hypothese_id, "libelle": h.libelle, "candidats": "; ".join(h.candidats), "sondages": h.sondages,
@@ -150,6 +176,8 @@ def run_duels(path: Path, as_of: pd.Timestamp, hypothese: str | None = None, due
     codes = sorted(set(stored["code_commune"]) - {territory})
     rng = np.random.default_rng([seed, 27])
     shares, abstention = first_round_draws(stored, codes, inputs.data.blocs, draws, rng)
+    means = stored[stored["code_commune"] == territory].set_index("bloc")["moyenne"]
+    shares = recentre(shares, np.array([means.get(b, 0.0) for b in inputs.data.blocs], float), territory_first_round(inputs, chosen))
     mixes = mix_from_shares(shares, np.clip(abstention + blank_rates(inputs, codes)[None, :], 0, 1))
     inscrits = inputs.data.results.groupby("code_commune")["inscrits"].last().reindex(codes).fillna(0).to_numpy(float)
     earlier = inputs.ballots.loc[inputs.ballots["tour"] == 2, "scrutin_id"].tolist()
