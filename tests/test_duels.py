@@ -199,3 +199,37 @@ def test_backtest_2022_on_the_rhone(rhone_etl: Path) -> None:
     assert model.communes == 266 and "pres2022_t2" not in model.analogues and "pres2017_t2" in model.analogues
     assert 0 <= model.precision_vainqueur <= 1 and 0 <= model.couverture_80 <= 1 and np.isfinite(model.mae_points)
     assert np.isfinite(swing.mae_points) and np.isnan(swing.couverture_80)
+
+
+# ─── First-round draws and outputs ───────────────────────────────────────────────────────
+
+
+def test_first_round_draws_follow_the_stored_quantiles() -> None:
+    from electio.forecasts.duel_stage import first_round_draws, recentre
+
+    rows = []
+    for code in ("69001", "69002"):
+        for bloc, q in (("centre", (0.2, 0.25, 0.3, 0.35, 0.4)), ("extreme_droite", (0.5, 0.55, 0.6, 0.65, 0.7)), ("abstention", (0.2, 0.22, 0.25, 0.28, 0.3))):
+            rows.append({"code_commune": code, "bloc": bloc, **dict(zip(("q025", "q10", "q50", "q90", "q975"), q, strict=True))})
+    shares, abstention = first_round_draws(pd.DataFrame(rows), ["69001", "69002"], ["centre", "extreme_droite"], 4000, np.random.default_rng(5))
+    assert shares.shape == (4000, 2, 2) and np.allclose(shares.sum(axis=-1), 1)
+    assert np.median(abstention[:, 0]) == pytest.approx(0.25, abs=0.005)
+    assert np.mean(abstention[:, 1] < 0.22) == pytest.approx(0.1, abs=0.02)
+    moved = recentre(shares, np.array([1 / 3, 2 / 3]), np.array([0.5, 0.5]))
+    assert np.allclose(moved.sum(axis=-1), 1) and moved[..., 0].mean() > shares[..., 0].mean()
+
+
+def test_swing_table_lists_communes_whose_winning_side_changes() -> None:
+    from electio.forecasts.duel_charts import swing_table
+    from electio.forecasts.duel_stage import DuelResult
+
+    duel = lambda i, a, b, ba: hy.Duel(i, (a, b), (ba, "extreme_droite"), 1, 1, pd.Timestamp("2026-01-01"), pd.Timestamp("2026-01-01"), 0.5, 0.0, f"{a} contre {b}")  # noqa: E731
+    duels = [duel("d1", "PHILIPPE", "LE PEN", "centre"), duel("d2", "MÉLENCHON", "BARDELLA", "gauche_radicale")]
+    rows = []
+    for duel_id, a, b, shares in (("d1", "PHILIPPE", "LE PEN", (0.6, 0.45)), ("d2", "MÉLENCHON", "BARDELLA", (0.4, 0.4))):
+        for code, share in zip(("1", "2"), shares, strict=True):
+            rows += [{"duel_id": duel_id, "code_commune": code, "candidat": a, "moyenne": share}, {"duel_id": duel_id, "code_commune": code, "candidat": b, "moyenne": 1 - share}]
+    result = DuelResult(None, duels, pd.DataFrame(), pd.DataFrame(), pd.DataFrame(rows), pd.DataFrame())  # type: ignore[arg-type]
+    table = swing_table(result, "69", {"1": "Une", "2": "Deux"})
+    assert table["code_commune"].tolist() == ["1"]  # commune 2 votes extrême droite in both duels (Le Pen, then Bardella)
+    assert table.loc[0, "PHILIPPE contre LE PEN"] == "PHILIPPE" and table.loc[0, "MÉLENCHON contre BARDELLA"] == "BARDELLA"

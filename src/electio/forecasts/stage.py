@@ -414,7 +414,7 @@ def run_forecast(warehouse: Path | None = None, options: ForecastOptions = Forec
             tables = {"dim_scenario": scenario_frame(scenarios), "dim_scrutin_cible": described,
                       "fact_prevision": forecasts[FACT_COLUMNS], "forecast_calibration": result.calibration}
             result.stored = replace_stage_tables(warehouse, FORECAST_DDL, tables, {}, read_from=read_from)
-            duel_hook(result, warehouse, options, say)  # ─── duels hook (forecasts/duel_stage.py)
+            duel_hook(result, inputs, warehouse, options, say)  # ─── duels hook (forecasts/duel_stage.py)
         timings["tables"] = time.perf_counter() - clock - sum(timings.values())
         result.output = final
     result.figures = [final / path.relative_to(folder) for path in result.figures]
@@ -423,8 +423,10 @@ def run_forecast(warehouse: Path | None = None, options: ForecastOptions = Forec
     return result
 
 
-def duel_hook(result: ForecastResult, warehouse: Path, options: ForecastOptions, say: Progress) -> None:
-    """Second rounds of the présidentielle 2027 (:func:`electio.forecasts.duel_stage.run_duels`) once its first round is stored."""
+def duel_hook(result: ForecastResult, inputs: Inputs, warehouse: Path, options: ForecastOptions, say: Progress) -> None:
+    """Second rounds of the présidentielle 2027 (:func:`electio.forecasts.duel_stage.run_duels`) once its first round is stored,
+    with their map and table in the forecast folder."""
+    from electio.forecasts.duel_charts import draw_duels
     from electio.forecasts.duel_stage import TARGET_T1, run_duels
 
     if not options.duels or TARGET_T1 not in {t.scrutin_cible for t in result.targets}:
@@ -433,6 +435,7 @@ def duel_hook(result: ForecastResult, warehouse: Path, options: ForecastOptions,
     result.duels = run_duels(warehouse, result.as_of, options.hypothesis, options.duel_ids, seed=options.seed)
     result.stored.update(result.duels.stored)
     result.notes += result.duels.notes
+    result.figures += draw_duels(result.duels, inputs.communes, inputs.mapping, result.territoire, result.output)
 
 
 def territory_table(forecasts: pd.DataFrame, territory: str) -> pd.DataFrame:
