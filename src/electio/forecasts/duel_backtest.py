@@ -21,7 +21,7 @@ pres2012).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -31,6 +31,7 @@ from electio.forecasts.duels import (
     DuelRates,
     duel_rates,
     historical_transfers,
+    holdout_spread,
     load_analogues,
     mix_from_shares,
     observed_mix,
@@ -120,6 +121,12 @@ def past_errors(inputs: DuelInputs, before: pd.Timestamp, candidates: pd.DataFra
     return errors
 
 
+def with_holdout(rates: DuelRates, duel: tuple[str, str], analogues, fits, inputs: DuelInputs) -> DuelRates:
+    """``rates`` with the out-of-sample commune spread (:func:`~electio.forecasts.duels.holdout_spread`) when one can be measured."""
+    spread = holdout_spread(duel, analogues, fits, inputs, rates.options)
+    return rates if spread is None else replace(rates, residual_sd=spread)
+
+
 def score(predicted: np.ndarray, low: np.ndarray, high: np.ndarray, observed: np.ndarray) -> dict[str, float]:
     """MAE (points), winner accuracy and 80 % coverage (NaN bounds: coverage NaN)."""
     coverage = float(np.mean((observed >= low) & (observed <= high))) if np.isfinite(low).all() else float("nan")
@@ -146,7 +153,8 @@ def backtest_duel(inputs: DuelInputs, t2: str, candidates: pd.DataFrame, draws: 
     earlier = inputs.ballots.loc[(inputs.ballots["tour"] == 2) & (inputs.ballots["date_scrutin"] < first_date), "scrutin_id"].tolist()
     fits = historical_transfers(inputs, earlier, replicates, seed)
     options = (*inputs.data.blocs, "abstention")
-    rates: DuelRates = duel_rates(final.blocs, load_analogues(blocs=inputs.data.blocs), fits, options, france_results(inputs, earlier))
+    analogues = load_analogues(blocs=inputs.data.blocs)
+    rates: DuelRates = with_holdout(duel_rates(final.blocs, analogues, fits, options, france_results(inputs, earlier)), final.blocs, analogues, fits, inputs)
     duel = duel_polls(inputs, t2, final)
     national = france_mix(inputs, t1)
     if duel is None or national is None:

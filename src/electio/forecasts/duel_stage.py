@@ -39,7 +39,7 @@ from scipy.stats import norm
 from electio import config
 from electio.errors import ElectioError, InputError
 from electio.forecasts import hypotheses as hy
-from electio.forecasts.duel_backtest import backtest_duels, candidate_blocs, france_mix, france_results, past_errors
+from electio.forecasts.duel_backtest import backtest_duels, candidate_blocs, france_mix, france_results, past_errors, with_holdout
 from electio.forecasts.duels import (
     DuelInputs,
     duel_rates,
@@ -191,7 +191,7 @@ def run_duels(path: Path, as_of: pd.Timestamp, hypothese: str | None = None, due
     options = (*inputs.data.blocs, "abstention")
     frames, described = [], []
     for duel in modelled:
-        rates = duel_rates(duel.blocs, analogues, fits, options, france)
+        rates = with_holdout(duel_rates(duel.blocs, analogues, fits, options, france), duel.blocs, analogues, fits, inputs)
         spread = poll_spread(duel.ecart_type_sondages, duel.sondages_fenetre, errors, months)
         simulated = simulate_duel(codes, mixes, inscrits, rates, national, duel.part_a, spread, np.random.default_rng([seed, 28, len(frames)]))
         frames.append(duel_rows(duel.duel_id, duel.candidats, simulated, territory))

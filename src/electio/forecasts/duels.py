@@ -307,3 +307,37 @@ def observed_mix(results: pd.DataFrame, blocs: Sequence[str]) -> np.ndarray:
     voix = np.column_stack([results[f"voix_{b}"].fillna(0).to_numpy(float) for b in blocs])
     inscrits = results["inscrits"].to_numpy(float)
     return np.column_stack([voix, inscrits - voix.sum(axis=1)]) / inscrits[:, None]
+
+
+def holdout_spread(duel: tuple[str, str], analogues: Mapping[tuple[str, str], Sequence[Analogue]], fits: Mapping[str, Transfers],
+                   inputs: DuelInputs, options: Sequence[str]) -> float | None:
+    """Out-of-sample commune spread of the transfer model (logit of A's share), None when no ballot can be held out.
+
+    Each analogue ballot ``h`` of the duel is predicted from its true first round with the rates of the *other* ballots
+    (through the analogues of ``h``'s own duel), shifted so that the territory's total equals ``h``'s true total: what
+    is left is the error of the commune pattern alone. Root mean square over the held-out ballots of their
+    inscrits-weighted standard deviations; it replaces the in-sample residual spread of the fits when available.
+    """
+    from electio.forecasts.hypotheses import bloc_order
+    from electio.models.transfers import mixes, weighted_sd
+
+    order = bloc_order()
+    spreads = []
+    for analogue in analogues.get(duel, ()):
+        held = fits.get(analogue.scrutin_id)
+        if held is None:
+            continue
+        own = tuple(sorted(held.finalists, key=lambda b: order.get(b, 99)))
+        others = {k: f for k, f in fits.items() if k != analogue.scrutin_id}
+        try:
+            rates = duel_rates(own, analogues, others, options)  # type: ignore[arg-type]
+        except InputError:
+            continue
+        first = inputs.data.results[inputs.data.results["scrutin_id"] == analogue.scrutin_id.replace("_t2", "_t1")]
+        x, y, w, _ = mixes(first, inputs.second[inputs.second["scrutin_id"] == analogue.scrutin_id], options, own)  # type: ignore[arg-type]
+        observed = np.clip(y[:, 0] / np.maximum(y[:, 0] + y[:, 1], EPS), EPS, 1 - EPS)
+        total = float(np.sum(y[:, 0] * w) / np.sum((y[:, 0] + y[:, 1]) * w))
+        shifted = shift_rates(rates.rates, national_shift(rates.rates, np.average(x, axis=0, weights=w), total))
+        predicted = np.clip(a_share(x, shifted), EPS, 1 - EPS)
+        spreads.append(weighted_sd(logit(observed) - logit(predicted), w))
+    return float(np.sqrt(np.mean(np.square(spreads)))) if spreads else None
