@@ -233,3 +233,17 @@ def test_swing_table_lists_communes_whose_winning_side_changes() -> None:
     table = swing_table(result, "69", {"1": "Une", "2": "Deux"})
     assert table["code_commune"].tolist() == ["1"]  # commune 2 votes extrême droite in both duels (Le Pen, then Bardella)
     assert table.loc[0, "PHILIPPE contre LE PEN"] == "PHILIPPE" and table.loc[0, "MÉLENCHON contre BARDELLA"] == "BARDELLA"
+
+
+@pytest.mark.realdata
+def test_bad_hypothesis_or_duel_stops_before_the_simulation(rhone_etl: Path) -> None:
+    """The real 2027 polls: an untested duel or an unknown candidate is a French error listing what the polls test."""
+    from electio.forecasts.duel_stage import check_choices
+
+    today = pd.Timestamp("2026-12-01")
+    with pytest.raises(InputError, match="aucun sondage de second tour ne teste le duel « Le Pen contre Hollande »") as error:
+        check_choices(rhone_etl, today, None, ["Le Pen contre Hollande"])
+    assert "Édouard Philippe contre Marine Le Pen" in str(error.value)
+    with pytest.raises(InputError, match="inconnu\\(s\\) du référentiel : Macron"):
+        check_choices(rhone_etl, today, "Macron, Le Pen", [])
+    check_choices(rhone_etl, today, "Philippe", ["Le Pen contre Philippe"])  # known ones pass

@@ -166,9 +166,7 @@ def run_duels(path: Path, as_of: pd.Timestamp, hypothese: str | None = None, due
     wanted = hy.choose_duels(tested, duels)
     modelled = [d for d in wanted if d.blocs in analogues]
     if duels and len(modelled) < len(wanted):
-        missing = [d.libelle for d in wanted if d.blocs not in analogues]
-        raise InputError(hy.ASSIGNMENTS_CSV.parent / "duels_analogues.csv", f"aucun analogue historique pour : {', '.join(missing)} "
-                         f"(duels décrits : {', '.join(' contre '.join(k) for k in analogues)})")
+        check_choices(path, as_of, hypothese, duels)
     notes = [f"Hypothèse de premier tour : {chosen.libelle} ({'par défaut' if hypothese is None else 'choisie'}, {chosen.sondages} sondage(s))."]
     notes += [f"Duel non prévu faute d'analogue historique : {d.libelle}." for d in wanted if d not in modelled]
     stored = stored_first_round(path)
@@ -236,3 +234,22 @@ def duel_lines(result: DuelResult, territory: str) -> list[str]:
         else:
             lines.append(f"  Backtest {row.scrutin_test} ({row.methode}) : non calculable (pas de total national du second tour précédent).")
     return lines
+
+
+def check_choices(path: Path, as_of: pd.Timestamp, hypothese: str | None, duels: Sequence[str]) -> None:
+    """Stop before any simulation when ``--hypothese`` or ``--duel`` names nothing the polls test (French :class:`InputError`)."""
+    if hypothese is None and not duels:
+        return
+    from electio.features.election_data import load_polls
+    from electio.warehouse.store import connect
+
+    with connect(Path(path)) as con:
+        polls = load_polls(con)
+    polls = polls[polls["date_connue"] < as_of] if polls is not None else pd.DataFrame(columns=["scrutin_cible"])
+    hy.choose_hypothesis(hy.list_hypotheses(polls, as_of), hypothese)
+    chosen = hy.choose_duels(hy.list_duels(polls, as_of), duels)
+    analogues = load_analogues()
+    missing = [d.libelle for d in chosen if d.blocs not in analogues]
+    if missing:
+        raise InputError(config.REFERENTIALS_DIR / "duels_analogues.csv", f"aucun analogue historique pour : {', '.join(missing)} "
+                         f"(duels décrits : {', '.join(' contre '.join(k) for k in analogues)})")

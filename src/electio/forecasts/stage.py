@@ -363,6 +363,9 @@ def run_forecast(warehouse: Path | None = None, options: ForecastOptions = Forec
     sc.custom_scenario(options.swings, options.indicators)  # a malformed setting or scenario file stops the run before any reading
     if options.scenario_file:
         sc.load_scenarios(options.scenario_file)
+    if options.duels and warehouse.is_file():  # ─── duels hook: a bad --hypothese / --duel stops before any simulation
+        from electio.forecasts.duel_stage import check_choices
+        check_choices(warehouse, pd.Timestamp(options.as_of or date.today()), options.hypothesis, options.duel_ids)
     say("Lecture de l'entrepôt et du modèle retenu")
     read_from = file_identity(warehouse) if warehouse.is_file() else None
     inputs = read_inputs(warehouse, options.model)
