@@ -165,6 +165,9 @@ def test_hypothesis_choice_and_bad_input() -> None:
     assert hy.choose_hypothesis(hypotheses, "Philippe, Le Pen, Mélenchon", NAMES).candidats == ("LE PEN", "MÉLENCHON", "PHILIPPE")
     assert hy.choose_hypothesis(hypotheses, "philippe", NAMES).candidats == ("LE PEN", "MÉLENCHON", "PHILIPPE")
     assert hy.choose_hypothesis(hypotheses, None, NAMES) is hypotheses[0]
+    assert hy.choose_hypothesis(hypotheses, "Le Pen", NAMES) is hypotheses[0]  # in every hypothesis: the default one
+    with pytest.raises(InputError, match="aucune hypothèse des sondages ne contient les candidats ATTAL, PHILIPPE"):
+        hy.choose_hypothesis(hypotheses, "Attal, Philippe", NAMES)
     with pytest.raises(InputError, match="candidat\\(s\\) inconnu\\(s\\) du référentiel : Macron") as error:
         hy.choose_hypothesis(hypotheses, "Macron, Le Pen", NAMES)
     assert "Hypothèse Gabriel Attal" in str(error.value) and "blocs_affectation.csv" in str(error.value)

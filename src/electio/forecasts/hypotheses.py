@@ -173,6 +173,8 @@ def listing(lines: Sequence[str], limit: int = 15) -> str:
 def choose_hypothesis(hypotheses: Sequence[Hypothesis], query: str | None, names: dict[str, str] | None = None) -> Hypothesis:
     """The hypothesis ``query`` names (its id, or its candidates separated by commas), the default when None.
 
+    Candidates name the hypothesis with exactly that list, else the first (default order) of those that contain them all.
+
     A candidate unknown to the referential, or a list no poll tests, raises :class:`InputError` listing the available ones.
     """
     if not hypotheses:
@@ -193,11 +195,10 @@ def choose_hypothesis(hypotheses: Sequence[Hypothesis], query: str | None, names
     keys = {known[plain(w)] for w in wanted}
     exact = [h for h in hypotheses if set(h.candidats) == keys]
     matching = exact or [h for h in hypotheses if keys <= set(h.candidats)]
-    if len(matching) != 1:
-        what = "aucune hypothèse des sondages ne contient" if not matching else f"{len(matching)} hypothèses contiennent"
-        raise InputError(ASSIGNMENTS_CSV, f"{what} les candidats {', '.join(sorted(keys))} : donnez l'identifiant d'une hypothèse. "
+    if not matching:
+        raise InputError(ASSIGNMENTS_CSV, f"aucune hypothèse des sondages ne contient les candidats {', '.join(sorted(keys))}. "
                          f"Hypothèses disponibles :\n{available}")
-    return matching[0]
+    return matching[0]  # several contain them: the first in default order (the most polled recently)
 
 
 def choose_duels(duels: Sequence[Duel], queries: Sequence[str], names: dict[str, str] | None = None) -> list[Duel]:
