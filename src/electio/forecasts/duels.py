@@ -52,6 +52,9 @@ from electio.models.transfers import NON_EXPRIMES, Transfers, a_share, fit_trans
 ANALOGUES_CSV = config.REFERENTIALS_DIR / "duels_analogues.csv"
 LEVEL = 0.8
 EPS = 1e-6
+SPLIT_FLOOR = 0.01
+"""A T1 bloc's split between A and B is kept within [1 %, 99 %] before a logit shift: the bounded regression returns
+boundary splits (exactly 0 or 100 %) that no finite shift would move, so the national tie would need absurd shifts."""
 
 
 # ─── The one loader ──────────────────────────────────────────────────────────────────────
@@ -225,7 +228,7 @@ def shift_rates(rates: np.ndarray, delta: np.ndarray | float) -> np.ndarray:
     """Rates with every row's A-versus-B split moved by ``delta`` on the logit scale (turnout kept); ``delta`` broadcasts over leading axes."""
     rates = np.nan_to_num(np.asarray(rates, float))
     voting = rates[..., 0] + rates[..., 1]
-    split = np.clip(rates[..., 0] / np.maximum(voting, EPS), EPS, 1 - EPS)
+    split = np.clip(rates[..., 0] / np.maximum(voting, EPS), SPLIT_FLOOR, 1 - SPLIT_FLOOR)
     moved = voting * expit(logit(split) + np.asarray(delta, float)[..., None])
     return np.stack([moved, voting - moved, rates[..., 2]], axis=-1)
 
