@@ -212,4 +212,6 @@ def backtest_duels(path, targets: Sequence[str] = TARGETS, draws: int = 2000, se
     inputs = load_duel_inputs(Path(path))
     candidates = candidate_blocs(inputs, Path(path))
     present = [t for t in targets if t in set(inputs.second["scrutin_id"])]
+    if not present:
+        raise ValueError("aucun second tour de présidentielle à rejouer dans l'entrepôt")
     return pd.concat([backtest_duel(inputs, t, candidates, draws, seed, replicates) for t in present], ignore_index=True)

@@ -160,9 +160,13 @@ def run_duels(path: Path, as_of: pd.Timestamp, hypothese: str | None = None, due
     inputs = load_duel_inputs(path, as_of)
     polls = inputs.data.polls if inputs.data.polls is not None else pd.DataFrame(columns=["scrutin_cible"])
     hypotheses = hy.list_hypotheses(polls, as_of)
+    tested = hy.list_duels(polls, as_of)
+    if not hypotheses or not tested or inputs.second.empty:
+        missing = "sondages de premier tour" if not hypotheses else "sondages de second tour" if not tested else "seconds tours passés"
+        return DuelResult(None, [], pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), pd.DataFrame(),  # type: ignore[arg-type]
+                          [f"Seconds tours 2027 non calculés : aucun(s) {missing} dans l'entrepôt à la date de référence."])
     chosen = hy.choose_hypothesis(hypotheses, hypothese)
     analogues = load_analogues(blocs=inputs.data.blocs)
-    tested = hy.list_duels(polls, as_of)
     wanted = hy.choose_duels(tested, duels)
     modelled = [d for d in wanted if d.blocs in analogues]
     if duels and len(modelled) < len(wanted):
@@ -199,7 +203,12 @@ def run_duels(path: Path, as_of: pd.Timestamp, hypothese: str | None = None, due
                           "ecart_type_logit": spread, "analogues": ", ".join(rates.scrutins), "hypothese_id": chosen.hypothese_id,
                           "date_reference": as_of.date()})
     forecasts = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["duel_id", "code_commune", "candidat", "moyenne", "q10", "q50", "q90", "p_victoire"])
-    evaluation = backtest_duels(path, draws=draws, seed=seed, replicates=replicates) if backtest else pd.DataFrame()
+    evaluation = pd.DataFrame()
+    if backtest:
+        try:
+            evaluation = backtest_duels(path, draws=draws, seed=seed, replicates=replicates)
+        except (ValueError, InputError) as error:  # a warehouse without the past polls or France totals
+            backtest, notes = False, [*notes, f"Backtest des duels non calculé : {error}"]
     result = DuelResult(chosen, modelled, hypothesis_rows(hypotheses, chosen), pd.DataFrame(described), forecasts, evaluation, notes)
     if write:
         tables = {"dim_hypothese": result.dim_hypothese, "dim_duel": result.dim_duel, "fact_prevision_duel": forecasts}
@@ -216,6 +225,8 @@ def percent(value: float, digits: int = 1) -> str:
 
 def duel_lines(result: DuelResult, territory: str) -> list[str]:
     """French lines for the terminal: per duel, the territory's shares (80 % interval) and P(win); then the backtest."""
+    if result.hypothesis is None:
+        return []
     lines = [f"Seconds tours 2027 — {result.hypothesis.libelle}"]
     rows = result.forecasts[result.forecasts["code_commune"] == territory]
     for duel in result.duels:
