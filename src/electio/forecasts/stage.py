@@ -435,7 +435,11 @@ def duel_hook(result: ForecastResult, inputs: Inputs, warehouse: Path, options: 
     if not options.duels or TARGET_T1 not in {t.scrutin_cible for t in result.targets}:
         return
     say("Seconds tours de la présidentielle 2027 (duels)")
-    result.duels = run_duels(warehouse, result.as_of, options.hypothesis, options.duel_ids, draws=options.draws, seed=options.seed)
+    try:  # the first round is already stored: a failure of the duels must not undo it (bad --hypothese / --duel stopped earlier)
+        result.duels = run_duels(warehouse, result.as_of, options.hypothesis, options.duel_ids, draws=options.draws, seed=options.seed)
+    except (ElectioError, ValueError) as error:
+        result.notes.append(f"Seconds tours 2027 non calculés : {error}")
+        return
     result.stored.update(result.duels.stored)
     result.notes += result.duels.notes
     result.figures += draw_duels(result.duels, inputs.communes, inputs.mapping, result.territoire, result.output)
