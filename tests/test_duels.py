@@ -250,3 +250,37 @@ def test_bad_hypothesis_or_duel_stops_before_the_simulation(rhone_etl: Path) -> 
     with pytest.raises(InputError, match="inconnu\\(s\\) du référentiel : Macron"):
         check_choices(rhone_etl, today, "Macron, Le Pen", [])
     check_choices(rhone_etl, today, "Philippe", ["Le Pen contre Philippe"])  # known ones pass
+
+
+def test_holdout_spread_measures_the_commune_pattern_error_out_of_sample() -> None:
+    """Two synthetic ballots of the same duel: same rates → no out-of-sample error; rates that differ by commune type → some."""
+    from electio.features.election_data import ElectionData
+    from electio.forecasts.duels import DuelInputs, holdout_spread
+
+    rng = np.random.default_rng(2)
+    options = ("gauche", "droite", "abstention")
+    n = 80
+    codes = [f"{i:05d}" for i in range(n)]
+    inscrits = rng.integers(300, 3000, n).astype(float)
+
+    def ballot(t2: str, rates_of: callable) -> tuple[pd.DataFrame, pd.DataFrame]:
+        mix = rng.dirichlet([5, 4, 3], size=n)
+        t2_mix = np.stack([mix[i] @ rates_of(i) for i in range(n)])
+        first = pd.DataFrame({"scrutin_id": t2.replace("_t2", "_t1"), "code_commune": codes, "inscrits": inscrits, "voix_gauche": mix[:, 0] * inscrits,
+                              "voix_droite": mix[:, 1] * inscrits})
+        second = pd.DataFrame({"scrutin_id": t2, "code_commune": codes, "inscrits": inscrits, "voix_gauche": t2_mix[:, 0] * inscrits,
+                               "voix_droite": t2_mix[:, 1] * inscrits})
+        return first, second
+
+    same = np.array([[0.9, 0.02, 0.08], [0.05, 0.9, 0.05], [0.1, 0.1, 0.8]])
+    analogues = {("gauche", "droite"): [Analogue(("gauche", "droite"), s, {"gauche": "gauche", "droite": "droite"}) for s in ("h1_t2", "h2_t2")]}
+    spreads = []
+    for second_rates in (lambda i: same, lambda i: same if i % 2 else np.array([[0.5, 0.4, 0.1], [0.05, 0.9, 0.05], [0.1, 0.1, 0.8]])):
+        (f1, s1), (f2, s2) = ballot("h1_t2", lambda i: same), ballot("h2_t2", second_rates)
+        results, second = pd.concat([f1, f2], ignore_index=True), pd.concat([s1, s2], ignore_index=True)
+        data = ElectionData(("gauche", "droite"), pd.DataFrame(), results)
+        inputs = DuelInputs(data, second, pd.DataFrame(), pd.DataFrame())
+        fits = {t: fit_transfers(results[results["scrutin_id"] == t.replace("_t2", "_t1")], second[second["scrutin_id"] == t], options,
+                                 ("gauche", "droite"), replicates=0, scrutin_id=t) for t in ("h1_t2", "h2_t2")}
+        spreads.append(holdout_spread(("gauche", "droite"), analogues, fits, inputs, options))
+    assert spreads[0] < 0.01 < spreads[1]
