@@ -12,7 +12,6 @@ import functools
 import http.server
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess

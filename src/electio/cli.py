@@ -420,6 +420,9 @@ def forecast_cmd(
     html: Annotated[bool, typer.Option("--html/--sans-html", help="Écrire aussi les pages HTML interactives.")] = True,
     modele: Annotated[Path | None, typer.Option("--modele", help="Modèle retenu sauvegardé (défaut : data/models/retenu_<territoire>.joblib).")] = None,
     au: AsOfOpt = None,
+    hypothese: Annotated[str | None, typer.Option("--hypothese", help="Hypothèse de candidats du premier tour 2027 : identifiant ou candidats séparés par des virgules (défaut : la plus sondée dans les 60 derniers jours).")] = None,
+    duel: Annotated[list[str] | None, typer.Option("--duel", help="Duel de second tour 2027 à prévoir, ex. « Le Pen contre Philippe » ou son identifiant (répétable ; défaut : tous les duels testés par les sondages).")] = None,
+    duels: Annotated[bool, typer.Option("--duels/--sans-duels", help="Calculer aussi les seconds tours 2027 par commune (duels).")] = True,
 ) -> None:
     """Prévisions des scrutins du calendrier électoral des trois prochaines années : scénarios, incertitude, graphiques et tables fact_prevision."""
     import duckdb
@@ -427,13 +430,25 @@ def forecast_cmd(
     from electio.forecasts.stage import ForecastOptions, run_forecast, territory_table
 
     options = ForecastOptions(tuple(scenario or ()), fichier_scenarios, tuple(swing or ()), tuple(indicateur or ()), tuple(commune or ()),
-                              tirages, graine, seuil / 100, html, modele, as_of_date(au))
+                              tirages, graine, seuil / 100, html, modele, as_of_date(au), duels=duels, hypothesis=hypothese, duel_ids=tuple(duel or ()))
     try:
         with console.status("Prévisions…") as spinner:
             result = run_forecast(entrepot, options, progress=lambda message: spinner.update(message))
     except (ElectioError, FileNotFoundError, ValueError, duckdb.Error) as exc:
         stop(exc, "Les tables de l'entrepôt sont intactes.")
     _print_forecast(result, territory_table(result.forecasts, result.territoire))
+    if result.duels is not None:
+        _print_duels(result.duels, result.territoire)
+
+
+def _print_duels(duels, territory: str) -> None:
+    """The French table of the duels: the territory's mean share of the first candidate (80 % interval), P(win), backtest."""
+    from rich.markup import escape
+
+    from electio.forecasts.duel_stage import duel_lines
+
+    for line in duel_lines(duels, territory):
+        console.print(escape(line))
 
 
 def _print_forecast(result, table) -> None:

@@ -78,6 +78,9 @@ class ForecastOptions:
     html: bool = True
     model: Path | None = None
     as_of: date | None = None  # date de référence : les cibles sont les scrutins du calendrier qui la suivent (défaut : aujourd'hui)
+    duels: bool = True  # second rounds of the présidentielle 2027 by commune (forecasts/duel_stage.py)
+    hypothesis: str | None = None  # first-round candidate hypothesis of the duels (default: the most polled in 60 days)
+    duel_ids: tuple[str, ...] = ()  # duels to forecast (default: every duel the polls test)
 
 
 @dataclass
@@ -133,6 +136,7 @@ class ForecastResult:
     as_of: pd.Timestamp | None = None
     skipped: list[Skipped] = field(default_factory=list)
     territories: dict[str, TerritoryForecast] = field(default_factory=dict)  # territory totals per target
+    duels: object | None = None  # forecasts.duel_stage.DuelResult when the duels ran
 
 
 # ─── Reading ─────────────────────────────────────────────────────────────────────────────
@@ -274,25 +278,39 @@ def simulate(rows: pd.DataFrame, learner: PooledLearner, scenario: sc.Scenario, 
     return pd.concat([communes, whole], ignore_index=True)
 
 
-def target_setup(inputs: Inputs, target: Target, calibration: Calibration, seed: int = SEED, draws: int = DRAWS
-                 ) -> tuple[pd.DataFrame, pd.DataFrame, TargetSetup, TerritoryForecast]:
+def target_setup(inputs: Inputs, target: Target, calibration: Calibration, seed: int = SEED, draws: int = DRAWS,
+                 hypothesis: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame, TargetSetup, TerritoryForecast]:
     """What every scenario of one target shares: its modelling rows, projected indicators, the territory
-    totals (:func:`electio.models.territory.territory_totals`) and the common random numbers."""
+    totals (:func:`electio.models.territory.territory_totals`, from the polls of ``hypothesis`` when given:
+    a ``candidats`` list of the polls) and the common random numbers."""
     data = inputs.data
     base = target_table(data, target)
     projected = project(data.indicators, target.date, inputs.percent) if data.indicators is not None else pd.DataFrame()
-    totals = territory_totals(data, target.scrutin_cible, target.type_scrutin, target.date, present=present_mask(base, data.blocs)[0])
+    totals = territory_totals(data, target.scrutin_cible, target.type_scrutin, target.date, present=present_mask(base, data.blocs)[0], hypothesis=hypothesis)
     n = len(base)
     center = Totals(np.tile(totals.shares, (n, 1)), np.full(n, totals.abstention))
     normals = np.random.default_rng([seed, target.horizon_ans]).standard_normal((draws, len(data.blocs) + 1))
     return base, projected, TargetSetup(center, totals.sd ** 2, calibration, normals, (seed, target.horizon_ans, 1)), totals
 
 
+def poll_hypothesis(data: ElectionData, target: Target, query: str | None) -> str | None:
+    """The candidate list (polls' ``candidats``) of the first-round hypothesis of ``target``: the one asked for
+    (``--hypothese``), else the default of :mod:`electio.forecasts.hypotheses`; None for a target without such polls."""
+    from electio.forecasts import hypotheses as hy
+
+    if data.polls is None or target.scrutin_cible != hy.FIRST_ROUND or data.polls[data.polls["scrutin_cible"] == target.scrutin_cible].empty:
+        return None
+    chosen = hy.choose_hypothesis(hy.list_hypotheses(data.polls, data.as_of or pd.Timestamp(date.today()), target.scrutin_cible), query)
+    rows = data.polls.loc[data.polls["candidats"].map(hy.split_candidates) == chosen.candidats, "candidats"]
+    return str(rows.iloc[0]) if len(rows) else None
+
+
 def run_target(inputs: Inputs, target: Target, scenarios: Sequence[sc.Scenario], calibration: Calibration,
                options: ForecastOptions) -> tuple[pd.DataFrame, TerritoryForecast]:
     """Long rows of every scenario of one target, with common random numbers, and the target's territory totals."""
     data = inputs.data
-    base, projected, setup, totals = target_setup(inputs, target, calibration, options.seed, options.draws)
+    hypothesis = poll_hypothesis(data, target, options.hypothesis)
+    base, projected, setup, totals = target_setup(inputs, target, calibration, options.seed, options.draws, hypothesis)
     frames = [simulate(with_indicators(base, projected, scenario.indicateurs), inputs.learner, scenario, setup, options.threshold, data.territoire)
               .assign(scenario=scenario.nom, horizon_ans=target.horizon_ans, scrutin_cible=target.scrutin_cible) for scenario in scenarios]
     return pd.concat(frames, ignore_index=True), totals
@@ -388,6 +406,9 @@ def run_forecast(warehouse: Path | None = None, options: ForecastOptions = Forec
     sc.custom_scenario(options.swings, options.indicators)  # a malformed setting or scenario file stops the run before any reading
     if options.scenario_file:
         sc.load_scenarios(options.scenario_file)
+    if options.duels and warehouse.is_file():  # ─── duels hook: a bad --hypothese / --duel stops before any simulation
+        from electio.forecasts.duel_stage import check_choices
+        check_choices(warehouse, pd.Timestamp(options.as_of or date.today()), options.hypothesis, options.duel_ids)
     say("Lecture de l'entrepôt et du modèle retenu")
     read_from = file_identity(warehouse) if warehouse.is_file() else None
     as_of = pd.Timestamp(options.as_of or date.today())
@@ -440,12 +461,32 @@ def run_forecast(warehouse: Path | None = None, options: ForecastOptions = Forec
             tables = {"dim_scenario": scenario_frame(scenarios), "dim_scrutin_cible": described,
                       "fact_prevision": forecasts[FACT_COLUMNS], "forecast_calibration": result.calibration}
             result.stored = replace_stage_tables(warehouse, FORECAST_DDL, tables, {}, read_from=read_from)
+            duel_hook(result, inputs, warehouse, options, say)  # ─── duels hook (forecasts/duel_stage.py)
         timings["tables"] = time.perf_counter() - clock - sum(timings.values())
         result.output = final
     result.figures = [final / path.relative_to(folder) for path in result.figures]
     timings["total"] = time.perf_counter() - clock
     result.timings = timings
     return result
+
+
+def duel_hook(result: ForecastResult, inputs: Inputs, warehouse: Path, options: ForecastOptions, say: Progress) -> None:
+    """Second rounds of the présidentielle 2027 (:func:`electio.forecasts.duel_stage.run_duels`) once its first round is stored,
+    with their map and table in the forecast folder."""
+    from electio.forecasts.duel_charts import draw_duels
+    from electio.forecasts.duel_stage import TARGET_T1, run_duels
+
+    if not options.duels or TARGET_T1 not in {t.scrutin_cible for t in result.targets}:
+        return
+    say("Seconds tours de la présidentielle 2027 (duels)")
+    try:  # the first round is already stored: a failure of the duels must not undo it (bad --hypothese / --duel stopped earlier)
+        result.duels = run_duels(warehouse, result.as_of, options.hypothesis, options.duel_ids, draws=options.draws, seed=options.seed)
+    except (ElectioError, ValueError) as error:
+        result.notes.append(f"Seconds tours 2027 non calculés : {error}")
+        return
+    result.stored.update(result.duels.stored)
+    result.notes += result.duels.notes
+    result.figures += draw_duels(result.duels, inputs.communes, inputs.mapping, result.territoire, result.output)
 
 
 def territory_table(forecasts: pd.DataFrame, territory: str) -> pd.DataFrame:
