@@ -141,7 +141,8 @@ def test_stage_foreign_keys_are_checked_and_rows_replaced(tmp_path: Path) -> Non
     cible = pd.DataFrame({"scrutin_cible": ["pres2027_t1"], "type_scrutin": ["presidentielle"], "tour": [1], "date_scrutin": [datetime.date(2027, 4, 11)],
                           "statut": ["prevu"], "source_date": ["Constitution, art. 7"], "date_reference": [datetime.date(2026, 12, 1)],
                           "horizon_ans": [1], "libelle": ["Présidentielle"], "libelle_court": ["prés. 2027 (1 an)"], "prevu": [True],
-                          "raison_exclusion": [None]})
+                          "raison_exclusion": [None], "methode_totaux": ["sondages"], "nb_sondages": [3], "sondage_debut": [datetime.date(2026, 6, 1)],
+                          "sondage_fin": [datetime.date(2026, 7, 10)], "instituts": ["Elabe"], "note_totaux": ["n"]})
     fact = pd.DataFrame({"scenario": ["tendance"], "horizon_ans": [5], "scrutin_cible": ["pres2027_t1"], "code_commune": ["69123"], "bloc": ["centre"],
                          "moyenne": [0.3], "q025": [0.1], "q10": [0.2], "q50": [0.3], "q90": [0.4], "q975": [0.5], "p_tete": [0.6]})
     tables = {"dim_scenario": scenario, "dim_scrutin_cible": cible, "fact_prevision": fact}
