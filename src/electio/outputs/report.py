@@ -91,6 +91,9 @@ GLOSSARY = (  # (term, plain French definition): every technical word the report
     ("Empreinte sha256", "Code calculé à partir d'un fichier, qui change si le fichier change : il prouve que la donnée utilisée est la donnée publiée."),
     ("COG 2026", "Code officiel géographique de l'INSEE au 1er janvier 2026 : toutes les communes fusionnées depuis 2008 sont ramenées à leur commune actuelle."),
 )
+PDF_SKIPPED = ("PDF non produit : WeasyPrint ne trouve pas la bibliothèque système Pango (paquet Debian/Ubuntu "
+               "« libpango-1.0-0 libpangoft2-1.0-0 », macOS « brew install pango »). Le dossier HTML est complet : "
+               "l'ouvrir dans un navigateur et l'imprimer en PDF, ou installer Pango puis relancer « electio report ».")
 Progress = Callable[[str], None]
 
 
@@ -910,13 +913,18 @@ def render_html(ctx: dict[str, Any]) -> str:
     return environment().get_template("rapport.html.j2").render(**ctx)
 
 
-def write_pdf(page: str, path: Path) -> int:
-    """Write the PDF of the HTML page (WeasyPrint); its number of pages."""
-    import weasyprint
-
+def write_pdf(page: str, path: Path) -> int | None:
+    """Write the PDF of the HTML page (WeasyPrint); its number of pages, None when WeasyPrint cannot load its
+    system libraries (Pango: an ``OSError`` at import or while rendering), so that the HTML report still stands."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    document = weasyprint.HTML(string=page, base_url=str(TEMPLATES_DIR)).render()
-    document.write_pdf(path)
+    try:
+        import weasyprint
+
+        document = weasyprint.HTML(string=page, base_url=str(TEMPLATES_DIR)).render()
+        document.write_pdf(path)
+    except OSError:
+        path.unlink(missing_ok=True)
+        return None
     return len(document.pages)
 
 
@@ -972,12 +980,13 @@ class ReportResult:
     """Files written by ``electio report`` and the time each step took."""
 
     html: Path
-    pdf: Path
+    pdf: Path | None  # None when WeasyPrint could not load (``notes`` says why)
     pages: int
     pptx: Path | None
     notebooks: list[NotebookRun]
     context: dict[str, Any]
     timings: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def failed_notebooks(self) -> list[NotebookRun]:
@@ -1015,6 +1024,7 @@ def run_report(warehouse: Path | None = None, france: Path | None = None, notebo
             say("Notebooks")
             runs = timed("notebooks", lambda: execute_notebooks(warehouse, folder / "notebooks"))
     runs = [replace(run, path=final / run.path.relative_to(folder)) for run in runs]
-    html_path, pdf, pptx = final / HTML_NAME, final / PDF_NAME, final / PPTX_NAME if slides else None
+    html_path, pptx = final / HTML_NAME, final / PPTX_NAME if slides else None
+    pdf, notes = (final / PDF_NAME, []) if pages is not None else (None, [PDF_SKIPPED])
     timings["total"] = sum(timings.values())
-    return ReportResult(html_path, pdf, pages, pptx, runs, ctx, timings)
+    return ReportResult(html_path, pdf, pages or 0, pptx, runs, ctx, timings, notes)
