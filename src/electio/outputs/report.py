@@ -30,6 +30,7 @@ from electio import config
 from electio.atomic import staged_folder
 from electio.analysis.explore import has_relation, theme_label
 from electio.analysis.figures import fr_number
+from electio.analysis.territories import compare_territories
 from electio.forecasts import summary
 from electio.outputs import figures_report
 from electio.warehouse.store import connect
@@ -39,6 +40,7 @@ HTML_NAME, PDF_NAME, PPTX_NAME = "dossier_synthese.html", "dossier_synthese.pdf"
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 NOTEBOOKS_DIR = config.PROJECT_DIR / "notebooks"
 SECURITY_MD = config.PROJECT_DIR / "SECURITY.md"
+DASHBOARD_CAPTURE = Path("captures") / "tableau_de_bord.png"  # in the output folder: a screenshot of the dashboard, when one was taken
 FIGURE_MAX_WIDTH = 1600  # pixels of the copies embedded in the HTML, PDF and slides
 SMALL_COMMUNE = 1_000  # inhabitants: "petite commune" in the size summary
 FORECAST_TABLES = ("fact_prevision", "dim_scenario", "forecast_calibration")
@@ -250,10 +252,23 @@ def model_france_rows(con: duckdb.DuckDBPyConnection, territory: str) -> pd.Data
         ORDER BY territoire""", territory)
 
 
+def departements_section(con: duckdb.DuckDBPyConnection, territory: str) -> dict[str, Any] | None:
+    """Where the territory stands among the départements on its distance to France (analysis/territories.py)."""
+    compared = compare_territories(con)
+    if compared is None or compared.table.empty:
+        return None
+    table = compared.table
+    mine = compared.row(territory)
+    return {"n": len(table), "territoire": mine, "table": table, "scrutins": records(compared.ballots),
+            "mediane": float(table["distance_blocs"].median()), "proches": records(table.head(5)),
+            "meilleur_quart": bool(mine is not None and mine["rang"] <= len(table) / 4),
+            "moitie": bool(mine is not None and mine["rang"] <= len(table) / 2)}
+
+
 def territory_section(con: duckdb.DuckDBPyConnection, meta: dict, france: Path | None, labels: dict[str, str]) -> dict[str, Any]:
     """Justification of the territory: coverage, size, representativeness."""
     matrix = coverage_matrix(con)
-    return {"couverture": records(matrix), "scrutins": len(matrix), "couverture_min": float(matrix["taux"].min()),
+    return {"departements": departements_section(con, meta["territoire"]), "couverture": records(matrix), "scrutins": len(matrix), "couverture_min": float(matrix["taux"].min()),
             "couverture_complete": int((matrix["taux"] >= 1).sum()), "premier": matrix["libelle"].iloc[0],
             "dernier": matrix["libelle"].iloc[-1], "annee_min": int(pd.Timestamp(matrix["date_scrutin"].min()).year),
             "annee_max": int(pd.Timestamp(matrix["date_scrutin"].max()).year), "taille": size_summary(con),
@@ -669,6 +684,7 @@ def forecast_section(con: duckdb.DuckDBPyConnection, folder: Path, territory: st
             "en_tete": {t: None if h is None else {**h.to_dict(), "libelle": labels.get(h["bloc"], h["bloc"])} for t, h in heads.items()},
             "valeur_centrale": summary.CENTRAL_LABEL, "effets_scenarios": effects,
             "calibration": records(calibration), "lignes": scalar(con, "SELECT count(*) FROM fact_prevision"),
+            "calendrier": records(stored.sort_values(["date_scrutin", "scrutin_cible"])) if "prevu" in stored else [],
             "communes": scalar(con, "SELECT count(DISTINCT code_commune) FROM fact_prevision WHERE code_commune <> ?", territory)}
 
 
@@ -847,6 +863,12 @@ def build_context(warehouse: Path, france: Path | None = None, output: Path | No
         ctx["figures"]["flux"] = ReportFigure("flux", flow, "Flux de données, de la source publique aux livrables")
         ctx["figures"]["mcd"] = ReportFigure("mcd", reduced_copy(ctx["mcd"]["image"], figures_dir), "Modèle conceptuel de données",
                                              "exports/mcd/mcd.png, dessiné à partir de la définition des tables")
+        if ctx["territory"]["departements"] is not None:
+            ctx["figures"]["departements"] = ReportFigure(
+                "departements", figures_report.territory_figure(ctx["territory"]["departements"]["table"], territory, figures_dir / "territoires.png",
+                                                                "Chaque point est un département ; premiers tours nationaux depuis 2017 "
+                                                                "(v_resultat_bloc_territoire, fact_participation_territoire)."),
+                "Le territoire parmi les départements")
         if ctx["mcd"]["physique"] is not None:
             ctx["figures"]["schema"] = ReportFigure("schema", reduced_copy(ctx["mcd"]["physique"], figures_dir), "Schéma physique (annexe)",
                                                     "exports/mcd/schema_physique.png : tables, clés et liens")
@@ -859,6 +881,8 @@ def build_context(warehouse: Path, france: Path | None = None, output: Path | No
     ctx["has_models"] = has_models
     ctx["glossaire"] = [{"terme": t, "definition": d} for t, d in GLOSSARY]
     ctx["livrables"] = deliverables(output, warehouse)
+    capture = output / DASHBOARD_CAPTURE
+    ctx["capture_tableau"] = reduced_copy(capture, figures_dir) if capture.is_file() else None
     return ctx
 
 
