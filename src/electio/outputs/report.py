@@ -775,7 +775,7 @@ EXPLORATION_PICKS = (  # (file pattern, title); {ref}: reference ballot
     ("carte_blocs_{ref}.png", "Carte des blocs et de la participation"),
     ("histogrammes_blocs_{ref}.png", "Distribution des parts des blocs entre communes"),
     ("carte_evolution_*.png", "Évolution entre deux présidentielles"),
-    ("correlations_{ref}.png", "Carte de chaleur des corrélations indicateurs × vote"),
+    ("correlations_{ref}_principaux.png", "Carte de chaleur des corrélations : les indicateurs les plus liés au vote"),
     ("nuages_{ref}.png", "Nuages de points des couples les plus corrélés"),
     ("carte_indicateurs_pauvrete_revenus.png", "Cartes des indicateurs : pauvreté et revenus"),
 )
@@ -875,6 +875,10 @@ def build_context(warehouse: Path, france: Path | None = None, output: Path | No
         if has_models:
             ctx["figures"].update(model_figures(con, ctx, evaluation, figures_dir))
     ctx["exploration"], ctx["exploration_absentes"] = exploration_figures(output / "exploration", ballot, figures_dir)
+    full = output / "exploration" / f"correlations_{ballot}.png"
+    if ballot and full.is_file():  # the whole heat map, one page of the annex
+        ctx["figures"]["correlations_completes"] = ReportFigure("correlations_completes", reduced_copy(full, figures_dir),
+                                                                "Carte de chaleur complète : tous les indicateurs", f"output/exploration/{full.name}")
     ctx["forecast"]["figures"] = [ReportFigure(p.stem, reduced_copy(p, figures_dir), title, f"output/previsions/{p.name}")
                                   for p, title in ctx["forecast"]["graphiques"]]
     ctx["security"] = markdown_bullets(SECURITY_MD.read_text(encoding="utf-8"), "Résumé RGPD") if SECURITY_MD.is_file() else []
