@@ -14,6 +14,7 @@ import pandas as pd
 
 from electio.analysis.explore import has_relation
 from electio.forecasts import summary
+from electio.outputs.labels import feature_label
 from electio.outputs.report_format import card_values, query, records, scalar, shown_path
 
 FORECAST_TABLES = ("fact_prevision", "dim_scenario", "forecast_calibration")
@@ -113,6 +114,7 @@ def retained_section(con: duckdb.DuckDBPyConnection, evaluation: pd.DataFrame, t
     card = card_values(con, "modele")
     if "fichier" in card:
         card["fichier"] = shown_path(card["fichier"])
+    importance["libelle"] = [feature_label(v, lab if isinstance(lab, str) else None) for v, lab in zip(importance["variable"], importance["libelle"], strict=True)]
     return {"blocs": blocs, "importance": records(importance), "familles": records(families),
             "horizon": int(rows["horizon_ans"].min()) if not rows.empty else None, "card": card}
 

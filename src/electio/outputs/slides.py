@@ -396,9 +396,9 @@ def slide_models(deck: Presentation, ctx: dict, n: int) -> None:
 def slide_retained(deck: Presentation, ctx: dict, n: int) -> None:
     models, retained = ctx["models"], ctx["retained"]
     top = retained["importance"][0] if retained["importance"] else None
-    slide = new_slide(deck, f"Modèle retenu ({models['retenu_libelle']}) : « {top['variable']} » pèse le plus" if top else f"Modèle retenu : {models['retenu_libelle']}",
+    slide = new_slide(deck, f"Modèle retenu ({models['retenu_libelle']}) : « {top['libelle']} » pèse le plus" if top else f"Modèle retenu : {models['retenu_libelle']}",
                       f"Erreur par bloc sur {models['test_libelle']}, scrutin jamais vu, totaux départementaux connus. Les blocs les plus gros ont les "
-                      f"erreurs les plus grandes en points. Variable la plus importante : {top['variable'] if top else 'n.d.'} "
+                      f"erreurs les plus grandes en points. Variable la plus importante : {top['libelle'] if top else 'n.d.'} "
                       f"(famille {top['famille'] if top else 'n.d.'}) : l'historique électoral de la commune domine, les indicateurs locaux ajoutent peu. "
                       f"Le nuage compare part prévue et part observée, commune par commune.", n)
     rows = [(b["bloc"], pts(b["mae"]), dec(b["r2"]), pct(b["couv80"], 0)) for b in retained["blocs"]]
@@ -499,16 +499,16 @@ def slide_planning(deck: Presentation, ctx: dict, n: int) -> None:
         return
     first = ballots[0]
     forecast = [b for b in ballots if b["prevu"]]
-    slide = new_slide(deck, f"Prochain rendez-vous : {first['libelle_court'].split(' (')[0]} le {first['date_scrutin']:%d/%m/%Y} ; "
+    slide = new_slide(deck, f"Prochain rendez-vous : {first['libelle'].split(' (')[0]} le {first['date_scrutin']:%d/%m/%Y} ; "
                             f"{entier(len(forecast))} scrutins prévus d'ici {ballots[-1]['date_scrutin'].year}",
                       "Le calendrier vient du référentiel des scrutins (dates officielles, prévues par la loi ou hypothétiques, chacune sourcée). "
                       "Electio prévoit les premiers tours des scrutins nationaux ; les seconds tours et les scrutins locaux sont listés avec la raison "
                       "pour laquelle ils ne sont pas prévus. Après chaque scrutin, les résultats sont chargés et la précision mesurée à nouveau ; "
                       "les prévisions sont recalculées à chaque nouveau sondage.", n)
     statuses = {"officiel": "officielle", "prevu": "prévue", "hypothese": "hypothèse"}
-    rows = [(f"{b['date_scrutin']:%d/%m/%Y}", b["libelle_court"], statuses.get(b["statut"], b["statut"]),
+    rows = [(f"{b['date_scrutin']:%d/%m/%Y}", b["libelle"].split(" (")[0], statuses.get(b["statut"], b["statut"]),
              "prévu par Electio" if b["prevu"] else (b["raison_exclusion"] or "—").split(" : ")[0].split(" (")[0]) for b in ballots]
-    table(slide, ["Date", "Scrutin", "Date", "Dans Electio"], rows, (0.5, 1.35, 12.3, 0.42 * (len(rows) + 1)), 12, (1.4, 3.6, 1.4, 5.9),
+    table(slide, ["Date", "Scrutin", "Statut de la date", "Dans Electio"], rows, (0.5, 1.35, 12.3, 0.42 * (len(rows) + 1)), 12, (1.4, 3.6, 1.4, 5.9),
           highlight=lambda i: ballots[i]["prevu"])
     text(slide, ["Après chaque scrutin : chargement des résultats, nouvelle mesure de la précision. À chaque sondage : prévisions recalculées."],
          (0.5, 1.5 + 0.42 * (len(rows) + 1), 12.3, 0.8), 14, colour=GREY)
