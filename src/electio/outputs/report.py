@@ -74,6 +74,7 @@ GLOSSARY = (  # (term, plain French definition): every technical word the report
     ("Probabilité d'arriver en tête", "Part des simulations où le bloc obtient la plus forte part des exprimés."),
     ("Score de Brier", "Qualité des probabilités annoncées : moyenne des carrés des écarts entre probabilité et résultat (0 = parfait ; comparé à une référence naïve)."),
     ("Scénario", "Jeu d'hypothèses sur l'évolution du département (par exemple +3 points pour un bloc) appliqué aux prévisions."),
+    ("Hors ligne", "Sans connexion à internet : une donnée « non disponible hors ligne » n'a pas pu être copiée dans le miroir local, elle manque donc aux calculs."),
     ("Miroir local", "Copie locale, vérifiée par empreinte numérique, des fichiers publics téléchargés : les calculs ne dépendent pas d'internet."),
     ("Empreinte sha256", "Code calculé à partir d'un fichier, qui change si le fichier change : il prouve que la donnée utilisée est la donnée publiée."),
     ("COG 2026", "Code officiel géographique de l'INSEE au 1er janvier 2026 : toutes les communes fusionnées depuis 2008 sont ramenées à leur commune actuelle."),
