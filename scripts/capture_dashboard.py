@@ -52,7 +52,7 @@ def main() -> None:
             browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
             page = browser.new_page(viewport={"width": 1366, "height": 768})
             page.goto(url, wait_until="networkidle", timeout=120_000)
-            page.wait_for_timeout(2000)  # the maps finish drawing
+            page.wait_for_timeout(8000)  # the maps finish drawing (the warehouse is read, then the maps are drawn)
             page.screenshot(path=str(target))
             browser.close()
     finally:
