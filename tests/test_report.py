@@ -284,3 +284,13 @@ def test_report_stage_finishes_without_pango(reported: tuple[Path, Path, str], w
     out = plain(result.output)
     assert "(HTML seul)" in out and "PDF non produit" in out and "Pango" in out
     assert cli.RUN_NOTES == [report.PDF_SKIPPED]  # repeated in the summary of « electio run »
+
+
+def test_code_version_without_git(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A fresh machine may have no git (code from an archive): the ETL's code version is the package version."""
+    from electio import __version__
+    from electio.pipeline.lineage import code_version
+
+    monkeypatch.setenv("PATH", str(tmp_path))  # an empty folder: no program at all
+    assert shutil.which("git") is None
+    assert code_version() == __version__
