@@ -397,3 +397,29 @@ def test_colour_scales_never_hide_the_data() -> None:
     clipped = figures.sequential_norm(spread)
     assert clipped.vmax == 98.0 and figures.saturation(spread.to_numpy(), clipped) == "both"  # saturated ends are marked
     assert figures.saturation(sparse.to_numpy(), norm) == "neither"
+
+
+def test_printed_heat_map_keeps_the_strongest_indicators_in_theme_order() -> None:
+    matrix = pd.DataFrame({"a": [0.1, -0.8, 0.3, np.nan], "b": [0.2, 0.1, -0.5, 0.9]}, index=["x", "y", "z", "w"])
+    assert explore.strongest_rows(matrix, 2) == ["y", "w"]  # |−0.8| and 0.9, the matrix's order kept
+    assert explore.strongest_rows(matrix, 10) == ["x", "y", "z", "w"]
+
+
+def test_commune_names_never_overlap_nor_cover_another_named_commune() -> None:
+    from electio.analysis.figures import place_labels
+
+    points = pd.DataFrame({"name": ["Lyon", "Villeurbanne", "Vénissieux", "Vaulx-en-Velin", "Bron", "Caluire-et-Cuire"],
+                           "x": [0.0, 0.3, 0.1, 0.5, 0.4, 0.15], "y": [0.0, 0.1, -0.3, 0.2, -0.1, 0.25]})
+    scale = 1.0  # map units per inch: the points are a few tenths of an inch apart, as in the urban core
+    labels = place_labels(points, scale)
+    assert [label.name for label in labels] == points["name"].tolist()
+    assert labels[0].centre == labels[0].anchor  # the first (most populous) sits on its commune
+    height = 6.0 * 1.4 / 72 * scale
+    boxes = [(lb.centre[0] - (0.56 * 6.0 / 72 * len(lb.name) * scale + height / 2) / 2, lb.centre[1] - height / 2,
+              lb.centre[0] + (0.56 * 6.0 / 72 * len(lb.name) * scale + height / 2) / 2, lb.centre[1] + height / 2) for lb in labels]
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1:]:
+            assert a[2] < b[0] or a[0] > b[2] or a[3] < b[1] or a[1] > b[3]
+        for other in labels:
+            if other.anchor != labels[i].anchor:
+                assert not (a[0] <= other.anchor[0] <= a[2] and a[1] <= other.anchor[1] <= a[3])

@@ -270,3 +270,19 @@ def test_a_map_click_opens_the_commune_page() -> None:
     assert views.commune_href({"points": [{"location": "69123", "z": 0.3}]}) == "/commune?code=69123"
     assert views.commune_href(None) is None and views.commune_href({"points": []}) is None
     assert views.requested_commune("?code=69123", {"69123"}) == "69123" and views.requested_commune("?code=99999", {"69123"}) is None
+
+
+def test_commune_chart_never_joins_forecasts_across_ballot_types() -> None:
+    from electio.dashboard.charts import fan_chart
+
+    past = pd.DataFrame({"annee": [2017, 2019, 2022], "part": [0.20, 0.10, 0.30], "libelle": ["prés. 2017", "euro. 2019", "prés. 2022"],
+                         "type_scrutin": ["presidentielle", "europeennes", "presidentielle"]})
+    future = pd.DataFrame({"annee": [2027, 2027.2, 2029], "moyenne": [0.33, 0.40, 0.20], "q025": [0.1, 0.2, 0.05], "q10": [0.2, 0.3, 0.1],
+                           "q90": [0.5, 0.5, 0.3], "q975": [0.6, 0.6, 0.4], "label": ["prés. 2027", "légis. 2027", "euro. 2029"]})
+    fig = fan_chart(past, future, "#D55E00", "Lyon")
+    lines = [t for t in fig.data if "lines" in (t.mode or "")]
+    assert len(lines) == 2 and all(max(t.x) <= 2022 for t in lines)  # one line per past ballot type, none into the future
+    forecast = next(t for t in fig.data if t.name == "Prévision (moyenne)")
+    assert forecast.mode == "markers" and np.allclose(forecast.y, [33, 40, 20])
+    band = next(t for t in fig.data if t.name == "Intervalle à 80 %")
+    assert np.allclose(np.asarray(forecast.y) + band.error_y.array, [50, 50, 30]) and np.allclose(np.asarray(forecast.y) - band.error_y.arrayminus, [20, 30, 10])

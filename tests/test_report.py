@@ -161,7 +161,7 @@ def test_report_numbers_are_the_warehouse_numbers(reported: tuple[Path, Path, st
 def test_slides_have_notes_and_stay_on_the_slide(reported: tuple[Path, Path, str]) -> None:
     folder = reported[0]
     deck = Presentation(folder / "soutenance.pptx")
-    assert 12 <= len(deck.slides) <= 18
+    assert 14 <= len(deck.slides) <= 22
     for number, slide in enumerate(deck.slides, 1):
         assert len(slide.notes_slide.notes_text_frame.text) > 80, number
         for shape in slide.shapes:
@@ -237,3 +237,60 @@ def test_notebooks_run_top_to_bottom(reported: tuple[Path, Path, str]) -> None:
     images = [o for path in executed for cell in nbformat.read(path, as_version=4).cells for o in cell.get("outputs", []) if "image/png" in o.get("data", {})]
     assert len(images) >= 4
     assert "erreur" not in plain(output)
+
+
+class NoPango:
+    """An import hook that fails as WeasyPrint does on a machine without Pango (an ``OSError`` at import)."""
+
+    def find_spec(self, name: str, path=None, target=None):
+        if name.split(".")[0] == "weasyprint":
+            raise OSError("cannot load library 'libpangoft2-1.0-0': error 0x7e")
+        return None
+
+
+@pytest.fixture
+def without_pango(monkeypatch: pytest.MonkeyPatch) -> None:
+    """WeasyPrint cannot load: its modules are forgotten and importing them raises ``OSError``."""
+    import sys
+
+    for name in [n for n in sys.modules if n.split(".")[0] == "weasyprint"]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setattr(sys, "meta_path", [NoPango(), *sys.meta_path])
+
+
+def test_pdf_is_skipped_when_weasyprint_cannot_load(without_pango: None, tmp_path: Path) -> None:
+    target = tmp_path / "rapport.pdf"
+    target.write_bytes(b"old")
+    assert report.write_pdf("<p>Bonjour</p>", target) is None
+    assert not target.exists()  # no stale PDF beside the new HTML
+
+
+@pytest.mark.realdata
+def test_report_stage_finishes_without_pango(reported: tuple[Path, Path, str], without_pango: None, tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """``electio report`` on a machine without Pango: HTML and slides written, the PDF skipped with a French note."""
+    from electio import cli
+
+    home = tmp_path / "home"
+    monkeypatch.setenv("ELECTIO_HOME", str(home))
+    rhone_warehouse_copy = home / "data" / "warehouse" / "electio.duckdb"
+    rhone_warehouse_copy.parent.mkdir(parents=True)
+    shutil.copy(reported[1], rhone_warehouse_copy)
+    result = CliRunner().invoke(app, ["report", "--sans-notebooks"], env={"COLUMNS": "300"})
+    assert result.exit_code == 0, result.output
+    folder = home / "output" / "rapport"
+    assert (folder / "dossier_synthese.html").stat().st_size > 100_000 and (folder / "soutenance.pptx").is_file()
+    assert not (folder / "dossier_synthese.pdf").exists()
+    out = plain(result.output)
+    assert "(HTML seul)" in out and "PDF non produit" in out and "Pango" in out
+    assert cli.RUN_NOTES == [report.PDF_SKIPPED]  # repeated in the summary of « electio run »
+
+
+def test_code_version_without_git(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A fresh machine may have no git (code from an archive): the ETL's code version is the package version."""
+    from electio import __version__
+    from electio.pipeline.lineage import code_version
+
+    monkeypatch.setenv("PATH", str(tmp_path))  # an empty folder: no program at all
+    assert shutil.which("git") is None
+    assert code_version() == __version__

@@ -17,6 +17,9 @@ from electio.errors import ElectioError
 from electio.failures import explain
 from electio.fetch import locate, status
 
+RUN_NOTES: list[str] = []
+"""What a stage left out on this machine (e.g. the PDF without Pango), repeated in ``electio run``'s summary."""
+
 WRITING_COMMANDS = frozenset({"etl", "explore", "evaluate", "forecast", "export", "report", "run"})
 """Commands that write into the project home: each holds the home's lock (``electio.guard``)."""
 
@@ -171,9 +174,14 @@ def run_cmd(departement: DepartementOpt = config.DEFAULT_DEPARTEMENT, france: Fr
         ("Exports et MCD", lambda: export_cmd(entrepot=entrepot)),
         ("Dossier de synthèse, présentation, notebooks", lambda: report_cmd(entrepot=entrepot)),
     ]
+    RUN_NOTES.clear()
     for number, (label, stage) in enumerate(stages, start=1):
         console.rule(f"Étape {number}/{len(stages)} : {label}")
         stage()
+    console.rule("Bilan")
+    console.print(f"Les {len(stages)} étapes sont terminées.")
+    for note in RUN_NOTES:
+        console.print(f"[yellow]{escape(note)}[/yellow]")
 
 
 @app.command("load")
@@ -397,7 +405,11 @@ def report_cmd(
         stop(exc)
     if not result.context["forecast"]["disponible"]:
         console.print("[yellow]Prévisions absentes de l'entrepôt : la section est signalée comme manquante (lancer « electio forecast »).[/yellow]")
-    console.print(f"Dossier : {result.html} et {result.pdf} ({result.pages} pages) ; présentation : {result.pptx}")
+    pdf = f" et {result.pdf} ({result.pages} pages)" if result.pdf else " (HTML seul)"
+    console.print(f"Dossier : {result.html}{pdf} ; présentation : {result.pptx}")
+    for note in result.notes:
+        console.print(f"[yellow]{escape(note)}[/yellow]")
+    RUN_NOTES.extend(result.notes)
     for run in result.notebooks:
         state = f"[red]erreur : {run.error}[/red]" if run.error else "exécuté"
         console.print(f"Notebook {run.name} : {state} en {run.seconds:.1f} s → {run.path}")

@@ -553,6 +553,28 @@ def weighting_label(options: ExploreOptions) -> str:
     return " (communes pondérées par les votants)" if options.ponderation == "votants" else ""
 
 
+HEATMAP_TOP = 12  # indicators on the printed heat map
+
+
+def strongest_rows(matrix: pd.DataFrame, count: int) -> list[str]:
+    """The ``count`` rows of largest absolute coefficient (any column), in the matrix's own order (themes)."""
+    strength = matrix.abs().max(axis=1).fillna(0)
+    keep = set(strength.sort_values(ascending=False, kind="stable").index[:count])
+    return [label for label in matrix.index if label in keep]
+
+
+def well_covered(rows: pd.DataFrame, data: Data, labels: pd.Index) -> np.ndarray:
+    """Which heat-map rows (labels in the order of :func:`heatmap_frames`) are indicators known in at least
+    :data:`MIN_ANSWER_COVERAGE` of the communes, the rule of the headline answer."""
+    info = data.indicator_info.set_index("indicateur")
+    order = info.assign(rang=info["theme"].map(theme_rank)).sort_values(["rang", "libelle"]).index
+    codes = [c for c in order if c in set(rows["indicateur"])]
+    counts = rows.groupby("indicateur")["n_communes"].max()
+    communes = len(data.communes)
+    mask = np.array([counts.get(c, 0) >= MIN_ANSWER_COVERAGE * communes for c in codes], dtype=bool)
+    return mask if len(mask) == len(labels) else np.ones(len(labels), dtype=bool)
+
+
 def correlation_figures(table: pd.DataFrame, data: Data, write: Writer, text: str, suffix: str = "") -> None:
     """Heat map of Spearman correlations (indicators × targets) for every ballot."""
     for scrutin_id, rows in table.groupby("scrutin_id", sort=False):
@@ -561,6 +583,14 @@ def correlation_figures(table: pd.DataFrame, data: Data, write: Writer, text: st
         note = (text + " Entre parenthèses : année des valeurs, la plus récente publiée avant le scrutin, et nombre de communes "
                 "renseignées s'il en manque. Chiffres en gras : intervalle de confiance à 95\u202f% (bootstrap) excluant 0. " + CAUSATION)
         write.png(figures.heatmap_figure(matrix, significant, title, note), f"correlations_{scrutin_id}")
+        covered = well_covered(rows, data, matrix.index)
+        top = strongest_rows(matrix[covered], HEATMAP_TOP)
+        if 0 < len(top) < len(matrix):  # a print page: the strongest well-covered indicators (the full table goes to the annex)
+            write.png(figures.heatmap_figure(matrix.loc[top], significant.loc[top], title + f" — les {len(top)} indicateurs les plus liés",
+                                             note + f" Parmi les indicateurs connus dans au moins {MIN_ANSWER_COVERAGE:.0%} des communes (règle de la "
+                                             f"réponse), ceux dont le plus fort coefficient (en valeur absolue) est parmi les {len(top)} premiers ;"
+                                             f" les {len(matrix)} indicateurs : correlations_{scrutin_id}.png.".replace("%", "\u202f%")),
+                      f"correlations_{scrutin_id}_principaux")
         write.page(f"correlations_{scrutin_id}", figures.heatmap_html, matrix, hover, title, note)
 
 
@@ -607,6 +637,7 @@ def run_explore(warehouse: Path | None = None, options: ExploreOptions = Explore
     with connect(path) as con:
         data = read_data(con, options.scrutins)
     shapes, cover, sources = commune_shapes(data.communes, data.mapping)
+    shapes["population"] = shapes["code_commune"].map(data.communes.set_index("code_commune")["population"])  # the main communes are named
     folder, notes = exploration_dir(), []
     _clean(folder)
     write = Writer(folder, options.html)

@@ -22,6 +22,7 @@ from matplotlib.axes import Axes
 from matplotlib.cm import ScalarMappable
 from matplotlib.collections import PatchCollection
 from matplotlib.figure import Figure
+from matplotlib import patheffects
 from matplotlib.patches import Patch, PathPatch
 from matplotlib.path import Path as MplPath
 from matplotlib.ticker import FuncFormatter, MaxNLocator
@@ -35,6 +36,9 @@ SWING_CMAP = "PuOr_r"
 SEQUENTIAL_CMAP = "viridis"
 TURNOUT_CMAP = "cividis"
 LABEL_OFFSETS = ((5, 5), (5, -11), (-45, 6))
+NAMED_COMMUNES = 8  # the most populous communes named on every print map
+NAME_SIZE = 6.0  # points
+HALO = [patheffects.withStroke(linewidth=2.2, foreground="white")]
 
 
 def nice_ticks() -> MaxNLocator:
@@ -207,6 +211,59 @@ def _draw_map(ax: Axes, codes: pd.Series, paths: list[MplPath], layer: Layer) ->
     return int((~known).sum())
 
 
+@dataclass(frozen=True)
+class Label:
+    """A commune name placed on a map: anchor (the commune) and text centre, in map units."""
+
+    name: str
+    anchor: tuple[float, float]
+    centre: tuple[float, float]
+
+
+def place_labels(points: pd.DataFrame, scale: float, size: float = NAME_SIZE) -> list[Label]:
+    """Greedy placement of ``points`` (name, x, y; most important first) with no two names overlapping and no name
+    over another named commune: on the commune when free, else on rings around it (drawn with a leader line).
+    ``scale``: map units per inch of the panel."""
+    height = size * 1.4 / 72 * scale
+    placed: list[tuple[float, float, float, float]] = []  # boxes: x0, y0, x1, y1
+    marks = [(float(r.x), float(r.y)) for r in points.itertuples()]
+    directions = [(math.cos(a), math.sin(a)) for a in np.radians([90, 270, 0, 180, 45, 135, 315, 225])]
+    out = []
+    for row in points.itertuples():
+        width = 0.56 * size / 72 * len(str(row.name)) * scale + height / 2
+        anchor = (float(row.x), float(row.y))
+        candidates = [anchor] + [(anchor[0] + dx * r * scale, anchor[1] + dy * r * scale)
+                                 for r in (0.22, 0.4, 0.6, 0.8) for dx, dy in directions]
+        for cx, cy in candidates:
+            box = (cx - width / 2, cy - height / 2, cx + width / 2, cy + height / 2)
+            free = all(box[2] < b[0] or box[0] > b[2] or box[3] < b[1] or box[1] > b[3] for b in placed)
+            clear = all(not (box[0] <= mx <= box[2] and box[1] <= my <= box[3]) for mx, my in marks if (mx, my) != anchor)
+            if free and clear:
+                placed.append(box)
+                out.append(Label(str(row.name), anchor, (cx, cy)))
+                break
+    return out
+
+
+def name_communes(ax: Axes, labels: list[Label]) -> None:
+    """Draw the names (white halo; leader line when moved off the commune)."""
+    for label in labels:
+        moved = label.centre != label.anchor
+        ax.plot(*label.anchor, marker="o", markersize=1.8, color="black", zorder=4)
+        ax.annotate(label.name, label.anchor, xytext=label.centre, textcoords="data", ha="center", va="center", fontsize=NAME_SIZE,
+                    color="#111111", path_effects=HALO, zorder=5,
+                    arrowprops={"arrowstyle": "-", "color": "#333333", "lw": 0.5, "shrinkA": 0, "shrinkB": 3} if moved else None)
+
+
+def main_communes(shapes: gpd.GeoDataFrame, count: int = NAMED_COMMUNES) -> pd.DataFrame:
+    """Name and a point inside each of the ``count`` most populous communes (none without a population column)."""
+    if "population" not in shapes or "nom_commune" not in shapes:
+        return pd.DataFrame(columns=["name", "x", "y"])
+    top = shapes[shapes.geometry.notna()].nlargest(count, "population")
+    inside = top.geometry.representative_point()
+    return pd.DataFrame({"name": top["nom_commune"].to_numpy(), "x": inside.x.to_numpy(), "y": inside.y.to_numpy()})
+
+
 def map_figure(shapes: gpd.GeoDataFrame, layers: list[Layer], title: str, caption: str, without_shape: tuple[str, ...] = ()) -> Figure:
     """Small multiples of choropleth maps (Lambert-93 shapes), one panel per layer.
 
@@ -217,8 +274,12 @@ def map_figure(shapes: gpd.GeoDataFrame, layers: list[Layer], title: str, captio
     axes = fig.subplots(rows, columns, squeeze=False)
     drawn = shapes[shapes.geometry.notna()]
     paths = [_path(g) for g in drawn.geometry]
+    xmin, ymin, xmax, ymax = drawn.total_bounds if len(drawn) else (0, 0, 1, 1)
+    labels = place_labels(main_communes(drawn), max((xmax - xmin) / 2.9, (ymax - ymin) / 3.4))  # a panel's map: about 2.9 × 3.4 in
     for ax, layer in zip(axes.flat, layers, strict=False):
         _draw_map(ax, drawn["code_commune"], paths, layer)
+        ax.set_anchor("N")  # every map at the top of its slot: titles aligned, clear of the figure title
+        name_communes(ax, labels)
     for ax in list(axes.flat)[len(layers):]:
         ax.set_visible(False)
     if without_shape:

@@ -109,10 +109,11 @@ HISTORY_STYLES = {"presidentielle": ("Présidentielles (observé)", "solid", "ci
 
 
 def fan_chart(past: pd.DataFrame, future: pd.DataFrame, colour: str, title: str) -> go.Figure:
-    """History of one bloc's share (``annee``, ``part``, ``libelle``) and its forecast fan (``annee``, quantiles).
+    """History of one bloc's share (``annee``, ``part``, ``libelle``) and its forecasts (``annee``, quantiles, ``label``).
 
-    Dark band: 80 % interval (q10–q90); light band: 95 % (q025–q975); dashed line: mean (the central value everywhere).
-    Past results are drawn as one line per ballot type (``type_scrutin`` when given).
+    Past results are drawn as one line per ballot type (``type_scrutin`` when given); each forecast target is a
+    point (the mean, the central value everywhere) with its 80 % interval (q10–q90, thick bar) and 95 % interval
+    (q025–q975, thin bar): targets of different types are never joined by a line (no sawtooth).
     """
     fig = go.Figure()
     kinds = past.groupby("type_scrutin", sort=False) if "type_scrutin" in past.columns else [("", past)]
@@ -122,17 +123,15 @@ def fan_chart(past: pd.DataFrame, future: pd.DataFrame, colour: str, title: str)
                         line={"color": colour, "width": 3, "dash": style[1]}, marker={"size": 9, "symbol": style[2]}, customdata=part["libelle"],
                         hovertemplate="%{customdata} : %{y:.1f} %<extra></extra>")
     if not future.empty:
-        anchor = past.tail(1)
-        years = [*anchor["annee"], *future["annee"]]
-        for low, high, name, opacity in (("q025", "q975", "Intervalle à 95 %", 0.18), ("q10", "q90", "Intervalle à 80 %", 0.38)):
-            start = [float(anchor["part"].iloc[0])] if len(anchor) else []
-            fig.add_scatter(x=years, y=np.array([*start, *future[high]]) * 100, mode="lines", line={"width": 0}, showlegend=False, hoverinfo="skip")
-            fig.add_scatter(x=years, y=np.array([*start, *future[low]]) * 100, mode="lines", line={"width": 0}, fill="tonexty",
-                            fillcolor=_rgba(colour, opacity), name=name, hoverinfo="skip")
-        start = [float(anchor["part"].iloc[0])] if len(anchor) else []
-        fig.add_scatter(x=years, y=np.array([*start, *future["moyenne"]]) * 100, mode="lines+markers", name="Prévision (moyenne)",
-                        line={"color": colour, "width": 3, "dash": "dash"}, marker={"size": 9, "symbol": "diamond"},
-                        customdata=["dernier résultat", *future["label"]], hovertemplate="%{customdata} : %{y:.1f} %<extra></extra>")
+        mean = future["moyenne"].to_numpy(float) * 100
+        for low, high, name, width, opacity in (("q025", "q975", "Intervalle à 95 %", 1.5, 0.45), ("q10", "q90", "Intervalle à 80 %", 5, 0.8)):
+            fig.add_scatter(x=future["annee"], y=mean, mode="markers", marker={"size": 1, "color": colour}, name=name, hoverinfo="skip",
+                            error_y={"type": "data", "symmetric": False, "array": future[high].to_numpy(float) * 100 - mean,
+                                     "arrayminus": mean - future[low].to_numpy(float) * 100, "thickness": width, "width": 0,
+                                     "color": _rgba(colour, opacity)})
+        fig.add_scatter(x=future["annee"], y=mean, mode="markers", name="Prévision (moyenne)",
+                        marker={"size": 12, "symbol": "diamond", "color": colour, "line": {"color": "white", "width": 1.5}},
+                        customdata=future["label"], hovertemplate="%{customdata} : %{y:.1f} %<extra></extra>")
     fig.update_yaxes(title={"text": "Part des exprimés"}, ticksuffix=" %", rangemode="tozero", gridcolor="#e5e5e5")
     fig.update_xaxes(title={"text": "Année"}, dtick="M24", tickformat="%Y", gridcolor="#f0f0f0")
     fig.update_layout(legend={"orientation": "h", "y": -0.22})

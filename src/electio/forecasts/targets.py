@@ -25,7 +25,8 @@ from electio.features.modelling_table import BALLOT_TYPES, ElectionData, build_m
 from electio.forecasts.calendar import STATUSES, Skipped, split_window
 
 MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre")
-TYPE_LABELS = {"europeennes": "européennes", "presidentielle": "présidentielle", "legislatives": "législatives"}
+TYPE_LABELS = {"europeennes": "européennes", "presidentielle": "présidentielle", "legislatives": "législatives",
+               "municipales": "municipales", "regionales": "régionales", "departementales": "départementales"}
 
 
 @dataclass(frozen=True)

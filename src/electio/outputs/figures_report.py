@@ -158,3 +158,37 @@ def chaining_figure(ballots: pd.DataFrame, folds: pd.DataFrame, path: Path, capt
     ax.legend(handles=handles, fontsize=7, ncols=4, loc="upper center", bbox_to_anchor=(0.5, -0.12), frameon=False)
     _caption(fig, "Apprentissage supervisé : découpage chronologique (forward chaining)", caption)
     return save_png(fig, path)
+
+
+# ─── Territory justification ─────────────────────────────────────────────────────────────
+
+def territory_figure(table: pd.DataFrame, territory: str, path: Path, caption: str, named: int = 5) -> Path:
+    """Metropolitan départements: bloc distance to France (x, points) against turnout gap (y, points); the territory
+    named, the ``named`` closest départements in their own colour (listed in the legend). Overseas départements,
+    far from every other, would crush the scale: the caption says how many are left out."""
+    overseas = table["code_departement"].str.startswith("97")
+    shown = table[~overseas | (table["code_departement"] == territory)]
+    fig = _figure(7.5, 3.4)
+    ax = fig.add_subplot()
+    closest = shown.nsmallest(named, "distance_blocs")
+    mine = shown["code_departement"] == territory
+    rest = ~mine & ~shown["code_departement"].isin(closest["code_departement"])
+    ax.scatter(shown.loc[rest, "distance_blocs"], shown.loc[rest, "ecart_participation"], s=14, color="#9aa5b1", label="autres départements")
+    names = ", ".join(closest["nom_departement"])
+    ax.scatter(closest["distance_blocs"], closest["ecart_participation"], s=22, color="#009E73", label=wrap(f"{named} plus proches : {names}", 3.2, 7))
+    for row in shown[mine].itertuples():
+        ax.scatter([row.distance_blocs], [row.ecart_participation], s=70, color="#D55E00", zorder=3, label="territoire étudié")
+        ax.annotate(f"{row.nom_departement} : {row.rang}ᵉ sur {len(table)}", (row.distance_blocs, row.ecart_participation), xytext=(12, 14),
+                    textcoords="offset points", fontsize=9, fontweight="bold", color="#D55E00",
+                    arrowprops={"arrowstyle": "-", "color": "#D55E00", "lw": 0.8})
+    ax.set_xlabel("Écart moyen des parts des blocs à la France (points)", fontsize=8)
+    ax.set_ylabel("Écart de participation (points)", fontsize=8)
+    ax.xaxis.set_major_formatter(fr_formatter(0))
+    ax.yaxis.set_major_formatter(fr_formatter(0))
+    ax.tick_params(labelsize=7)
+    ax.legend(fontsize=7, frameon=False, loc="upper right")
+    ax.spines[["top", "right"]].set_visible(False)
+    left_out = int((overseas & (table["code_departement"] != territory)).sum())
+    note = f" {left_out} départements d'outre-mer, loin de tous les autres, hors du graphique (comptés dans le rang)." if left_out else ""
+    _caption(fig, "Le territoire parmi les départements : écart au vote national", caption + note)
+    return save_png(fig, path)

@@ -222,7 +222,7 @@ def slide_title(deck: Presentation, ctx: dict, n: int) -> None:
 
 
 def slide_brief(deck: Presentation, ctx: dict, n: int) -> None:
-    slide = new_slide(deck, "Le besoin et nos réponses",
+    slide = new_slide(deck, "Chaque exigence du cahier des charges a son livrable, produit par une seule commande",
                       "Le cahier des charges demande un périmètre unique justifié, des données publiques nettoyées dans une base structurée, "
                       "un pipeline ETL automatisé et traçable, une analyse exploratoire, un modèle supervisé testé sur des données jamais vues, "
                       "des prévisions à un, deux et trois ans, et un rapport. Il pose trois questions que nous traitons chacune sur une diapositive : "
@@ -243,19 +243,31 @@ def slide_territory(deck: Presentation, ctx: dict, n: int) -> None:
     largest = size["plus_grandes"][0]
     comparison = (f"Face à la France, sur les premiers tours nationaux des deux entrepôts, l'écart moyen est de {pts(france['ecart_moyen'], 1)} par bloc, "
                   f"le plus grand ({pts(france['ecart_max'], 1)}) pour le bloc {france['bloc_ecart_max']}." if france else
-                  "La comparaison avec la France demande l'entrepôt France (electio etl --france) ; elle n'est pas dans cet entrepôt.")
-    slide = new_slide(deck, f"Territoire : pourquoi le {meta['nom']}",
+                  "")
+    d = t.get("departements")
+    mine = d["territoire"] if d else None
+    standing = (f"Le {meta['nom']} est le {entier(mine['rang'])}ᵉ département sur {entier(d['n'])} le plus proche du vote national : écart moyen "
+                f"{pts(mine['distance_blocs'], 1)} par bloc sur {entier(len(d['scrutins']))} premiers tours depuis {d['scrutins'][0]['date_scrutin'].year} "
+                f"(médiane des départements {pts(d['mediane'], 1)}). " if mine else "")
+    title = (f"Le {meta['nom']} : {entier(mine['rang'])}ᵉ département sur {entier(d['n'])} le plus proche du vote national, avec une métropole et des villages"
+             if mine else f"Le {meta['nom']} : toutes les données, une métropole et des villages")
+    slide = new_slide(deck, title,
                       f"Trois critères. Disponibilité : {entier(t['couverture_complete'])} scrutins sur {entier(t['scrutins'])} couvrent 100 % des communes. "
                       f"Taille : {entier(size['communes'])} communes, {entier(size['population'])} habitants, assez pour apprendre commune par commune, "
                       f"assez peu pour tout recalculer en quelques minutes. Représentativité : de {largest['nom_commune']} "
                       f"({entier(largest['population'])} habitants) à des villages ; {entier(size['petites'])} communes de moins de "
-                      f"{entier(size['seuil_petite'])} habitants. {comparison}", n)
+                      f"{entier(size['seuil_petite'])} habitants. {standing}{comparison} Limite : {largest['nom_commune']} "
+                      f"({pct(largest['part'], 0)} de la population) compte pour une seule commune.", n)
     kpis(slide, [(entier(size["communes"]), "communes"), (entier(size["population"]), "habitants"),
                  (f"{entier(t['couverture_complete'])}/{entier(t['scrutins'])}", "scrutins complets"),
                  (entier(size["petites"]), f"communes < {entier(size['seuil_petite'])} hab.")], (0.5, 1.35, 12.3, 1.3))
     rows = [(r["libelle"], f"{entier(r['presentes'])}/{entier(r['attendues'])}", pct(r["participation"])) for r in t["couverture"]]
     table(slide, ["Scrutin", "Communes", "Participation"], rows, (0.5, 2.8, 6.4, 4.1), 11, (3.2, 1.4, 1.4))
-    if france:
+    if mine:
+        picture(slide, figure_path(ctx, "departements"), (7.1, 2.8, 5.8, 3.2))
+        text(slide, [f"**{largest['nom_commune']}** ({pct(largest['part'], 0)} de la population) compte pour une seule commune : "
+                     "ses arrondissements seront distingués dans une version ultérieure."], (7.1, 6.05, 5.8, 0.9), 12, colour=GREY)
+    elif france:
         header = ["Bloc", *(s["scrutin_id"] for s in france["scrutins"])]
         body = [(r["bloc"], *(f"{pct(v['local'], 0) if v['local'] is not None else '—'} / {pct(v['fr'], 0) if v['fr'] is not None else '—'}"
                               for v in r["valeurs"])) for r in france["lignes"]]
@@ -268,7 +280,7 @@ def slide_territory(deck: Presentation, ctx: dict, n: int) -> None:
 def slide_indicators(deck: Presentation, ctx: dict, n: int) -> None:
     ind = ctx["indicators"]
     gaps = ", ".join(g["libelle"] for g in ind["lacunes"]) or "aucune"
-    slide = new_slide(deck, "Critères : indicateurs retenus et justification",
+    slide = new_slide(deck, f"{entier(ind['n_indicateurs'])} indicateurs locaux en {entier(ind['n_themes'])} thèmes, chacun daté avant le scrutin qu'il sert",
                       f"Les {entier(sum(t['origine'] != 'ajouté' for t in ind['themes']))} critères du client ont chacun un thème ; nous avons ajouté "
                       f"{', '.join(t['theme'].lower() for t in ind['themes'] if t['origine'] == 'ajouté')}, très liés au "
                       f"vote. {entier(ind['n_indicateurs'])} indicateurs, datés : pour un scrutin, seules les valeurs publiées avant sa date sont "
@@ -284,7 +296,7 @@ def slide_indicators(deck: Presentation, ctx: dict, n: int) -> None:
 
 def slide_flow(deck: Presentation, ctx: dict, n: int) -> None:
     method = ctx["method"]
-    slide = new_slide(deck, "Architecture et flux de données",
+    slide = new_slide(deck, f"{entier(method['entrees']['fichiers'])} fichiers publics vérifiés, six étapes, un entrepôt remplacé seulement s'il est complet",
                       f"Une commande par étape : etl, explore, evaluate, forecast, export, report. L'ETL a lu {entier(method['entrees']['fichiers'])} "
                       f"fichiers, chacun vérifié par son empreinte sha256 et tracé avec sa licence ; chaque étape consigne ses lignes lues, écrites et "
                       f"rejetées. L'entrepôt est reconstruit dans un nouveau fichier puis substitué : un échec laisse l'ancien intact. DuckDB pour le "
@@ -295,7 +307,7 @@ def slide_flow(deck: Presentation, ctx: dict, n: int) -> None:
 def slide_mcd(deck: Presentation, ctx: dict, n: int) -> None:
     mcd = ctx["mcd"]
     facts = [r for r in mcd["tables"] if r["famille"] in ("dimension", "fait")]
-    slide = new_slide(deck, "Entrepôt : modèle conceptuel de données",
+    slide = new_slide(deck, f"Un schéma en étoile : {entier(len(facts))} tables de dimensions et de faits, dessinées depuis leur définition",
                       f"Schéma en étoile : dimensions communes, scrutins, blocs, candidats, indicateurs ; faits participation, voix et valeurs "
                       f"d'indicateurs. {entier(mcd['n_tables'])} tables au total avec lignage, qualité, analyses et modèles. Le MCD est généré "
                       f"depuis le DDL, donc toujours à jour ; chaque table et colonne porte un commentaire, repris dans le dictionnaire de données.", n)
@@ -306,7 +318,7 @@ def slide_mcd(deck: Presentation, ctx: dict, n: int) -> None:
 
 def slide_quality(deck: Presentation, ctx: dict, n: int) -> None:
     method = ctx["method"]
-    slide = new_slide(deck, "Qualité et traçabilité des données",
+    slide = new_slide(deck, f"{entier(method['n_controles'])} contrôles de qualité à chaque construction, {entier(method['n_bloquants'])} bloquants",
                       f"{entier(method['n_controles'])} contrats de qualité, dont {entier(method['n_bloquants'])} bloquants : une violation arrête l'ETL. "
                       f"Cette exécution : {entier(method['echecs'])} ligne en échec. Les codes communes de toutes les années sont ramenés au COG 2026 ; "
                       f"les candidats sont rattachés aux blocs par un référentiel versionné et justifié, relu comme du code.", n)
@@ -319,7 +331,7 @@ def slide_quality(deck: Presentation, ctx: dict, n: int) -> None:
 
 def slide_exploration(deck: Presentation, ctx: dict, n: int) -> None:
     q1 = ctx["q1"]
-    slide = new_slide(deck, "Exploration : le vote commune par commune",
+    slide = new_slide(deck, "La métropole et les communes rurales ne votent pas pour les mêmes blocs",
                       "Cartes des parts de chaque bloc et de la participation : palette lisible par les daltoniens, trait noir sur l'échelle pour la "
                       "valeur du territoire, commune sans donnée hachurée. On voit l'opposition entre la métropole et les communes rurales, qui "
                       "structure toutes les corrélations suivantes."
@@ -353,7 +365,7 @@ def slide_q1(deck: Presentation, ctx: dict, n: int) -> None:
 
 def slide_q2(deck: Presentation, ctx: dict, n: int) -> None:
     sup = ctx["supervised"]
-    slide = new_slide(deck, "Q2 — Apprentissage supervisé : principe et découpage",
+    slide = new_slide(deck, "Q2 — Le modèle apprend sur le passé et n'est jugé que sur des scrutins jamais vus",
                       "Principe : apprendre une fonction des variables X vers une réponse connue y à partir d'exemples étiquetés, puis mesurer "
                       "l'erreur sur des exemples jamais vus. Ici, un exemple est une commune à un scrutin ; y est la part de chaque bloc et "
                       "l'abstention ; X ne contient que ce qui était connu avant le scrutin. Le découpage est chronologique : pour tester un scrutin, "
@@ -368,7 +380,9 @@ def slide_q2(deck: Presentation, ctx: dict, n: int) -> None:
 def slide_models(deck: Presentation, ctx: dict, n: int) -> None:
     models = ctx["models"]
     retained, swing = models["retenu_principal"], models["par_code"]["swing_uniforme"]
-    slide = new_slide(deck, "Modèles testés : backtests chronologiques",
+    gain = retained["gain_vs_swing_uniforme"]
+    slide = new_slide(deck, f"Le modèle retenu se trompe {pct(gain, 0)} de moins que le swing uniforme, la méthode de référence" if gain and gain > 0
+                      else "Le modèle retenu ne fait pas mieux que le swing uniforme, la méthode de référence",
                       f"{entier(models['n_testes'])} modèles d'apprentissage (ridge, mixte, forêt aléatoire, LightGBM) et {entier(models['n_references'])} "
                       f"références (persistance, swing uniforme et proportionnel), dans les mêmes backtests. Sur {models['test_libelle']}, le modèle "
                       f"retenu, {models['retenu_libelle']}, a une erreur de {pts(retained['mae_cond'])} contre {pts(swing['mae_cond'])} pour le swing "
@@ -382,9 +396,9 @@ def slide_models(deck: Presentation, ctx: dict, n: int) -> None:
 def slide_retained(deck: Presentation, ctx: dict, n: int) -> None:
     models, retained = ctx["models"], ctx["retained"]
     top = retained["importance"][0] if retained["importance"] else None
-    slide = new_slide(deck, f"Modèle retenu : {models['retenu_libelle']}",
+    slide = new_slide(deck, f"Modèle retenu ({models['retenu_libelle']}) : « {top['libelle']} » pèse le plus" if top else f"Modèle retenu : {models['retenu_libelle']}",
                       f"Erreur par bloc sur {models['test_libelle']}, scrutin jamais vu, totaux départementaux connus. Les blocs les plus gros ont les "
-                      f"erreurs les plus grandes en points. Variable la plus importante : {top['variable'] if top else 'n.d.'} "
+                      f"erreurs les plus grandes en points. Variable la plus importante : {top['libelle'] if top else 'n.d.'} "
                       f"(famille {top['famille'] if top else 'n.d.'}) : l'historique électoral de la commune domine, les indicateurs locaux ajoutent peu. "
                       f"Le nuage compare part prévue et part observée, commune par commune.", n)
     rows = [(b["bloc"], pts(b["mae"]), dec(b["r2"]), pct(b["couv80"], 0)) for b in retained["blocs"]]
@@ -395,7 +409,7 @@ def slide_retained(deck: Presentation, ctx: dict, n: int) -> None:
 
 def slide_q3(deck: Presentation, ctx: dict, n: int) -> None:
     acc, main = ctx["accuracy"], ctx["models"]["retenu_principal"]
-    slide = new_slide(deck, "Q3 — Comment définir la précision (accuracy) ?",
+    slide = new_slide(deck, f"Q3 — Précision : {pts(main['mae_cond'])} d'écart moyen par bloc, bloc en tête juste dans {pct(main['acc_tete'], 0)} des communes",
                       f"La cible est une part, pas une classe : l'accuracy au sens strict ne vaut que pour le bloc en tête ({pct(main['acc_tete'])} des "
                       f"communes). Mesure principale : la MAE, écart moyen en points entre part prévue et observée ({pts(main['mae_cond'])} avec les "
                       f"totaux connus, {pts(main['mae_non_cond'])} sans). On vérifie aussi les intervalles : {pct(main['couv80'])} des résultats tombent "
@@ -461,17 +475,61 @@ def slide_forecast_map(deck: Presentation, ctx: dict, n: int) -> None:
     picture(slide, figure_path(ctx, f"carte_proba_tete_{last['scrutin_cible']}"), (0.5, 1.3, 12.3, 5.7))
 
 
+def slide_team(deck: Presentation, ctx: dict, n: int) -> None:
+    slide = new_slide(deck, "Quatre rôles, un livrable chacun, et un client qui sait qui appeler",
+                      "L'équipe projet compte quatre membres (cahier des charges) ; chacun porte une partie de la chaîne et la présente. "
+                      "Côté Electio-Analytics, l'expert en analyse politique relit le rattachement des candidats aux blocs et les scénarios, "
+                      "le business developer utilise le tableau de bord et la présentation devant les partis et les financeurs, "
+                      "l'assistante suit le planning des scrutins et des mises à jour.", n)
+    text(slide, ["Équipe projet"], (0.5, 1.35, 6.2, 0.5), 18, bold=True, colour=NAVY)
+    text(slide, ["**Ingénierie des données** : sources publiques, ETL, entrepôt, contrôles de qualité",
+                 "**Science des données** : exploration, corrélations, modèles, backtests",
+                 "**Prévision et scénarios** : simulations, sondages, scénarios pour les partis",
+                 "**Restitution** : dossier, présentation, tableau de bord, Power BI"], (0.5, 1.9, 6.2, 5.0), 15, bullets=True)
+    text(slide, ["Electio-Analytics (utilisateurs)"], (7.0, 1.35, 5.9, 0.5), 18, bold=True, colour=NAVY)
+    text(slide, ["**Expert en analyse politique** : valide les blocs (annexe du dossier) et les scénarios",
+                 "**Business developer** : présente le tableau de bord aux partis et aux financeurs",
+                 "**Assistante** : suit le calendrier des scrutins et des mises à jour"], (7.0, 1.9, 5.9, 5.0), 15, bullets=True)
+
+
+def slide_planning(deck: Presentation, ctx: dict, n: int) -> None:
+    fc = ctx["forecast"]
+    ballots = [b for b in fc.get("calendrier", []) if b.get("tour") == 1] or fc.get("calendrier", [])
+    if not ballots:
+        return
+    first = ballots[0]
+    forecast = [b for b in ballots if b["prevu"]]
+    slide = new_slide(deck, f"Prochain rendez-vous : {first['libelle'].split(' (')[0]} le {first['date_scrutin']:%d/%m/%Y} ; "
+                            f"{entier(len(forecast))} scrutins prévus d'ici {ballots[-1]['date_scrutin'].year}",
+                      "Le calendrier vient du référentiel des scrutins (dates officielles, prévues par la loi ou hypothétiques, chacune sourcée). "
+                      "Electio prévoit les premiers tours des scrutins nationaux ; les seconds tours et les scrutins locaux sont listés avec la raison "
+                      "pour laquelle ils ne sont pas prévus. Après chaque scrutin, les résultats sont chargés et la précision mesurée à nouveau ; "
+                      "les prévisions sont recalculées à chaque nouveau sondage.", n)
+    statuses = {"officiel": "officielle", "prevu": "prévue", "hypothese": "hypothèse"}
+    rows = [(f"{b['date_scrutin']:%d/%m/%Y}", b["libelle"].split(" (")[0], statuses.get(b["statut"], b["statut"]),
+             "prévu par Electio" if b["prevu"] else (b["raison_exclusion"] or "—").split(" : ")[0].split(" (")[0]) for b in ballots]
+    table(slide, ["Date", "Scrutin", "Statut de la date", "Dans Electio"], rows, (0.5, 1.35, 12.3, 0.42 * (len(rows) + 1)), 12, (1.4, 3.6, 1.4, 5.9),
+          highlight=lambda i: ballots[i]["prevu"])
+    text(slide, ["Après chaque scrutin : chargement des résultats, nouvelle mesure de la précision. À chaque sondage : prévisions recalculées."],
+         (0.5, 1.5 + 0.42 * (len(rows) + 1), 12.3, 0.8), 14, colour=GREY)
+
+
 def slide_tools(deck: Presentation, ctx: dict, n: int) -> None:
     mcd = ctx["mcd"]
     slide = new_slide(deck, "Le tableau de bord et Power BI : les mêmes chiffres pour tous",
                       "Le tableau de bord web se lance sur le poste (aucune donnée ne sort) et lit le même entrepôt que ce dossier : mêmes valeurs "
                       "centrales, mêmes communes en tête. Power BI se branche sur les exports CSV ou sur PostgreSQL (rôle en lecture seule) ; les "
                       "relations entre tables sont fournies.", n)
-    text(slide, ["Tableau de bord (navigateur, hors connexion)"], (0.5, 1.35, 6.0, 0.5), 18, bold=True, colour=NAVY)
-    text(slide, ["**Vue d'ensemble** : la réponse en tête de page, cartes du bloc et du bloc en tête, probabilités",
-                 "**Commune** : historique par type de scrutin, prévision, indicateurs comparés (taux et rangs)",
-                 "**Scénarios** : curseurs par bloc et indicateurs économiques, cartes mises à jour",
-                 "**Précision** et **Données** : erreurs mesurées, sources et empreintes"], (0.5, 1.9, 6.0, 5.0), 14, bullets=True)
+    capture = ctx.get("capture_tableau")
+    text(slide, ["Tableau de bord (navigateur, sans connexion internet)"], (0.5, 1.35, 6.0, 0.5), 18, bold=True, colour=NAVY)
+    if capture:
+        picture(slide, capture, (0.5, 1.9, 6.2, 4.2))
+        text(slide, ["Vue d'ensemble à 1366 × 768 : la réponse en tête de page."], (0.5, 6.2, 6.2, 0.6), 12, colour=GREY)
+    else:
+        text(slide, ["**Vue d'ensemble** : la réponse en tête de page, cartes du bloc et du bloc en tête, probabilités",
+                     "**Commune** : historique par type de scrutin, prévision, indicateurs comparés (taux et rangs)",
+                     "**Scénarios** : curseurs par bloc et indicateurs économiques, cartes mises à jour",
+                     "**Précision** et **Données** : erreurs mesurées, sources et empreintes"], (0.5, 1.9, 6.0, 5.0), 14, bullets=True)
     text(slide, ["Power BI"], (7.0, 1.35, 5.9, 0.5), 18, bold=True, colour=NAVY)
     text(slide, [f"Schéma en étoile : {entier(sum(r['famille'] in ('dimension', 'fait') for r in mcd['tables']))} tables de dimensions et de faits",
                  "Connexion : fichiers .pbids (CSV ou PostgreSQL)", "Relations plusieurs-à-un prêtes, filtres de la dimension vers le fait",
@@ -481,7 +539,7 @@ def slide_tools(deck: Presentation, ctx: dict, n: int) -> None:
 
 def slide_limits(deck: Presentation, ctx: dict, n: int) -> None:
     limits = ctx["limits"]
-    slide = new_slide(deck, "Limites, sécurité et RGPD",
+    slide = new_slide(deck, "Limites : des lacunes connues et dites ; aucune donnée d'électeur",
                       "Limites de données : associations connues à une seule date (2026, rien pour les scrutins passés), pas de série annuelle d'entreprises, sécurité publiée au niveau communal "
                       f"seulement depuis le {limits['securite_publication'] or 'n.d.'}. Limites du modèle : peu de scrutins comparables, la précision complète dépend du scénario départemental. "
                       "RGPD : uniquement des données publiques agrégées ; seules données personnelles, les noms des candidats, personnes publiques ; "
@@ -499,7 +557,7 @@ def slide_limits(deck: Presentation, ctx: dict, n: int) -> None:
 
 def slide_recommendations(deck: Presentation, ctx: dict, n: int) -> None:
     main = ctx["models"]["retenu_principal"] if ctx["has_models"] else None
-    slide = new_slide(deck, "Recommandations et suite",
+    slide = new_slide(deck, "Recommandation : piloter le scénario départemental par les sondages",
                       "Pour passer du POC à la production : combiner sondages et modèle, combler les lacunes de données, afficher l'incertitude, "
                       "mesurer à nouveau après chaque scrutin, charger l'entrepôt dans PostgreSQL pour Power BI, garder les référentiels versionnés. "
                       "Merci ; nous répondons à vos questions.", n)
@@ -510,11 +568,11 @@ def slide_recommendations(deck: Presentation, ctx: dict, n: int) -> None:
          (0.5, 1.4, 12.3, 5.4), 20, bullets=True)
 
 
-SLIDES = (slide_title, slide_brief, slide_territory, slide_indicators, slide_flow, slide_mcd, slide_quality, slide_exploration,
-          slide_q1, slide_q2, slide_models, slide_retained, slide_q3, slide_forecast, slide_forecast_map, slide_tools, slide_limits,
-          slide_recommendations)
+SLIDES = (slide_title, slide_team, slide_brief, slide_territory, slide_indicators, slide_flow, slide_mcd, slide_quality, slide_exploration,
+          slide_q1, slide_q2, slide_models, slide_retained, slide_q3, slide_forecast, slide_forecast_map, slide_planning, slide_tools,
+          slide_limits, slide_recommendations)
 NEEDS_MODELS = frozenset({slide_q2, slide_models, slide_retained, slide_q3})
-NEEDS_FORECASTS = frozenset({slide_forecast_map})
+NEEDS_FORECASTS = frozenset({slide_forecast_map, slide_planning})
 
 
 def write_slides(ctx: dict[str, Any], path: Path) -> Path:

@@ -23,7 +23,10 @@ def now() -> datetime:
 def code_version() -> str:
     """Package version plus the git commit of the code (``+dirty`` when uncommitted changes exist)."""
     def git(*args: str) -> str:
-        done = subprocess.run(["git", "-C", str(PROJECT_DIR), *args], capture_output=True, text=True, check=False)
+        try:
+            done = subprocess.run(["git", "-C", str(PROJECT_DIR), *args], capture_output=True, text=True, check=False)
+        except OSError:  # no git on this machine (code from an archive): the package version alone
+            return ""
         return done.stdout.strip() if done.returncode == 0 else ""
 
     commit = git("rev-parse", "--short=12", "HEAD")

@@ -14,29 +14,10 @@ from electio.dashboard import charts, components, data, views
 from electio.dashboard.charts import percent
 from electio.models.evaluate import MODEL_LABELS, RETAINED
 from electio.models.metrics import MEAN
+from electio.outputs.labels import FEATURE_LABELS
 
 PATH = "/commune"
 TITLE = "Commune"
-FEATURE_LABELS = {
-    "f_ref_z": "Écart de référence de la commune au département",
-    "f_moy_z": "Écart moyen de la commune au département (scrutins passés)",
-    "f_der_z": "Écart relatif au département au dernier scrutin",
-    "f_der_ecart": "Écart au département au dernier scrutin (points)",
-    "f_der_part": "Part du bloc au dernier scrutin",
-    "f_der_annees": "Ancienneté du dernier scrutin (années)",
-    "f_meme_z": "Écart relatif au département au dernier scrutin du même type",
-    "f_meme_ecart": "Écart au département au dernier scrutin du même type (points)",
-    "f_meme_part": "Part du bloc au dernier scrutin du même type",
-    "f_meme_annees": "Ancienneté du dernier scrutin du même type (années)",
-    "f_meme_type_connu": "Scrutin du même type déjà connu",
-    "f_T_ref": "Part du bloc dans le département (scrutin comparable)",
-    "f_log_inscrits": "Taille de la commune (inscrits, échelle log)",
-    "f_nb_scrutins_connus": "Nombre de scrutins connus",
-    "f_est_abstention": "Sortie « abstention »",
-    "f_type_presidentielle": "Type de scrutin : présidentielle",
-    "f_type_legislatives": "Type de scrutin : législatives",
-    "f_type_europeennes": "Type de scrutin : européennes",
-}
 DIRECTION = {"hausse": "une hausse est défavorable", "baisse": "une baisse est défavorable", "neutre": "neutre"}
 INDICATOR_HEADERS = {"theme": "Thème", "libelle": "Indicateur", "annee": "Année", "valeur": "Commune", "mediane": "Médiane du territoire",
                      "centile": "Rang parmi les communes", "unite": "Unité", "sens_defavorable": "Sens défavorable", "lecture": "Lecture"}
