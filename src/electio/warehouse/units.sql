@@ -1,6 +1,7 @@
 -- Units of analysis below the commune: the arrondissements municipaux of Paris, Lyon and Marseille
 -- (referentials/unites_analyse.csv). The commune tables and views above are unchanged; the
 -- *_unite views give one row per unit of analysis (the commune, or its arrondissements).
+-- The facts reach dim_commune through dim_unite only (one relationship path for Power BI).
 CREATE TABLE dim_unite (
     code_unite        VARCHAR PRIMARY KEY,
     nom_unite         VARCHAR NOT NULL,
@@ -20,7 +21,7 @@ COMMENT ON COLUMN dim_unite.population IS 'Population légale (COG 2026 ; NULL q
 CREATE TABLE fact_participation_arrondissement (
     scrutin_id         VARCHAR NOT NULL REFERENCES dim_scrutin (scrutin_id),
     code_unite         VARCHAR NOT NULL REFERENCES dim_unite (code_unite),
-    code_commune       VARCHAR NOT NULL REFERENCES dim_commune (code_commune),
+    code_commune       VARCHAR NOT NULL,
     inscrits           BIGINT NOT NULL,
     votants            BIGINT NOT NULL,
     blancs             BIGINT,
@@ -45,7 +46,7 @@ COMMENT ON COLUMN fact_participation_arrondissement.scrutin_reference IS 'Scruti
 CREATE TABLE fact_resultat_arrondissement (
     scrutin_id         VARCHAR NOT NULL REFERENCES dim_scrutin (scrutin_id),
     code_unite         VARCHAR NOT NULL REFERENCES dim_unite (code_unite),
-    code_commune       VARCHAR NOT NULL REFERENCES dim_commune (code_commune),
+    code_commune       VARCHAR NOT NULL,
     candidat_id        INTEGER NOT NULL REFERENCES dim_candidat (candidat_id),
     voix               BIGINT NOT NULL,
     estime             BOOLEAN NOT NULL,
@@ -63,7 +64,7 @@ COMMENT ON COLUMN fact_resultat_arrondissement.scrutin_reference IS 'Scrutin don
 
 CREATE TABLE map_bureau_unite (
     scrutin_id    VARCHAR NOT NULL REFERENCES dim_scrutin (scrutin_id),
-    code_commune  VARCHAR NOT NULL REFERENCES dim_commune (code_commune),
+    code_commune  VARCHAR NOT NULL,
     bureau        VARCHAR NOT NULL,
     code_unite    VARCHAR NOT NULL REFERENCES dim_unite (code_unite),
     PRIMARY KEY (scrutin_id, code_commune, bureau)
