@@ -105,3 +105,22 @@ def test_estimate_splits_the_commune_with_reference_shares() -> None:
     split = voix.pivot_table(index="candidat_id", columns="code_unite", values="voix")
     assert split.loc[1].to_dict() == {"69381": 450, "69382": 50}  # GAU: 90 % in the 1st in 2017
     assert split.loc[2].sum() == 280 and split.loc[2, "69381"] == round(280 * 8 / 194)
+
+
+def test_contract_flags_units_that_do_not_sum_to_the_commune() -> None:
+    from electio.quality import contracts
+
+    part = pd.DataFrame({"scrutin_id": "s", "code_unite": ["69381", "69382"], "code_commune": "69123",
+                         "inscrits": [10, 20], "votants": [8, 15], "blancs": [0, 1], "nuls": [0, 0], "exprimes": [8, 14]})
+    commune = pd.DataFrame({"scrutin_id": ["s"], "code_commune": ["69123"], "inscrits": [30], "votants": [23],
+                            "blancs": [1], "nuls": [0], "exprimes": [22]})
+    res = pd.DataFrame({"scrutin_id": "s", "code_unite": ["69381", "69382"], "code_commune": "69123",
+                        "candidat_id": [1, 1], "voix": [8, 14]})
+    tables = {"fact_participation_arrondissement": part, "fact_resultat_arrondissement": res,
+              "fact_participation": commune, "dim_unite": pd.DataFrame({"code_unite": ["69381", "69382"]}),
+              "fact_resultat_commune": pd.DataFrame({"scrutin_id": ["s"], "code_commune": ["69123"],
+                                                     "candidat_id": [1], "voix": [22]})}
+    assert [r.lignes_en_echec for r in contracts.unit_rules(tables)] == [0, 0, 0]
+    tables["fact_participation"] = commune.assign(inscrits=31)
+    tables["fact_resultat_commune"] = tables["fact_resultat_commune"].assign(voix=21)
+    assert [r.lignes_en_echec for r in contracts.unit_rules(tables)] == [0, 1, 1]
