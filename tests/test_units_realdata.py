@@ -93,3 +93,46 @@ def test_unit_views_keep_the_rhone_totals(rhone_etl: Path) -> None:
     assert len(merged) == len(blocs_commune) and (merged["v"] == merged["v_c"]).all()
     units = _query(rhone_etl, "SELECT * FROM dim_unite WHERE code_commune = '69123'")
     assert len(units) == 10 and units.loc[units["type_unite"] == "arrondissement", "population"].notna().all()
+
+
+def _raw_bureaux(mirror: Path) -> dict[str, pd.DataFrame]:
+    """(departement, commune, bureau) of the three cities in every national bureau-level raw file."""
+    import pyreadr
+
+    from electio.parse.rds_long import _leg2022_frame
+
+    cities = {("75", "056"), ("69", "123"), ("13", "055")}
+    frames = {}
+    for tour in (1, 2):
+        raw = pd.read_csv(mirror / f"elections/pres2017_t{tour}/2017-presidentielle-{tour}_par_bureau_large.csv.gz",
+                          dtype=str, usecols=["departement", "commune", "bureau"])
+        frames[f"pres2017_t{tour}"] = raw
+    for scrutin_id, name in (("euro2024_t1", "euro2024_t1/reinaldodos_europeennes-2024_output_resultats.rds"),
+                             ("leg2024_t1", "leg2024_t1/reinaldodos_legislatives-2024_resultats-bdv-T1.rds")):
+        raw = next(iter(pyreadr.read_r(str(mirror / "elections" / name)).values()))
+        frames[scrutin_id] = raw[["code_du_departement", "code_de_la_commune", "code_du_b_vote"]].set_axis(
+            ["departement", "commune", "bureau"], axis=1)
+    raw = _leg2022_frame(mirror / "elections/leg2022_t1/reinaldodos_legislatives-2022_sankey_donnees.rds")
+    frames["leg2022_t1"] = pd.DataFrame({"departement": raw["code_du_departement"].astype(str),
+                                         "commune": raw["code_de_la_commune"].astype(str).str.zfill(3),
+                                         "bureau": raw["code_du_b_vote"].astype(str)})
+    for key, frame in frames.items():
+        frame = frame.astype(str).drop_duplicates()
+        pairs = pd.Series(list(zip(frame["departement"], frame["commune"], strict=True)), index=frame.index)
+        frames[key] = frame[pairs.isin(cities)]
+    return frames
+
+
+def test_every_bureau_of_paris_lyon_marseille_maps_to_one_unit(mirror: Path) -> None:
+    """Audit of the rule on the raw files: only Lyon's bureau 0001 (2022 on) is outside the arrondissements."""
+    from electio.harmonise import units
+
+    declared = units.load_units()
+    for scrutin_id, frame in _raw_bureaux(mirror).items():
+        bureaux = pd.DataFrame({"code_commune_source": frame["departement"] + frame["commune"], "bureau": frame["bureau"]})
+        assert bureaux["bureau"].str.fullmatch(r"[0-9]{4}").all(), scrutin_id
+        found = units.bureau_units(bureaux, declared, Path(scrutin_id))  # raises on a bureau without unit
+        per_city = found.groupby(bureaux["code_commune_source"].to_numpy()).nunique()
+        assert (per_city["13055"], per_city["75056"], per_city["69123"] in (9, 10)) == (16, 20, True), scrutin_id
+        outside = bureaux[found.str.endswith("_HA")]
+        assert set(outside["bureau"]) <= {"0001"} and set(outside["code_commune_source"]) <= {"69123"}, scrutin_id
