@@ -1,12 +1,13 @@
 -- Units of analysis below the commune: the arrondissements municipaux of Paris, Lyon and Marseille
 -- (referentials/unites_analyse.csv). The commune tables and views above are unchanged; the
 -- *_unite views give one row per unit of analysis (the commune, or its arrondissements).
--- The facts reach dim_commune through dim_unite only (one relationship path for Power BI).
+-- No foreign key to dim_commune (code_commune is checked by the ETL contracts): DuckDB refuses to
+-- alter a table that keys point to, and the commune model stays exactly as before.
 CREATE TABLE dim_unite (
     code_unite        VARCHAR PRIMARY KEY,
     nom_unite         VARCHAR NOT NULL,
     type_unite        VARCHAR NOT NULL,
-    code_commune      VARCHAR NOT NULL REFERENCES dim_commune (code_commune),
+    code_commune      VARCHAR NOT NULL,
     code_departement  VARCHAR,
     population        BIGINT
 );
@@ -78,10 +79,10 @@ COMMENT ON COLUMN map_bureau_unite.code_unite IS 'Unité d''analyse du bureau.';
 -- One row per unit of analysis and ballot: the commune's row, except in a commune that has unit
 -- rows for that ballot, where its arrondissements' rows replace it.
 CREATE VIEW v_participation_unite AS
-SELECT p.scrutin_id, p.code_commune AS code_unite, p.code_commune, c.type_unite,
+SELECT p.scrutin_id, p.code_commune AS code_unite, p.code_commune, COALESCE(u.type_unite, 'commune') AS type_unite,
        p.inscrits, p.votants, p.blancs, p.nuls, p.exprimes, FALSE AS estime, CAST(NULL AS VARCHAR) AS scrutin_reference
 FROM fact_participation p
-JOIN dim_commune c ON c.code_commune = p.code_commune
+LEFT JOIN dim_unite u ON u.code_unite = p.code_commune
 WHERE NOT EXISTS (SELECT 1 FROM fact_participation_arrondissement a
                   WHERE a.scrutin_id = p.scrutin_id AND a.code_commune = p.code_commune)
 UNION ALL
