@@ -17,6 +17,7 @@ from electio.parse.ballot import (
     LIBELLE,
     LINE,
     ParsedBallot,
+    BUREAU,
     assemble,
     check_votes_match_exprimes,
     commune_codes,
@@ -58,7 +59,11 @@ def parse_wide(path: Path, scrutin_id: str) -> ParsedBallot:
     votes = pd.concat({name: to_int(table, path, name) for name in candidates}, axis=1)
     votes[CODE] = units[CODE]
     votes[LINE] = table[LINE]
-    votes = votes.melt(id_vars=[CODE, LINE], var_name="candidat", value_name="voix")
+    ids = [CODE, LINE]
+    if BUREAU in table.columns:  # bureau file: keep the bureaux for the units below the commune
+        units[BUREAU] = votes[BUREAU] = table[BUREAU].str.strip()
+        ids.append(BUREAU)
+    votes = votes.melt(id_vars=ids, var_name="candidat", value_name="voix")
     votes["prenom"] = missing(votes.index, "str")
     nuance_header = scrutin_id.startswith(NUANCE_HEADER_PREFIXES)
     votes["nuance"] = votes["candidat"] if nuance_header else votes["prenom"]

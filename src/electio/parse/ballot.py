@@ -26,6 +26,8 @@ CODE = "code_commune_source"
 LIBELLE = "libelle_commune"
 #: Optional participation column of multi-file sources (archives): where each commune was read.
 LOCATION = "emplacement_source"
+#: Optional column of the units and votes of bureau-level files: the bureau de vote code.
+BUREAU = "bureau"
 COUNT_COLUMNS: tuple[str, ...] = ("inscrits", "votants", "blancs", "nuls", "exprimes")
 PARTICIPATION_COLUMNS: tuple[str, ...] = (CODE, LIBELLE, *COUNT_COLUMNS, LINE)
 VOTE_KEYS: tuple[str, ...] = (CODE, "candidat", "prenom", "nuance")
@@ -63,11 +65,18 @@ ABROAD = "ZZ"
 
 @dataclass(frozen=True)
 class ParsedBallot:
-    """One ballot at commune level: participation and votes per candidate or list."""
+    """One ballot at commune level: participation and votes per candidate or list.
+
+    Bureau-level sources also keep their bureaux (``bureaux``: ``CODE``, ``BUREAU`` and the
+    counts; ``voix_bureaux``: ``VOIX_COLUMNS`` plus ``BUREAU``) for the units of analysis
+    below the commune (arrondissements municipaux); None for commune-level sources.
+    """
 
     scrutin_id: str
     participation: pd.DataFrame
     voix: pd.DataFrame
+    bureaux: pd.DataFrame | None = None
+    voix_bureaux: pd.DataFrame | None = None
 
 
 def read_bytes(path: Path) -> bytes:
@@ -279,7 +288,20 @@ def assemble(scrutin_id: str, units: pd.DataFrame, votes: pd.DataFrame) -> Parse
     participation[LIBELLE] = participation[LIBELLE].astype("str")
     participation[LINE] = participation[LINE].astype("int64")
     participation = participation.reset_index(drop=True)
+    if BUREAU in units.columns and BUREAU in votes.columns:
+        bureaux = units[[CODE, BUREAU, *COUNT_COLUMNS]].astype({CODE: "str", BUREAU: "str"}).reset_index(drop=True)
+        return ParsedBallot(scrutin_id, participation, _sum_votes(votes, participation), bureaux, _bureau_votes(votes))
     return ParsedBallot(scrutin_id, participation, _sum_votes(votes, participation))
+
+
+def _bureau_votes(votes: pd.DataFrame) -> pd.DataFrame:
+    """Votes per (bureau, candidate), typed like :func:`_sum_votes`'s."""
+    keys = [*VOTE_KEYS, BUREAU]
+    summed = votes.groupby(keys, sort=False, dropna=False)["voix"].sum().reset_index()
+    for column in keys:
+        summed[column] = summed[column].astype("str")
+    summed["voix"] = summed["voix"].astype("Int64")
+    return summed[[*VOIX_COLUMNS, BUREAU]]
 
 
 def _sum_votes(votes: pd.DataFrame, participation: pd.DataFrame) -> pd.DataFrame:

@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from electio.errors import InputError
+from electio.parse.ballot import BUREAU as BUREAU_COLUMN
 from electio.parse.ballot import (
     CODE,
     LIBELLE,
@@ -55,6 +56,9 @@ def parse_blocks(path: Path, scrutin_id: str) -> ParsedBallot:
     reject_duplicates(table, path, keys)
     units = _units(table, path)
     votes = pd.concat([_block_votes(table, path, units[CODE], i) for i in blocks])
+    if BUREAU in table.columns:  # bureau file: keep the bureaux for the units below the commune
+        units[BUREAU_COLUMN] = table[BUREAU].str.strip()
+        votes[BUREAU_COLUMN] = units[BUREAU_COLUMN].loc[votes.index].to_numpy()
     return assemble(scrutin_id, units, votes)
 
 

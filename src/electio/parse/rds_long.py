@@ -225,6 +225,7 @@ def _ballot(
             "nuance": optional_text(nuance[exprime].fillna("")),
             "voix": voix[exprime].astype("Int64"),
             LINE: table[LINE][exprime],
+            "bureau": bureau[exprime],
         }
     )
     return assemble(scrutin_id, units.drop(columns="abstentions"), votes)

@@ -14,12 +14,13 @@ from electio.catalogue import Source, get_source
 from electio.errors import InputError
 from electio.fetch import fetch
 from electio.frames import isin
-from electio.harmonise import blocs, geography, totals
+from electio.harmonise import blocs, geography, totals, units
 from electio.harmonise.geography import GEO_SOURCES
 from electio.parse.ballot import LOCATION, ParsedBallot
 from electio.pipeline.indicators import build_indicators
 from electio.pipeline.lineage import Lineage, now
 from electio.pipeline.polls import build_polls
+from electio.pipeline.units import UnitFrames
 from electio.quality import contracts
 from electio.referentials import read_referential
 from electio.warehouse.store import write_tables
@@ -124,6 +125,8 @@ def reference_geography(lineage: Lineage, territory: Territory) -> tuple[dict[st
         "dim_commune": communes.reset_index(drop=True),
         "map_commune_cog": mapping,
     }
+    split = units.territory_units(units.load_units(), dims["dim_commune"])
+    dims["dim_unite"] = units.dim_unite(dims["dim_commune"], split, units.arrondissement_populations(paths["communes"]))
     return dims, mapping
 
 
@@ -231,6 +234,7 @@ def run_etl(territory: Territory, target: Path | None = None, progress: Progress
     from_files = set(load_total_sources()["scrutin_id"])
 
     parts, voix, audits, source_files, national = [], [], [], {}, []
+    unit_frames = UnitFrames(units.territory_units(units.load_units(), dims["dim_commune"]), units.load_bureau_sources())
     for row in communal.itertuples():
         t0 = now()
         say(f"Scrutin {row.scrutin_id}")
@@ -243,6 +247,7 @@ def run_etl(territory: Territory, target: Path | None = None, progress: Progress
             national.append(totals.territory_frames(national_totals(parsed, mapping), source.id, "agregation_communes"))
         rejected = len(parsed.participation) - len(audit)
         lineage.record_step("parse_harmonise", source.id, len(parsed.participation), len(participation), rejected, t0)
+        unit_frames.add(lineage, parsed, path, call_parser)
         parts.append(participation)
         voix.append(ballot_voix)
         audits.append(audit)
@@ -258,6 +263,9 @@ def run_etl(territory: Territory, target: Path | None = None, progress: Progress
     fact_participation = pd.concat(parts, ignore_index=True)
     lineage.record_step("blocs_faits", None, len(all_voix), len(fact_resultat), 0, t0)
     del all_voix
+    t0 = now()
+    unit_tables = unit_frames.tables(fact_participation, fact_resultat, scrutins, dim_candidat)
+    lineage.record_step("unites_analyse", None, len(unit_frames.units), len(unit_tables["fact_participation_arrondissement"]), 0, t0)
 
     tables = {
         **dims,
@@ -270,6 +278,7 @@ def run_etl(territory: Territory, target: Path | None = None, progress: Progress
         "fact_participation_territoire": territory_part,
         "fact_resultat_territoire": fact_resultat_territoire,
     }
+    tables.update(unit_tables)
     tables.update(indicators)
     tables.update(build_polls(lineage, say))  # national polls, whatever the territory
 

@@ -229,6 +229,29 @@ def run_contracts(tables: dict[str, pd.DataFrame]) -> list[CheckResult]:
         *(territory_rules(tables["fact_participation_territoire"], tables["fact_resultat_territoire"], tables["dim_commune"], part)
           if "fact_participation_territoire" in tables else []),
         *poll_rules(tables),
+        *unit_rules(tables),
+    ]
+
+
+def unit_rules(tables: dict[str, pd.DataFrame]) -> list[CheckResult]:
+    """Arrondissement facts: known units, and units summing exactly to their commune (every count, every candidate)."""
+    if "fact_participation_arrondissement" not in tables:
+        return []
+    part, res = tables["fact_participation_arrondissement"], tables["fact_resultat_arrondissement"]
+    keys, counts = ["scrutin_id", "code_commune"], ["inscrits", "votants", "blancs", "nuls", "exprimes"]
+    summed = part.groupby(keys, as_index=False)[counts].sum(min_count=1)
+    commune = summed.merge(tables["fact_participation"], on=keys, how="left", suffixes=("", "_commune"))
+    gap = pd.concat([commune[c].astype("Float64").fillna(-1) != commune[f"{c}_commune"].astype("Float64").fillna(-1)
+                     for c in counts], axis=1).any(axis=1)
+    voix = res.groupby([*keys, "candidat_id"], as_index=False)["voix"].sum()
+    voix = voix.merge(tables["fact_resultat_commune"], on=[*keys, "candidat_id"], how="outer", suffixes=("", "_commune"))
+    voix = voix.merge(part[keys].drop_duplicates(), on=keys)  # the (ballot, commune) pairs that have units
+    t = "fact_participation_arrondissement"
+    return [
+        known_codes_rule(t, part, "code_unite", tables["dim_unite"]["code_unite"], "dim_unite"),
+        _rule(t, "somme des unités = commune (inscrits, votants, blancs, nuls, exprimés)", commune[gap.to_numpy()]),
+        _rule("fact_resultat_arrondissement", "somme des unités = commune (voix par candidat)",
+              voix[voix["voix"].fillna(-1) != voix["voix_commune"].fillna(-1)]),
     ]
 
 

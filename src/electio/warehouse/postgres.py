@@ -34,7 +34,7 @@ READER_ROLE = "electio_reader"
 
 # The portable DDL files, in execution (foreign-key) order; files not yet written are skipped.
 # Every *.sql of electio/warehouse must be listed here (checked by tests/test_postgres.py).
-DDL_FILES: tuple[str, ...] = ("schema.sql", "indicators.sql", "polls.sql", "models.sql", "analysis.sql", "forecasts.sql", "duels.sql")
+DDL_FILES: tuple[str, ...] = ("schema.sql", "indicators.sql", "polls.sql", "units.sql", "models.sql", "analysis.sql", "forecasts.sql", "duels.sql")
 
 # Columns the dashboard filters or joins on; each gets an index in every table that has it.
 DASHBOARD_KEYS: tuple[str, ...] = ("code_commune", "scrutin_id")

@@ -48,8 +48,12 @@ TABLE_ORDER = [
     "fact_intention_vote",
     "resultat_bloc_sondage",
     "couverture_sondage",
+    "dim_unite",
+    "fact_participation_arrondissement",
+    "fact_resultat_arrondissement",
+    "map_bureau_unite",
 ]
-ETL_DDL = ("schema.sql", "indicators.sql", "polls.sql")  # the tables the ETL builds; later stages add their own DDL files
+ETL_DDL = ("schema.sql", "indicators.sql", "polls.sql", "units.sql")  # the tables the ETL builds; later stages add their own DDL files
 BULK_TABLES = ("fact_participation", "fact_resultat_commune", "map_commune_scrutin", "fact_indicateur_commune")
 """Fact and audit tables with one row per ballot or indicator value (France: 0.2 M to 6.2 M rows).
 DuckDB checks declared keys row by row while inserting (~18 s for France, with the key

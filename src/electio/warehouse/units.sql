@@ -1,0 +1,118 @@
+-- Units of analysis below the commune: the arrondissements municipaux of Paris, Lyon and Marseille
+-- (referentials/unites_analyse.csv). The commune tables and views above are unchanged; the
+-- *_unite views give one row per unit of analysis (the commune, or its arrondissements).
+-- No foreign key to dim_commune (code_commune is checked by the ETL contracts): DuckDB refuses to
+-- alter a table that keys point to, and the commune model stays exactly as before.
+CREATE TABLE dim_unite (
+    code_unite        VARCHAR PRIMARY KEY,
+    nom_unite         VARCHAR NOT NULL,
+    type_unite        VARCHAR NOT NULL,
+    code_commune      VARCHAR NOT NULL,
+    code_departement  VARCHAR,
+    population        BIGINT
+);
+COMMENT ON TABLE dim_unite IS 'Unités d''analyse : chaque commune, sauf les communes à arrondissements municipaux (Paris, Lyon, Marseille), remplacées par leurs arrondissements.';
+COMMENT ON COLUMN dim_unite.code_unite IS 'Code de l''unité : code INSEE de la commune ou de l''arrondissement municipal (69381…69389) ; 69123_HA pour les bureaux de Lyon rattachés à aucun arrondissement.';
+COMMENT ON COLUMN dim_unite.nom_unite IS 'Nom de la commune ou de l''arrondissement.';
+COMMENT ON COLUMN dim_unite.type_unite IS 'commune, hors_commune (Français de l''étranger), arrondissement ou hors_arrondissement.';
+COMMENT ON COLUMN dim_unite.code_commune IS 'Commune (COG 2026) à laquelle l''unité appartient ; elle-même pour une commune.';
+COMMENT ON COLUMN dim_unite.code_departement IS 'Département.';
+COMMENT ON COLUMN dim_unite.population IS 'Population légale (COG 2026 ; NULL quand elle n''est pas publiée, ainsi pour hors_arrondissement).';
+
+CREATE TABLE fact_participation_arrondissement (
+    scrutin_id         VARCHAR NOT NULL REFERENCES dim_scrutin (scrutin_id),
+    code_unite         VARCHAR NOT NULL REFERENCES dim_unite (code_unite),
+    code_commune       VARCHAR NOT NULL,
+    inscrits           BIGINT NOT NULL,
+    votants            BIGINT NOT NULL,
+    blancs             BIGINT,
+    nuls               BIGINT,
+    exprimes           BIGINT NOT NULL,
+    estime             BOOLEAN NOT NULL,
+    scrutin_reference  VARCHAR,
+    PRIMARY KEY (scrutin_id, code_unite)
+);
+COMMENT ON TABLE fact_participation_arrondissement IS 'Participation par arrondissement municipal et scrutin : somme des bureaux de vote, ou estimation quand le scrutin n''est publié que par commune.';
+COMMENT ON COLUMN fact_participation_arrondissement.scrutin_id IS 'Scrutin.';
+COMMENT ON COLUMN fact_participation_arrondissement.code_unite IS 'Unité d''analyse (arrondissement).';
+COMMENT ON COLUMN fact_participation_arrondissement.code_commune IS 'Commune de l''arrondissement.';
+COMMENT ON COLUMN fact_participation_arrondissement.inscrits IS 'Électeurs inscrits.';
+COMMENT ON COLUMN fact_participation_arrondissement.votants IS 'Votants.';
+COMMENT ON COLUMN fact_participation_arrondissement.blancs IS 'Bulletins blancs (NULL si la source ne les distingue pas des nuls).';
+COMMENT ON COLUMN fact_participation_arrondissement.nuls IS 'Bulletins nuls (NULL si la source ne les distingue pas des blancs).';
+COMMENT ON COLUMN fact_participation_arrondissement.exprimes IS 'Suffrages exprimés.';
+COMMENT ON COLUMN fact_participation_arrondissement.estime IS 'false : somme exacte des bureaux ; true : total communal réparti avec les parts de l''arrondissement au scrutin de référence (docs/units.md) ; à n''utiliser que comme variable explicative, jamais comme cible.';
+COMMENT ON COLUMN fact_participation_arrondissement.scrutin_reference IS 'Scrutin dont les parts ont servi à l''estimation (NULL si mesuré).';
+
+CREATE TABLE fact_resultat_arrondissement (
+    scrutin_id         VARCHAR NOT NULL REFERENCES dim_scrutin (scrutin_id),
+    code_unite         VARCHAR NOT NULL REFERENCES dim_unite (code_unite),
+    code_commune       VARCHAR NOT NULL,
+    candidat_id        INTEGER NOT NULL REFERENCES dim_candidat (candidat_id),
+    voix               BIGINT NOT NULL,
+    estime             BOOLEAN NOT NULL,
+    scrutin_reference  VARCHAR,
+    PRIMARY KEY (scrutin_id, code_unite, candidat_id)
+);
+COMMENT ON TABLE fact_resultat_arrondissement IS 'Voix par candidat (ou liste, ou nuance) par arrondissement municipal et scrutin.';
+COMMENT ON COLUMN fact_resultat_arrondissement.scrutin_id IS 'Scrutin.';
+COMMENT ON COLUMN fact_resultat_arrondissement.code_unite IS 'Unité d''analyse (arrondissement).';
+COMMENT ON COLUMN fact_resultat_arrondissement.code_commune IS 'Commune de l''arrondissement.';
+COMMENT ON COLUMN fact_resultat_arrondissement.candidat_id IS 'Candidat, liste ou nuance.';
+COMMENT ON COLUMN fact_resultat_arrondissement.voix IS 'Nombre de voix.';
+COMMENT ON COLUMN fact_resultat_arrondissement.estime IS 'Voir fact_participation_arrondissement.estime (voix de la commune réparties avec les parts du bloc du candidat au scrutin de référence).';
+COMMENT ON COLUMN fact_resultat_arrondissement.scrutin_reference IS 'Scrutin dont les parts ont servi à l''estimation (NULL si mesuré).';
+
+CREATE TABLE map_bureau_unite (
+    scrutin_id    VARCHAR NOT NULL REFERENCES dim_scrutin (scrutin_id),
+    code_commune  VARCHAR NOT NULL,
+    bureau        VARCHAR NOT NULL,
+    code_unite    VARCHAR NOT NULL REFERENCES dim_unite (code_unite),
+    PRIMARY KEY (scrutin_id, code_commune, bureau)
+);
+COMMENT ON TABLE map_bureau_unite IS 'Audit : chaque bureau de vote d''une commune à arrondissements et l''unité où il est compté (règle : referentials/unites_analyse.csv).';
+COMMENT ON COLUMN map_bureau_unite.scrutin_id IS 'Scrutin.';
+COMMENT ON COLUMN map_bureau_unite.code_commune IS 'Commune (code INSEE du fichier source).';
+COMMENT ON COLUMN map_bureau_unite.bureau IS 'Code du bureau de vote dans le fichier source.';
+COMMENT ON COLUMN map_bureau_unite.code_unite IS 'Unité d''analyse du bureau.';
+
+-- One row per unit of analysis and ballot: the commune's row, except in a commune that has unit
+-- rows for that ballot, where its arrondissements' rows replace it.
+CREATE VIEW v_participation_unite AS
+SELECT p.scrutin_id, p.code_commune AS code_unite, p.code_commune, COALESCE(u.type_unite, 'commune') AS type_unite,
+       p.inscrits, p.votants, p.blancs, p.nuls, p.exprimes, FALSE AS estime, CAST(NULL AS VARCHAR) AS scrutin_reference
+FROM fact_participation p
+LEFT JOIN dim_unite u ON u.code_unite = p.code_commune
+WHERE NOT EXISTS (SELECT 1 FROM fact_participation_arrondissement a
+                  WHERE a.scrutin_id = p.scrutin_id AND a.code_commune = p.code_commune)
+UNION ALL
+SELECT a.scrutin_id, a.code_unite, a.code_commune, u.type_unite,
+       a.inscrits, a.votants, a.blancs, a.nuls, a.exprimes, a.estime, a.scrutin_reference
+FROM fact_participation_arrondissement a
+JOIN dim_unite u ON u.code_unite = a.code_unite;
+
+-- Like v_resultat_bloc_commune, per unit of analysis (0 voix where a bloc that stood got none).
+CREATE VIEW v_resultat_bloc_unite AS
+WITH blocs_scrutin AS (
+    SELECT DISTINCT scrutin_id, code_bloc FROM dim_candidat WHERE code_bloc IS NOT NULL
+), voix_unite AS (
+    SELECT f.scrutin_id, f.code_commune AS code_unite, f.candidat_id, f.voix
+    FROM fact_resultat_commune f
+    WHERE NOT EXISTS (SELECT 1 FROM fact_participation_arrondissement a
+                      WHERE a.scrutin_id = f.scrutin_id AND a.code_commune = f.code_commune)
+    UNION ALL
+    SELECT scrutin_id, code_unite, candidat_id, voix FROM fact_resultat_arrondissement
+), voix_bloc AS (
+    SELECT v.scrutin_id, v.code_unite, c.code_bloc, SUM(v.voix) AS voix
+    FROM voix_unite v
+    JOIN dim_candidat c ON c.candidat_id = v.candidat_id
+    GROUP BY v.scrutin_id, v.code_unite, c.code_bloc
+)
+SELECT p.scrutin_id, p.code_unite, p.code_commune, p.type_unite, b.code_bloc AS bloc,
+       COALESCE(v.voix, 0) AS voix, p.exprimes,
+       CASE WHEN p.exprimes > 0 THEN CAST(COALESCE(v.voix, 0) AS FLOAT8) / p.exprimes END AS part,
+       p.estime, p.scrutin_reference
+FROM v_participation_unite p
+JOIN blocs_scrutin b ON b.scrutin_id = p.scrutin_id
+LEFT JOIN voix_bloc v
+       ON v.scrutin_id = p.scrutin_id AND v.code_unite = p.code_unite AND v.code_bloc = b.code_bloc;
