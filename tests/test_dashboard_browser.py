@@ -58,8 +58,8 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def wait_until_up(url: str, process: subprocess.Popen, timeout: float = 90.0) -> None:
-    """Poll the server until it answers (fail if it exits or stays silent)."""
+def wait_until_up(url: str, process: subprocess.Popen, timeout: float = 300.0) -> None:
+    """Poll the server until it answers (fail if it exits or stays silent): it listens once the overview's maps are computed."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
