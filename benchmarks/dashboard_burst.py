@@ -79,10 +79,7 @@ def main() -> None:
 
     from electio.dashboard.app import create_app, overview_requests
 
-    bodies = overview_requests(create_app(path), path)  # the request bodies the browser sends (built from the app's callbacks)
-    for thread in threading.enumerate():  # this process's own warm-up must not compete with the server for the CPU
-        if thread.name == "electio-scenarios":
-            thread.join()
+    bodies = overview_requests(create_app(path, engine=False), path)  # the bodies the browser sends (from the app's callbacks)
     with serving(path) as server:
         url = server.url + "/_dash-update-component"
         print(f"Entrepôt : {path} ; {len(bodies)} vues (échéance × bloc) ; {options.clients} clients × {options.requetes} requêtes ; "

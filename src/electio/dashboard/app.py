@@ -83,11 +83,17 @@ def clear_caches(sent: responses.ResponseCache | None = None) -> None:
                 value.cache_clear()
 
 
-def warm(path: Path) -> None:
-    """Run the page-independent queries now and prepare the scenario engine in the background."""
-    data.warm(path)
+def warm_engine(path: Path) -> None:
+    """Prepare the scenario engine in the background."""
     # not a daemon: a process ending while DuckDB runs in a daemon thread aborts in C++ (exit 134)
     threading.Thread(target=simulation.warm, args=(path,), name="electio-scenarios").start()
+
+
+def warm(path: Path, engine: bool = True) -> None:
+    """Run the page-independent queries now and (``engine``) prepare the scenario engine in the background."""
+    data.warm(path)
+    if engine:
+        warm_engine(path)
 
 
 def _warm_quietly(path: Path, refill: Callable[[], None] | None = None) -> None:
@@ -120,12 +126,13 @@ def outlines_response(path: Path, name: str) -> Response:
     return Response(found[1], mimetype="application/geo+json", headers={"Cache-Control": "public, max-age=86400"})
 
 
-def create_app(warehouse: Path | None = None) -> Dash:
-    """Build the dashboard for one warehouse, its queries run and cached at once (and again when the file is replaced)."""
+def create_app(warehouse: Path | None = None, engine: bool = True) -> Dash:
+    """Build the dashboard for one warehouse, its queries run and cached at once (and again when the file is replaced);
+    ``engine``: prepare the scenario engine now, in the background (else the caller starts :func:`warm_engine`)."""
     path = (warehouse or config.warehouse_path()).resolve()
     sent = responses.ResponseCache()
     data.replaced(path, sent)
-    warm(path)
+    warm(path, engine)
     app = Dash(__name__, title=TITLE, update_title=None, suppress_callback_exceptions=True, serve_locally=True,
                meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}])
     app.index_string = INDEX.replace("__STYLE__", stylesheet())
@@ -190,8 +197,11 @@ def serve(warehouse: Path | None = None, port: int = 8050, host: str = "127.0.0.
     """Start the dashboard's web server (blocks until interrupted).
 
     The overview's maps (every horizon × bloc) are computed before the server listens: the first users,
-    even a burst of them, get answers replayed from the cache instead of sharing the CPU to compute them."""
+    even a burst of them, get answers replayed from the cache instead of sharing the CPU to compute them.
+    The scenario engine is prepared next, in the background."""
     check_port(host, port)
-    app = create_app(warehouse)
-    prefill(app, (warehouse or config.warehouse_path()).resolve())
+    path = (warehouse or config.warehouse_path()).resolve()
+    app = create_app(path, engine=False)
+    prefill(app, path)
+    warm_engine(path)  # after the maps: the two would share the CPU and delay the start
     app.run(host=host, port=port, debug=False)
