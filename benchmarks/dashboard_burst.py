@@ -2,9 +2,9 @@
 
     python benchmarks/dashboard_burst.py [--entrepot PATH] [--clients 20] [--requetes 10]
 
-Starts ``electio serve`` in a subprocess, waits until the home page answers, then runs the burst
-twice: at once (the start-up prefill of the maps still running) and after every (horizon, bloc)
-view was requested once. Each client requests the views in its own order, so that all 4 horizons
+Starts ``electio serve`` in a subprocess (``serving.py``), waits until the home page answers (the
+server computes the overview's maps before it listens: the start-up time is printed), then runs
+the burst twice: at once, and after every (horizon, bloc) view was requested once. Each client requests the views in its own order, so that all 4 horizons
 × 7 blocs are asked for. Goal (issue 19): p95 under 2 s with 20 clients × 10 requests.
 """
 
@@ -12,25 +12,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
-import sys
 import threading
 import time
 import urllib.request
 from pathlib import Path
 
+from serving import serving
+
 from electio import config
-
-
-def free_port() -> int:
-    """A free local TCP port."""
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def post(url: str, body: dict) -> float:
@@ -89,28 +79,16 @@ def main() -> None:
 
     from electio.dashboard.app import create_app, overview_requests
 
-    bodies = overview_requests(create_app(path), path)  # the request bodies the browser sends (built from the app's callbacks)
-    port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "electio.cli", "serve", "--port", str(port), "--entrepot", str(path)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=dict(os.environ))
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(600):
-            try:
-                urllib.request.urlopen(base + "/", timeout=2).read()
-                break
-            except OSError:
-                time.sleep(0.2)
-        url = base + "/_dash-update-component"
-        print(f"Entrepôt : {path} ; {len(bodies)} vues (échéance × bloc) ; {options.clients} clients × {options.requetes} requêtes\n")
+    bodies = overview_requests(create_app(path, engine=False), path)  # the bodies the browser sends (from the app's callbacks)
+    with serving(path) as server:
+        url = server.url + "/_dash-update-component"
+        print(f"Entrepôt : {path} ; {len(bodies)} vues (échéance × bloc) ; {options.clients} clients × {options.requetes} requêtes ; "
+              f"page d'accueil servie {server.startup_s:.1f} s après le lancement de « electio serve »\n")
         print("| rafale | requêtes | p50 (s) | p95 (s) | max (s) |\n|---|---:|---:|---:|---:|")
         print(summary("dès que la page d'accueil répond", burst(url, bodies, options.clients, options.requetes)), flush=True)
         for body in bodies:
             post(url, body)
         print(summary("après une première demande de chaque vue", burst(url, bodies, options.clients, options.requetes)))
-    finally:
-        process.terminate()
-        process.wait(timeout=60)
 
 
 if __name__ == "__main__":

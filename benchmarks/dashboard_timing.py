@@ -11,17 +11,13 @@ Goal: every page under one second on the Rhône warehouse.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
 import plotly.io as pio
+from serving import serving
 
 from electio import config
 
@@ -65,28 +61,12 @@ def server_side(path: Path) -> list[tuple[str, float, float]]:
     return [(name, timed(work), timed(work)) for name, work in steps]
 
 
-def free_port() -> int:
-    """A free local TCP port."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def browser_side(path: Path) -> list[tuple[str, float]]:
     """Seconds until each page's key sentences are shown in headless Chromium."""
     from playwright.sync_api import sync_playwright
 
-    port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "electio.cli", "serve", "--port", str(port), "--entrepot", str(path)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=dict(os.environ))
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            try:
-                urllib.request.urlopen(url, timeout=1)
-                break
-            except OSError:
-                time.sleep(0.2)
+    with serving(path) as server:
+        url = server.url
         time.sleep(8)  # let the scenario engine finish preparing in the background
         out = []
         with sync_playwright() as driver:
@@ -111,9 +91,6 @@ def browser_side(path: Path) -> list[tuple[str, float]]:
             out.append(("curseur de scénario → cartes à jour", time.perf_counter() - start))
             browser.close()
         return out
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
 
 
 def main() -> None:

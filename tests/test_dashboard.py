@@ -6,6 +6,7 @@ Every expected value is computed here with plain SQL on the warehouse, independe
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -20,11 +21,10 @@ TERRITORY = "69"
 LYON = "69123"
 
 
-def build_warehouse(home: Path) -> Path:
-    """ETL, fast evaluation and forecasts of the Rhône in ``home`` (once per test session)."""
+def build_warehouse(home: Path, etl: Path) -> Path:
+    """The session's Rhône ETL (``etl``, copied) with a fast evaluation and forecasts, in ``home`` (once per test session)."""
     from electio.forecasts.stage import ForecastOptions, run_forecast
     from electio.models.evaluate import run_evaluation
-    from electio.pipeline.etl import Territory, run_etl
 
     path = home / "data" / "warehouse" / "electio.duckdb"
     done = home / "complet"
@@ -33,7 +33,8 @@ def build_warehouse(home: Path) -> Path:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("ELECTIO_HOME", str(home))
         patch.setattr("electio.forecasts.charts.draw_all", lambda *_args, **_kwargs: [])  # the stage's PNG charts are not tested here
-        run_etl(Territory(TERRITORY), path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(etl, path)
         run_evaluation(path, fast=True)
         run_forecast(path, ForecastOptions(html=False))
     done.touch()
@@ -41,9 +42,9 @@ def build_warehouse(home: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def warehouse(tmp_path_factory: pytest.TempPathFactory, mirror: Path) -> Path:
+def warehouse(tmp_path_factory: pytest.TempPathFactory, rhone_etl: Path) -> Path:
     """The session's Rhône warehouse (shared with the browser tests through a fixed folder)."""
-    return build_warehouse(tmp_path_factory.getbasetemp() / "tableau_de_bord")
+    return build_warehouse(tmp_path_factory.getbasetemp() / "tableau_de_bord", rhone_etl)
 
 
 def sql(path: Path, text: str, params: list | None = None) -> pd.DataFrame:

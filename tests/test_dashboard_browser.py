@@ -58,8 +58,8 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def wait_until_up(url: str, process: subprocess.Popen, timeout: float = 90.0) -> None:
-    """Poll the server until it answers (fail if it exits or stays silent)."""
+def wait_until_up(url: str, process: subprocess.Popen, timeout: float = 300.0) -> None:
+    """Poll the server until it answers (fail if it exits or stays silent): it listens once the overview's maps are computed."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -127,9 +127,14 @@ def text(tab: object, element_id: str) -> str:
 
 
 def wait_text(tab: object, element_id: str, expected: str, timeout: float = 30_000) -> str:
-    """Wait until an element's text contains ``expected``; return the text."""
-    tab.wait_for_function("([id, want]) => (document.getElementById(id)?.textContent || '').includes(want)", arg=[element_id, expected],
-                          timeout=timeout)
+    """Wait until an element's text contains ``expected``; return the text (fail with the text shown when it never does)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        tab.wait_for_function("([id, want]) => (document.getElementById(id)?.textContent || '').includes(want)", arg=[element_id, expected],
+                              timeout=timeout)
+    except PlaywrightTimeout:
+        pytest.fail(f"#{element_id} n'affiche pas « {expected} » après {timeout / 1000:.0f} s : « {text(tab, element_id)} »")
     return text(tab, element_id)
 
 
@@ -246,14 +251,15 @@ def test_scenario_slider_updates_maps_and_probabilities(page: object, server: st
         set_slider(page, "extreme_droite", 5)
         wait_text(page, "scenario-methode", name)
         rows = territory_rows(warehouse, name, first_target)
-        assert f"{percent(rows['extreme_droite'][0])} des exprimés" in text(page, "scenario-carte-bloc-texte")
+        wait_text(page, "scenario-carte-bloc-texte", f"{percent(rows['extreme_droite'][0])} des exprimés")
         first = max((b for b in rows if b != "abstention"), key=lambda b: rows[b][0])
-        assert f"{percent(rows[first][0])} des exprimés" in text(page, "scenario-barres-texte")
+        wait_text(page, "scenario-barres-texte", f"{percent(rows[first][0])} des exprimés")
     set_slider(page, "extreme_droite", 3)
-    wait_text(page, "scenario-methode", "Calcul à la volée", timeout=60_000)
-    assert "Extrême droite +3,0\u202fpts" in wait_text(page, "scenario-resume", "+3,0")
-    assert f"{percent(trend + 0.03)} des exprimés dans l'ensemble du territoire" in text(page, "scenario-carte-bloc-texte")
-    assert "Probabilité que" in text(page, "scenario-probabilites-texte")
+    # every output of the slider's callback is awaited, not read at once: the page may show them a frame apart
+    assert "Extrême droite +3,0\u202fpts" in wait_text(page, "scenario-resume", "Extrême droite +3,0", timeout=60_000)
+    wait_text(page, "scenario-methode", "Calcul à la volée")
+    wait_text(page, "scenario-carte-bloc-texte", f"{percent(trend + 0.03)} des exprimés dans l'ensemble du territoire")
+    assert "Probabilité que" in wait_text(page, "scenario-probabilites-texte", "Probabilité que")
     screenshots(page, "3_scenarios")
 
 

@@ -185,7 +185,8 @@ def _unknown_candidate(text: str) -> str:
     ids=["gzip_tronque", "colonne_manquante", "voix_non_numerique", "nuance_inconnue"],
 )
 def test_bad_input_names_file_and_keeps_warehouse(damage, expected: str, line: int | None, rhone: Path, mirror: Path,
-                                                  tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+                                                  tmp_path: Path, monkeypatch: pytest.MonkeyPatch, narrow_etl) -> None:
+    narrow_etl(ballots=("euro2014_t1",))  # the ETL stops at the damaged file instead of building every other source first
     target = tmp_path / "w.duckdb"
     shutil.copy(rhone, target)
     before = sha256_of(target)
@@ -218,11 +219,12 @@ def _short_commune_code(src: Path, dst: Path) -> None:
 @pytest.mark.parametrize(("damage", "expected", "line"), [(_text_in_rate_column, "abc", 4), (_short_commune_code, "code", 5)],
                          ids=["taux_texte", "code_commune_court"])
 def test_bad_indicator_file_names_file_and_keeps_warehouse(damage, expected: str, line: int, rhone: Path, mirror: Path,
-                                                           tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+                                                           tmp_path: Path, monkeypatch: pytest.MonkeyPatch, narrow_etl) -> None:
     target = tmp_path / "w.duckdb"
     shutil.copy(rhone, target)
     before = sha256_of(target)
     damaged, source = _corrupt("revenus__insee_filosofi_filo2019_disp_com", tmp_path, mirror, damage)
+    narrow_etl(indicator_ids=(source.id,))  # the ETL stops at the damaged file instead of parsing every other indicator first
     monkeypatch.setattr("electio.pipeline.indicators.catalogue", lambda: {**_real_catalogue(), source.id: source})
     monkeypatch.setattr("electio.fetch._candidates", lambda s: [(damaged, "miroir")] if s.id == source.id else _real_candidates(s))
     with pytest.raises(InputError, match=expected) as error:
@@ -231,7 +233,8 @@ def test_bad_indicator_file_names_file_and_keeps_warehouse(damage, expected: str
     assert sha256_of(target) == before
 
 
-def test_checksum_mismatch_stops_the_run(rhone: Path, mirror: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_checksum_mismatch_stops_the_run(rhone: Path, mirror: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, narrow_etl) -> None:
+    narrow_etl(ballots=("euro2014_t1",))
     target = tmp_path / "w.duckdb"
     shutil.copy(rhone, target)
     before = sha256_of(target)

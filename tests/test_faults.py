@@ -32,6 +32,7 @@ from electio.failures import INTERRUPTED_CODE, explain
 from electio.fetch import sha256_of
 from electio.warehouse import postgres
 from electio.warehouse.store import connect, file_identity, replace_stage_tables, wal_of, write_tables
+from test_dashboard import warehouse  # noqa: F401  (session fixture: the Rhône home with evaluation and forecasts)
 from test_warehouse_store import tiny_tables
 
 SRC = Path(__file__).resolve().parents[1] / "src"
@@ -436,20 +437,54 @@ def test_serve_on_a_busy_port_says_so_in_french(tmp_path: Path) -> None:
 
 # ─── 9. French messages instead of tracebacks ───────────────────────────────────────────
 
+WRITE_WAREHOUSE = """
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, {tests!r})
+    from electio import cli
+    from electio.warehouse.store import write_tables
+    from test_warehouse_store import tiny_tables
+
+    @cli.app.command("essai-ecriture")
+    def write() -> None:
+        write_tables(Path({target!r}), tiny_tables())
+
+    sys.argv = ["electio", "essai-ecriture"]
+    cli.app()
+"""
+
+
+def write_warehouse_command(target: Path) -> list[str]:
+    """A CLI command that only writes a small warehouse into ``target`` (the ETL's writer behind the CLI's handler)."""
+    return snippet(WRITE_WAREHOUSE.format(tests=str(Path(__file__).parent), target=str(target)))
+
+
+def assert_interrupted_write_kept(code: int, out: str, target: Path, before: str) -> None:
+    assert code == INTERRUPTED_CODE, out
+    assert "interrompue" in out and "Relancez" in out and "Traceback" not in out, out
+    assert sha256_of(target) == before
+    assert sorted(p.name for p in target.parent.iterdir()) == ["electio.duckdb"]
+
+
 @pytest.mark.realdata
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_interrupting_the_etl_write_keeps_the_previous_warehouse(sig: int, mirror: Path, tmp_path: Path) -> None:
-    """Failure 9: Ctrl+C during the ETL write gave `RuntimeError: Query interrupted`; SIGTERM left the staging file."""
+def test_interrupting_the_etl_write_keeps_the_previous_warehouse(mirror: Path, tmp_path: Path) -> None:
+    """Failure 9: Ctrl+C during the ETL write gave `RuntimeError: Query interrupted` (the real `electio etl`, stopped at its write)."""
     home = tmp_path / "home"
     target = home / "data" / "warehouse" / "electio.duckdb"
     write_tables(target, tiny_tables())
     before = sha256_of(target)
     child = paused(electio("etl", "--departement", "69"), home, "warehouse-write", tmp_path)
-    code, out = finish(child, sig)
-    assert code == INTERRUPTED_CODE, out
-    assert "interrompue" in out and "Relancez" in out and "Traceback" not in out, out
-    assert sha256_of(target) == before
-    assert sorted(p.name for p in target.parent.iterdir()) == ["electio.duckdb"]
+    assert_interrupted_write_kept(*finish(child, signal.SIGINT), target, before)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_during_the_warehouse_write_removes_the_staging_file(sig: int, tmp_path: Path) -> None:
+    """Failure 9: SIGTERM during the ETL write left the staging file (the writer the ETL uses, behind the CLI's handler)."""
+    target = tmp_path / "home" / "data" / "warehouse" / "electio.duckdb"
+    write_tables(target, tiny_tables())
+    before = sha256_of(target)
+    child = paused(write_warehouse_command(target), tmp_path / "home", "warehouse-write", tmp_path)
+    assert_interrupted_write_kept(*finish(child, sig), target, before)
 
 
 def test_a_read_only_home_stops_at_once(tmp_path: Path) -> None:
@@ -594,6 +629,40 @@ def test_the_cli_turns_a_sigterm_into_a_french_message(tmp_path: Path) -> None:
         child = paused(snippet(code), tmp_path, "cli", tmp_path)
         returncode, out = finish(child, sig)
         assert returncode == INTERRUPTED_CODE and "commande interrompue" in out and "Traceback" not in out, out
+
+
+def row_counts(path: Path, tables: tuple[str, ...]) -> dict[str, int]:
+    with connect(path) as con:
+        return {table: con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] for table in tables}
+
+
+@pytest.mark.realdata
+def test_an_interrupted_forecast_keeps_the_previous_charts_and_tables(warehouse: Path, tmp_path: Path,  # noqa: F811
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Failure 10: an interrupted `forecast` kept its tables but its chart folder dropped from 29 files to 6."""
+    from electio.forecasts import charts, stage
+
+    home = tmp_path / "home"
+    shutil.copytree(warehouse.parents[2], home)  # the session's Rhône home: ETL, fast evaluation, forecasts
+    monkeypatch.setenv("ELECTIO_HOME", str(home))
+    path = home / warehouse.relative_to(warehouse.parents[2])
+    folder = stage.forecast_dir()
+    (folder / "ancien_graphique.png").write_bytes(b"graphique du run precedent")
+    before_files = {p.name: p.read_bytes() for p in folder.iterdir()}
+    before_tables = row_counts(path, ("fact_prevision", "dim_scenario", "dim_scrutin_cible"))
+    before = sha256_of(path)
+
+    def interrupted(result, *_args, **_kwargs):  # noqa: ANN001
+        (result.output / "nouveau_graphique.png").write_bytes(b"moitie")  # some charts drawn, then SIGTERM
+        raise Interrupted("SIGTERM")
+
+    monkeypatch.setattr(charts, "draw_all", interrupted)
+    with pytest.raises(Interrupted):
+        stage.run_forecast(path, stage.ForecastOptions(html=False, draws=200))
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before_files
+    assert not [p.name for p in folder.parent.iterdir() if p.name.startswith(".")]  # no staging folder left
+    assert sha256_of(path) == before  # the tables were not touched
+    assert row_counts(path, tuple(before_tables)) == before_tables
 
 
 @pytest.mark.realdata

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import shutil
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -24,7 +25,7 @@ from electio.forecasts.targets import forecast_targets, stored_targets, target_f
 from electio.forecasts.trajectories import damped_sum, project, reference_year
 from electio.forecasts.uncertainty import brier, closest_horizon, reliability, territory_draws, yearly_variance
 from electio.models.compositional import rake, rake_draws, shift_to_mean, shift_to_mean_draws
-from test_analysis import rhone_warehouse  # noqa: F401  (module fixture: the Rhône warehouse built by run_etl)
+from test_dashboard import warehouse  # noqa: F401  (session fixture: the Rhône home with a fast evaluation and forecasts)
 
 BLOCS = ("gauche", "centre", "droite")
 
@@ -233,18 +234,18 @@ def test_forecasts_ddl_is_commented_and_portable() -> None:
 # ─── The stage on the Rhône (public mirror) ──────────────────────────────────────────────
 
 @pytest.fixture(scope="module")
-def forecast_run(rhone_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str, Path]]:  # noqa: F811
-    """A fast evaluation then one ``electio forecast`` (few draws) in a throw-away project home."""
-    from electio.models.evaluate import run_evaluation
-
+def forecast_run(warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str, Path]]:  # noqa: F811
+    """One ``electio forecast`` (few draws) in a copy of the session's evaluated Rhône home (test_dashboard's ``warehouse``:
+    the ETL and a fast evaluation, made once per session); the command replaces every forecast table and file."""
     home = tmp_path_factory.mktemp("home_prevision")
+    shutil.copytree(warehouse.parents[2], home, dirs_exist_ok=True)
+    path = home / warehouse.relative_to(warehouse.parents[2])
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("ELECTIO_HOME", str(home))
-        run_evaluation(rhone_warehouse, fast=True)
-        result = CliRunner().invoke(app, ["forecast", "--entrepot", str(rhone_warehouse), "--tirages", "400", "--commune", "Villeurbanne",
+        result = CliRunner().invoke(app, ["forecast", "--entrepot", str(path), "--tirages", "400", "--commune", "Villeurbanne",
                                           "--scenario", "poussee_extreme_droite", "--swing", "extreme_droite=+3", "--indicateur", "taux_chomage=+2"], env={"COLUMNS": "220"})
         assert result.exit_code == 0, result.output
-        yield rhone_warehouse, result.output, home / "output" / "previsions"
+        yield path, result.output, home / "output" / "previsions"
 
 
 def todays_targets() -> list:

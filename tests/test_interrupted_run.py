@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import gzip
-import os
 import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -16,23 +12,18 @@ from electio.errors import InputError
 from electio.fetch import sha256_of
 from electio.parse import aktiur
 from electio.warehouse.store import remove_stale_staging, write_tables
+from test_faults import finish, paused, write_warehouse_command
 from test_warehouse_store import tiny_tables
 
 
-def test_killed_build_leaves_previous_warehouse(mirror: Path, tmp_path: Path) -> None:
-    """SIGKILL an ETL mid-run: the previous file is intact and the next build sweeps the leftovers."""
+def test_killed_build_leaves_previous_warehouse(tmp_path: Path) -> None:
+    """SIGKILL the warehouse writer while it fills its working file: the previous file is intact and the next build sweeps
+    the leftovers. The writer stops at its write (``ELECTIO_PAUSE_AT=warehouse-write``, see tests/test_faults.py) instead of
+    being polled against a fixed deadline, which a loaded machine could miss."""
     target = tmp_path / "electio.duckdb"
     write_tables(target, tiny_tables())
     before = sha256_of(target)
-    env = {**os.environ, "ELECTIO_HOME": str(tmp_path / "home")}
-    child = subprocess.Popen([sys.executable, "-m", "electio.cli", "etl", "--entrepot", str(target)], env=env,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
-    while not list(tmp_path.glob(".electio.duckdb.*.building*")) and time.monotonic() < deadline and child.poll() is None:
-        time.sleep(0.05)
-    assert child.poll() is None, "l'ETL s'est terminé avant d'écrire l'entrepôt de travail"
-    child.send_signal(signal.SIGKILL)
-    child.wait()
+    finish(paused(write_warehouse_command(target), tmp_path / "home", "warehouse-write", tmp_path), signal.SIGKILL)
     assert sha256_of(target) == before
     leftovers = list(tmp_path.glob(".electio.duckdb.*.building*"))
     assert leftovers  # the killed process could not clean up…

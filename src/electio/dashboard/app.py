@@ -7,8 +7,10 @@ can be built for any warehouse file, several times in one process (tests), with 
 from __future__ import annotations
 
 import errno
+import functools
 import socket
 import threading
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 from types import ModuleType
@@ -81,29 +83,38 @@ def clear_caches(sent: responses.ResponseCache | None = None) -> None:
                 value.cache_clear()
 
 
-def warm(path: Path) -> None:
-    """Run the page-independent queries now and prepare the scenario engine in the background."""
-    data.warm(path)
+def warm_engine(path: Path) -> None:
+    """Prepare the scenario engine in the background."""
     # not a daemon: a process ending while DuckDB runs in a daemon thread aborts in C++ (exit 134)
     threading.Thread(target=simulation.warm, args=(path,), name="electio-scenarios").start()
 
 
-def _warm_quietly(path: Path) -> None:
-    """:func:`warm` in the background after a reload: a page that needs a missing table says so itself."""
+def warm(path: Path, engine: bool = True) -> None:
+    """Run the page-independent queries now and (``engine``) prepare the scenario engine in the background."""
+    data.warm(path)
+    if engine:
+        warm_engine(path)
+
+
+def _warm_quietly(path: Path, refill: Callable[[], None] | None = None) -> None:
+    """:func:`warm` in the background after a reload, then ``refill`` (the overview's maps): a page that needs a
+    missing table says so itself."""
     try:
         data.warm(path)
+        if refill is not None:
+            refill()
         simulation.warm(path)
     except Exception:  # noqa: BLE001,S110  (only a cache warm-up: the request that needs the data reports the problem)
         pass
 
 
-def reload_if_replaced(path: Path, sent: responses.ResponseCache | None = None) -> bool:
+def reload_if_replaced(path: Path, sent: responses.ResponseCache | None = None, refill: Callable[[], None] | None = None) -> bool:
     """Before each request: when the warehouse file changed, drop the caches so that pages show the new data
-    (queries re-run on demand, the page-independent ones in the background); whether it reloaded."""
+    (queries re-run on demand, the page-independent ones and ``refill`` in the background); whether it reloaded."""
     if not data.replaced(path, sent):
         return False
     clear_caches(sent)
-    threading.Thread(target=_warm_quietly, args=(path,), name="electio-rechargement").start()
+    threading.Thread(target=_warm_quietly, args=(path, refill), name="electio-rechargement").start()
     return True
 
 
@@ -115,17 +126,19 @@ def outlines_response(path: Path, name: str) -> Response:
     return Response(found[1], mimetype="application/geo+json", headers={"Cache-Control": "public, max-age=86400"})
 
 
-def create_app(warehouse: Path | None = None) -> Dash:
-    """Build the dashboard for one warehouse, its queries run and cached at once (and again when the file is replaced)."""
+def create_app(warehouse: Path | None = None, engine: bool = True) -> Dash:
+    """Build the dashboard for one warehouse, its queries run and cached at once (and again when the file is replaced);
+    ``engine``: prepare the scenario engine now, in the background (else the caller starts :func:`warm_engine`)."""
     path = (warehouse or config.warehouse_path()).resolve()
     sent = responses.ResponseCache()
     data.replaced(path, sent)
-    warm(path)
+    warm(path, engine)
     app = Dash(__name__, title=TITLE, update_title=None, suppress_callback_exceptions=True, serve_locally=True,
                meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}])
     app.index_string = INDEX.replace("__STYLE__", stylesheet())
     app.layout = lambda: shell(path)  # rebuilt per page load: the header follows a replaced warehouse
-    app.server.before_request(lambda: None if reload_if_replaced(path, sent) else None)  # Flask: a non-None value would be the response
+    refill = functools.partial(prefill, app, path)
+    app.server.before_request(lambda: None if reload_if_replaced(path, sent, refill) else None)  # Flask: a non-None value would be the response
     responses.install(app.server, sent)
     app.server.add_url_rule(f"{TOPOJSON_URL}<name>", "fonds_de_carte", empty_world)
     app.server.add_url_rule(f"{data.OUTLINES_URL}<name>", "contours", lambda name: outlines_response(path, name))
@@ -181,12 +194,14 @@ def check_port(host: str, port: int) -> None:
 
 
 def serve(warehouse: Path | None = None, port: int = 8050, host: str = "127.0.0.1") -> None:
-    """Start the dashboard's web server (blocks until interrupted)."""
+    """Start the dashboard's web server (blocks until interrupted).
+
+    The overview's maps (every horizon × bloc) are computed before the server listens: the first users,
+    even a burst of them, get answers replayed from the cache instead of sharing the CPU to compute them.
+    The scenario engine is prepared next, in the background."""
     check_port(host, port)
-    app = create_app(warehouse)
-    stop = threading.Event()
-    threading.Thread(target=prefill, args=(app, (warehouse or config.warehouse_path()).resolve(), stop), name="electio-cartes").start()
-    try:
-        app.run(host=host, port=port, debug=False)
-    finally:
-        stop.set()  # the prefill ends after the view it is computing
+    path = (warehouse or config.warehouse_path()).resolve()
+    app = create_app(path, engine=False)
+    prefill(app, path)
+    warm_engine(path)  # after the maps: the two would share the CPU and delay the start
+    app.run(host=host, port=port, debug=False)

@@ -114,15 +114,25 @@ def territory_view(path: Path, total: pd.DataFrame, when: str) -> tuple[go.Figur
     return bars, bars_text, probabilities, probabilities_text
 
 
-def forecast_view(path: Path, rows: pd.DataFrame, bloc: str, when: str) -> ForecastView:
-    """All the forecast figures of one target (communes and territory rows together)."""
+def split(path: Path, rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Forecast rows → (communes' rows, the territory's rows in bloc order)."""
     code = data.territory(path)[0]
-    communes = rows[rows["code_commune"] != code]
-    total = data.in_bloc_order(path, rows[rows["code_commune"] == code])
+    return rows[rows["code_commune"] != code], data.in_bloc_order(path, rows[rows["code_commune"] == code])
+
+
+def bloc_free_parts(path: Path, rows: pd.DataFrame, when: str) -> tuple:
+    """The figures of a target that do not depend on the chosen bloc: leading-bloc map, its sentence and legend, bars,
+    probabilities and their sentences (:func:`leader_view` then :func:`territory_view`)."""
+    communes, total = split(path, rows)
+    return (*leader_view(path, communes, when), *territory_view(path, total, when))
+
+
+def forecast_view(path: Path, rows: pd.DataFrame, bloc: str, when: str, bloc_free: tuple | None = None) -> ForecastView:
+    """All the forecast figures of one target (communes and territory rows together); ``bloc_free``: the
+    :func:`bloc_free_parts` of the same rows when already computed."""
+    communes, total = split(path, rows)
     share_map, share_text = share_view(path, communes, total, bloc, when)
-    leader_map, leader_text, legend = leader_view(path, communes, when)
-    bars, bars_text, probabilities, probabilities_text = territory_view(path, total, when)
-    return ForecastView(share_map, share_text, leader_map, leader_text, legend, bars, bars_text, probabilities, probabilities_text)
+    return ForecastView(share_map, share_text, *(bloc_free or bloc_free_parts(path, rows, when)))
 
 
 def signed_points(value: float) -> str:

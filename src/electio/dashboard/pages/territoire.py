@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 from dash import Dash, Input, Output, callback_context, html, no_update
@@ -45,6 +46,13 @@ def _default_bloc(path: Path, key: str) -> str:
     return str(shares.loc[shares["moyenne"].idxmax(), "bloc"]) if not shares.empty else str(data.blocs(path)["code_bloc"].iloc[0])
 
 
+@lru_cache(maxsize=32)
+def _bloc_free_parts(path: Path, key: str) -> tuple:
+    """A target's figures that do not depend on the bloc (leading-bloc map, bars, probabilities): computed once for all
+    its blocs (emptied with the other caches when the warehouse is replaced)."""
+    return views.bloc_free_parts(path, data.forecast_slice(path, key), views.target_label(path, key))
+
+
 def register(app: Dash, path: Path) -> None:
     """Callback: horizon and bloc → maps, bars and their sentences."""
 
@@ -56,7 +64,7 @@ def register(app: Dash, path: Path) -> None:
         Input("territoire-horizon", "value"), Input("territoire-bloc", "value"),
     )
     def update(key: str, bloc: str) -> tuple:
-        view = views.forecast_view(path, data.forecast_slice(path, key), bloc, views.target_label(path, key))
+        view = views.forecast_view(path, data.forecast_slice(path, key), bloc, views.target_label(path, key), _bloc_free_parts(path, key))
         return (view.share_map, view.share_text, view.leader_map, view.leader_text, view.legend,
                 view.bars, view.bars_text, view.probabilities, view.probabilities_text,
                 f"{view.bars_text} {view.probabilities_text} {view.leader_text}")
