@@ -5,7 +5,8 @@ candidate keys), never a compiler's label: MieuxVoter reuses its labels across p
 label names its *distinctive* candidates, those absent from at least one other recent hypothesis
 (the candidates every hypothesis shares are not worth naming). The **default** hypothesis is the one
 with the most poll scenarios whose fieldwork ended in the 60 days before the as-of date; when no
-poll is that recent, the hypothesis of the most recent poll (ties: the most polled overall).
+poll is that recent, in the 60 days up to the latest poll (the same rule as
+:func:`electio.models.polls_aggregate.default_hypothesis`); ties: the most recent, then the most polled.
 
 A **duel** is a pair of candidates tested by second-round polls. Its poll aggregate is the mean
 share of the first candidate among the two over the duel's polls of the last 30 days before the
@@ -120,7 +121,8 @@ def list_hypotheses(polls: pd.DataFrame, as_of: pd.Timestamp, target: str = FIRS
     names = names if names is not None else candidate_names(target)
     blocs = [c for c in table.columns if c not in ("sondage_id", "date_fin", "candidats")]
     table["cle"] = table["candidats"].map(split_candidates)
-    recent_sets = set(window(table, as_of, RECENT_DAYS)["cle"])
+    recent = window(table, as_of, RECENT_DAYS)
+    recent_sets = set(recent["cle"])
     common = set.intersection(*(set(c) for c in recent_sets))
     out = []
     for cle, group in table.groupby("cle", sort=False):
@@ -128,8 +130,8 @@ def list_hypotheses(polls: pd.DataFrame, as_of: pd.Timestamp, target: str = FIRS
         mean = inside[blocs].fillna(0).mean()
         distinct = [names.get(c, c.title()) for c in cle if c not in common] or ["candidats communs à toutes les hypothèses"]
         out.append(Hypothesis(slug(cle), cle, "Hypothèse " + ", ".join(distinct), len(group),
-                              int((group["date_fin"] >= as_of - pd.Timedelta(days=RECENT_DAYS)).sum()), group["date_fin"].max(), mean / mean.sum()))
-    return sorted(out, key=lambda h: (-h.sondages_recents, -(h.dernier_sondage.value if h.sondages_recents == 0 else 0), -h.sondages, h.hypothese_id))
+                              int(group["sondage_id"].isin(recent["sondage_id"]).sum()), group["date_fin"].max(), mean / mean.sum()))
+    return sorted(out, key=lambda h: (-h.sondages_recents, -h.dernier_sondage.value, -h.sondages, h.hypothese_id))
 
 
 def list_duels(polls: pd.DataFrame, as_of: pd.Timestamp, target: str = SECOND_ROUND, names: dict[str, str] | None = None,

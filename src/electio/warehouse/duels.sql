@@ -19,7 +19,7 @@ COMMENT ON COLUMN dim_hypothese.hypothese_id IS 'Identifiant stable de l''hypoth
 COMMENT ON COLUMN dim_hypothese.libelle IS 'Libellé français nommant les candidats qui distinguent l''hypothèse des autres hypothèses récentes.';
 COMMENT ON COLUMN dim_hypothese.candidats IS 'Liste des candidats testés (clés triées, séparées par « ; »), identité de l''hypothèse (dim_sondage.candidats).';
 COMMENT ON COLUMN dim_hypothese.sondages IS 'Nombre de scénarios de sondage de cette hypothèse connus à la date de référence.';
-COMMENT ON COLUMN dim_hypothese.sondages_recents IS 'Nombre de ces scénarios dont le terrain s''est achevé dans les 60 jours avant la date de référence.';
+COMMENT ON COLUMN dim_hypothese.sondages_recents IS 'Nombre de ces scénarios dont le terrain s''est achevé dans les 60 jours avant la date de référence (à défaut de sondage si récent : dans les 60 jours jusqu''au dernier sondage).';
 COMMENT ON COLUMN dim_hypothese.dernier_sondage IS 'Fin de terrain du sondage le plus récent de l''hypothèse.';
 COMMENT ON COLUMN dim_hypothese.par_defaut IS 'Vrai pour l''hypothèse par défaut : la plus sondée dans les 60 jours avant la date de référence (à défaut, celle du sondage le plus récent).';
 COMMENT ON COLUMN dim_hypothese.retenue IS 'Vrai pour l''hypothèse utilisée par les duels de cette exécution (option --hypothese, sinon celle par défaut).';
