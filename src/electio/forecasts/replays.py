@@ -1,0 +1,337 @@
+"""Replays: the whole forecast made as of past dates, scored on the real ballots (issue 14, items 4–5).
+
+For each real ballot that had polls (:data:`REPLAYED`, those in the warehouse) and each offset of
+:data:`OFFSETS` (one month, one, two and three years before the vote), as of ``D`` = vote − offset:
+
+1. ``data = load_election_data(warehouse, as_of=D)`` — the one place where the as-of cut is made;
+2. the learner type retained today (``electio evaluate``'s choice by its fixed rule; re-running
+   the whole model selection per replay would multiply the run time by about twelve) is trained
+   on the modelling table of the cut data;
+3. its commune calibration comes from its conditional backtests within the cut data (every
+   horizon table the cut data allow, the one closest to the target's horizon is used);
+4. the territory totals come from :func:`replay_totals` (one function, so that the poll-driven
+   model replaces the previous one in one line), the old territory model is replayed beside it
+   (same local model, previous totals), and persistence (the comparable ballot's shares);
+5. the target is the calendar ballot (its real id, e.g. ``euro2024_t1``), horizon from ``D``;
+   weights (exprimés, inscrits) are those of the last ballot known on ``D``
+   (:func:`electio.forecasts.targets.with_target`), never those of the ballot forecast.
+
+The commune forecasts are scored against the real results (the full warehouse) with the
+backtests' metrics (:func:`electio.models.metrics.prediction_metrics`: mean bloc MAE, leading-bloc
+accuracy, Brier of P(lead), 80 % and 95 % coverage…) and stored as ``model_evaluation`` rows with
+``conditionnel = false``, ``date_reference = D`` and ``horizon_ans`` = whole years between ``D``
+and the vote (0: the one-month replay); model names end in ``_rejoue`` (:data:`REPLAY_MODELS`).
+
+A replay whose inputs have not changed is read back from ``data/cache/replays/<hash>.parquet``
+(:func:`replay_key`: hash of the cut data, the learner, the settings and :data:`REPLAY_VERSION`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from electio import __version__, config
+from electio.atomic import staged_file
+from electio.features.election_data import ElectionData, cut_to_date, load_election_data
+from electio.features.modelling_table import ABSTENTION, available_horizons, build_modelling_table, outputs
+from electio.forecasts import scenarios as sc
+from electio.forecasts.calendar import load_calendar
+from electio.forecasts.engine import EngineSettings, forecast_target, tiled
+from electio.forecasts.simulate import STORED_QUANTILES
+from electio.forecasts.targets import Target, forecast_targets, target_table
+from electio.forecasts.uncertainty import closest_horizon, horizon_calibration, swings, yearly_variance
+from electio.models.backtest import Prediction, backtest, learner_method, territory_forecast, test_ballots
+from electio.models.baselines import BASELINES, Totals
+from electio.models.evaluate import EVALUATION_COLUMNS, LONGEST_HORIZON
+from electio.models.learners import make_learner
+from electio.models.metrics import noise_floor_metrics, prediction_metrics
+
+REPLAYED: tuple[str, ...] = ("pres2017_t1", "euro2019_t1", "pres2022_t1", "euro2024_t1")
+OFFSETS: tuple[tuple[int, pd.DateOffset], ...] = ((0, pd.DateOffset(months=1)), (1, pd.DateOffset(years=1)),
+                                                  (2, pd.DateOffset(years=2)), (3, pd.DateOffset(years=3)))
+"""(stored horizon_ans, offset before the vote): one month, one, two and three years."""
+REPLAY_VERSION = "1"  # bump when the replay's computation changes: every cached replay is then recomputed
+DRAWS = 2000
+SEED = 2026
+THRESHOLD = 0.30
+RETAINED = "retenu_rejoue"
+PREVIOUS = "total_precedent_rejoue"
+PERSISTENCE = "persistance_rejoue"
+NOISE_FLOOR = "plancher_bruit_rejoue"
+REPLAY_MODELS = (RETAINED, PREVIOUS, PERSISTENCE, NOISE_FLOOR)
+REPLAY_COLUMNS = [*EVALUATION_COLUMNS, "date_reference"]
+SUMMARY_COLUMNS = ["modele", "code_commune", "bloc", "moyenne", *STORED_QUANTILES, "p_tete", "taille_exprimes", "taille_inscrits"]
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class ReplayCase:
+    """One replay: the real ballot, the as-of date, the stored horizon (whole years before the vote)."""
+
+    scrutin_id: str
+    as_of: pd.Timestamp
+    horizon_ans: int
+
+
+@dataclass(frozen=True)
+class ReplayTotals:
+    """Central territory totals of a replay and their variance (``horizon``: factor of the variance, see
+    :class:`electio.forecasts.engine.TargetSetup`), with the method's name."""
+
+    center: Totals
+    variance: np.ndarray
+    horizon: float | None
+    method: str
+
+
+@dataclass
+class ReplayResult:
+    """The replays' ``model_evaluation`` rows, the cases left out (with their reason) and the cache use."""
+
+    rows: pd.DataFrame
+    skipped: list[tuple[ReplayCase, str]]
+    hits: int = 0
+    misses: int = 0
+
+
+# ─── Cases ───────────────────────────────────────────────────────────────────────────────
+
+def replay_cases(full: ElectionData, ballots: Sequence[str] = REPLAYED) -> list[ReplayCase]:
+    """The replay cases of the ballots of ``ballots`` held in the warehouse, at every offset."""
+    dates = full.ballots.set_index("scrutin_id")["date_scrutin"]
+    return [ReplayCase(sid, pd.Timestamp(dates[sid]) - offset, horizon) for sid in ballots if sid in dates.index for horizon, offset in OFFSETS]
+
+
+def replay_target(case: ReplayCase, modelled: frozenset[str]) -> Target | None:
+    """The calendar target of the case's ballot as of its date (None when the calendar does not list it then)."""
+    targets, _ = forecast_targets(load_calendar(), case.as_of, modelled)
+    return next((t for t in targets if t.scrutin_cible == case.scrutin_id), None)
+
+
+# ─── Territory totals ────────────────────────────────────────────────────────────────────
+
+def previous_totals(data: ElectionData, base: pd.DataFrame) -> ReplayTotals:
+    """The previous territory model (comparable ballot's totals, :func:`~electio.models.backtest.territory_forecast`)
+    with the random-walk variance per year of the comparable swings (:mod:`.uncertainty`)."""
+    variance = yearly_variance(swings(data)).reindex(outputs(data.blocs)).to_numpy(float)
+    return ReplayTotals(territory_forecast(base, data.blocs), variance, None, "total du scrutin comparable")
+
+
+def replay_totals(data: ElectionData, target: Target, base: pd.DataFrame) -> ReplayTotals:
+    """The territory totals of a replay (the one switch between territory models)."""
+    return previous_totals(data, base)
+
+
+# ─── One replay ──────────────────────────────────────────────────────────────────────────
+
+def data_hash(data: ElectionData) -> str:
+    """sha256 of every input frame of cut data (the replay's data key)."""
+    digest = hashlib.sha256(",".join(data.blocs).encode() + data.territoire.encode())
+    for frame in (data.ballots, data.results, data.indicators, data.polls, data.totals, data.poll_history):
+        if frame is None:
+            digest.update(b"none")
+            continue
+        digest.update(",".join(map(str, frame.columns)).encode())
+        digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    return digest.hexdigest()
+
+
+def replay_key(data: ElectionData, case: ReplayCase, learner: str, percent: frozenset[str]) -> str:
+    """Hash of a replay's inputs: cut data, case, learner, settings, code version."""
+    settings = {"version": REPLAY_VERSION, "electio": __version__, "learner": learner, "case": [case.scrutin_id, str(case.as_of.date())],
+                "draws": DRAWS, "seed": SEED, "percent": sorted(percent), "data": data_hash(data)}
+    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
+
+
+def cache_dir() -> Path:
+    """``data/cache/replays`` under the project home."""
+    return config.home() / "data" / "cache" / "replays"
+
+
+def calibration_tables(data: ElectionData, horizon: int) -> dict[int | None, pd.DataFrame]:
+    """The natural modelling table of the cut data (key None) and, when the backtest horizon closest to
+    ``horizon`` is a longer one (as in ``electio evaluate``'s chains), that horizon's table only."""
+    natural = build_modelling_table(data)
+    if natural.empty:
+        return {None: natural}
+    gaps = natural.groupby("scrutin_id")["horizon_ans"].first()
+    tests = test_ballots(natural)
+    longer = {h for sid in tests for h in available_horizons(data.ballots, sid, LONGEST_HORIZON) if h > gaps[sid]}
+    candidates = sorted({int(gaps[sid]) for sid in tests} | longer)
+    chosen = closest_horizon(candidates, horizon) if candidates else None
+    return {None: natural, **({chosen: build_modelling_table(data, horizon=chosen)} if chosen in longer else {})}
+
+
+def calibration_predictions(tables: dict[int | None, pd.DataFrame], blocs: Sequence[str], learner: str, horizon: int) -> list[Prediction]:
+    """Conditional backtests of ``learner`` within the cut data's horizon tables, only at the backtest horizon
+    closest to ``horizon`` (the one :func:`~electio.forecasts.uncertainty.horizon_calibration` would use)."""
+    cases = [(key, sid, int(h)) for key, table in tables.items() if not table.empty
+             for sid, h in table.groupby("scrutin_id")["horizon_ans"].first().items() if sid in set(test_ballots(table))]
+    if not cases:
+        return []
+    chosen = closest_horizon(sorted({h for _, _, h in cases}), horizon)
+    methods = {learner: learner_method(learner, blocs)}
+    out = []
+    for key, table in tables.items():
+        tests = [sid for k, sid, h in cases if k == key and h == chosen]
+        if tests:
+            out += [p for p in backtest(table, blocs, methods, tests) if p.conditionnel]
+    return out
+
+
+def summary_rows(name: str, frame: pd.DataFrame, base: pd.DataFrame) -> pd.DataFrame:
+    """The engine's commune rows (territory row dropped) of one model, with the communes' sizes at the comparable ballot."""
+    sizes = pd.DataFrame({"code_commune": base["code_commune"].to_numpy(),
+                          "taille_exprimes": base["aux_exprimes_ref"].fillna(base["exprimes"]).to_numpy(float),
+                          "taille_inscrits": base["aux_inscrits_ref"].fillna(base["inscrits"]).to_numpy(float)})
+    return frame.merge(sizes, on="code_commune", how="inner").assign(modele=name).reindex(columns=SUMMARY_COLUMNS)
+
+
+def persistence_rows(data: ElectionData, base: pd.DataFrame) -> pd.DataFrame:
+    """Persistence (the comparable ballot's shares and abstention) in the engine's long shape (no intervals)."""
+    forecast = BASELINES["persistance"](base, data.blocs, None)
+    values = np.column_stack([forecast.shares, forecast.abstention])
+    frame = pd.DataFrame(values, columns=outputs(data.blocs)).assign(code_commune=base["code_commune"].to_numpy())
+    long = frame.melt(id_vars="code_commune", var_name="bloc", value_name="moyenne")
+    return summary_rows(PERSISTENCE, long, base)
+
+
+def compute_replay(data: ElectionData, target: Target, learner_name: str, percent: frozenset[str]) -> pd.DataFrame:
+    """The commune summaries (:data:`SUMMARY_COLUMNS`) of one replay: retained learner with the replay's totals,
+    with the previous territory model's totals, and persistence."""
+    base = target_table(data, target)
+    tables = calibration_tables(data, target.horizon_ans)
+    conditional = calibration_predictions(tables, data.blocs, learner_name, target.horizon_ans)
+    if not conditional:
+        raise ValueError("aucun backtest possible avant la date de référence (calibration des intervalles)")
+    calibration, _ = horizon_calibration(conditional, target.horizon_ans)
+    learner = make_learner(learner_name, data.blocs).fit(tables[None])
+    settings = EngineSettings(DRAWS, SEED, THRESHOLD)
+    frames = []
+    totals = {RETAINED: replay_totals(data, target, base), PREVIOUS: previous_totals(data, base)}
+    computed: dict[tuple, pd.DataFrame] = {}
+    for name, total in totals.items():
+        key = (total.method, total.horizon)
+        if key not in computed:  # until the poll-driven totals land, both are the same model: simulated once
+            forecast = forecast_target(data, learner, target, [sc.TREND_SCENARIO], total.variance, calibration, settings, percent,
+                                       base=base, center=total.center, horizon=total.horizon)
+            computed[key] = forecast[forecast["code_commune"] != data.territoire]
+        frames.append(summary_rows(name, computed[key], base))
+    frames.append(persistence_rows(data, base))
+    return pd.concat(frames, ignore_index=True)
+
+
+def cached_replay(data: ElectionData, target: Target, case: ReplayCase, learner: str, percent: frozenset[str],
+                  folder: Path) -> tuple[pd.DataFrame, bool]:
+    """The replay's commune summaries, read from the cache when its inputs are unchanged; (frame, hit)."""
+    path = folder / f"{replay_key(data, case, learner, percent)}.parquet"
+    if path.is_file():
+        return pd.read_parquet(path), True
+    frame = compute_replay(data, target, learner, percent)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with staged_file(path) as staging:
+        frame.to_parquet(staging, index=False)
+    return frame, False
+
+
+# ─── Scoring ─────────────────────────────────────────────────────────────────────────────
+
+def truth(full: ElectionData, scrutin_id: str) -> pd.DataFrame:
+    """Real shares of a ballot per commune (code_commune, inscrits, exprimes, one column per output)."""
+    rows = full.results[full.results["scrutin_id"] == scrutin_id]
+    shares = rows[[f"voix_{b}" for b in full.blocs]].div(rows["exprimes"], axis=0).set_axis(list(full.blocs), axis=1)
+    shares[ABSTENTION] = 1 - rows["votants"] / rows["inscrits"]
+    return pd.concat([rows[["code_commune", "code_departement", "inscrits", "exprimes"]], shares], axis=1).reset_index(drop=True)
+
+
+def as_prediction(summary: pd.DataFrame, real: pd.DataFrame, blocs: Sequence[str], case: ReplayCase, stood: np.ndarray) -> Prediction:
+    """One model's replayed commune forecasts as a :class:`Prediction` against the real results (communes in both)."""
+    names = outputs(blocs)
+    wide = summary.pivot_table(index="code_commune", columns="bloc", values=["moyenne", *STORED_QUANTILES, "p_tete"], aggfunc="first", dropna=False)
+    real = real[real["code_commune"].isin(wide.index)].reset_index(drop=True)
+    wide = wide.reindex(real["code_commune"])
+    sizes = summary.groupby("code_commune")[["taille_exprimes", "taille_inscrits"]].first().reindex(real["code_commune"])
+
+    def block(column: str, columns: Sequence[str] = names) -> np.ndarray:
+        return wide[column].reindex(columns=list(columns)).to_numpy(float) if column in wide.columns.get_level_values(0) else np.full((len(real), len(columns)), np.nan)
+
+    present = np.column_stack([np.broadcast_to(stood, (len(real), len(blocs))), np.ones(len(real), bool)])
+    observed = real[names].to_numpy(float)
+    present &= ~np.isnan(observed)
+    rows = real[["code_commune", "code_departement", "inscrits", "exprimes"]].assign(
+        taille_exprimes=sizes["taille_exprimes"].to_numpy(float), taille_inscrits=sizes["taille_inscrits"].to_numpy(float))
+    intervals = {}
+    if not np.isnan(block("q10")).all():
+        intervals = {"lower80": block("q10"), "upper80": block("q90"), "lower95": block("q025"), "upper95": block("q975"),
+                     "lead_proba": np.nan_to_num(block("p_tete", blocs))}
+    return Prediction(str(summary["modele"].iloc[0]), case.scrutin_id, case.horizon_ans, False, case.as_of, rows, np.nan_to_num(observed),
+                      np.nan_to_num(block("moyenne")), present, **intervals)
+
+
+def score(summaries: pd.DataFrame, full: ElectionData, case: ReplayCase) -> pd.DataFrame:
+    """``model_evaluation`` rows (with ``date_reference``) of one replay's models, and the noise floor of the case."""
+    real = truth(full, case.scrutin_id)
+    stood = full.ballots.set_index("scrutin_id").loc[case.scrutin_id, list(full.blocs)].to_numpy(bool)
+    out = []
+    for name, summary in summaries.groupby("modele", sort=False):
+        prediction = as_prediction(summary, real, full.blocs, case, stood)
+        out += [(name, *row) for row in prediction_metrics(prediction, full.blocs)]
+        if name == RETAINED:
+            out += [(NOISE_FLOOR, *row) for row in noise_floor_metrics(prediction, full.blocs)]
+    case_columns = {"scrutin_test": case.scrutin_id, "territoire": full.territoire, "horizon_ans": case.horizon_ans, "conditionnel": False}
+    frame = pd.DataFrame([(row[0], *row[1:]) for row in out], columns=["modele", *EVALUATION_COLUMNS[5:]])
+    for column, value in case_columns.items():
+        frame[column] = value
+    return frame.assign(date_reference=case.as_of.date())[REPLAY_COLUMNS]
+
+
+# ─── Entry point ─────────────────────────────────────────────────────────────────────────
+
+def percent_indicators(warehouse: Path) -> frozenset[str]:
+    """Indicators measured in % (projected as such)."""
+    from electio.warehouse.store import connect
+
+    with connect(warehouse) as con:
+        present = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'dim_indicateur'").fetchone()[0]
+        return frozenset(r[0] for r in con.execute("SELECT indicateur FROM dim_indicateur WHERE unite = '%'").fetchall()) if present else frozenset()
+
+
+def run_replays(warehouse: Path, learner: str, ballots: Sequence[str] = REPLAYED, offsets: Sequence[int] | None = None,
+                progress: Progress | None = None, folder: Path | None = None) -> ReplayResult:
+    """Every replay case of the warehouse (``offsets``: stored horizons to keep, default all), scored on the real ballots."""
+    say = progress or (lambda _message: None)
+    full = load_election_data(warehouse)
+    percent = percent_indicators(warehouse)
+    modelled = frozenset(full.ballots["type_scrutin"])
+    folder = folder or cache_dir()
+    result = ReplayResult(pd.DataFrame(columns=REPLAY_COLUMNS), [])
+    frames = []
+    for case in replay_cases(full, ballots):
+        if offsets is not None and case.horizon_ans not in offsets:
+            continue
+        say(f"Rejeu : {case.scrutin_id} au {case.as_of:%d/%m/%Y}")
+        if case.as_of <= full.ballots["date_scrutin"].min():
+            result.skipped.append((case, "aucun scrutin connu à cette date dans l'entrepôt"))
+            continue
+        target = replay_target(case, modelled)
+        if target is None:
+            result.skipped.append((case, "scrutin absent du calendrier à cette date"))
+            continue
+        data = cut_to_date(full, case.as_of)  # the loader's as-of cut (load_election_data(warehouse, as_of=D) without re-reading)
+        try:
+            summaries, hit = cached_replay(data, target, case, learner, percent, folder)
+        except ValueError as exc:
+            result.skipped.append((case, str(exc)))
+            continue
+        result.hits, result.misses = result.hits + hit, result.misses + (not hit)
+        frames.append(score(summaries, full, case))
+    if frames:
+        result.rows = pd.concat(frames, ignore_index=True)
+    return result
