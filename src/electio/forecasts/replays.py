@@ -50,6 +50,7 @@ from electio.forecasts.uncertainty import closest_horizon, horizon_calibration, 
 from electio.models.backtest import Prediction, backtest, learner_method, territory_forecast, test_ballots
 from electio.models.baselines import BASELINES, Totals
 from electio.models.evaluate import EVALUATION_COLUMNS, LONGEST_HORIZON
+from electio.models.goals import REPLAY_NOISE_FLOOR, REPLAY_PERSISTENCE, REPLAY_PREVIOUS, REPLAY_RETAINED
 from electio.models.learners import make_learner
 from electio.models.metrics import noise_floor_metrics, prediction_metrics
 
@@ -57,14 +58,13 @@ REPLAYED: tuple[str, ...] = ("pres2017_t1", "euro2019_t1", "pres2022_t1", "euro2
 OFFSETS: tuple[tuple[int, pd.DateOffset], ...] = ((0, pd.DateOffset(months=1)), (1, pd.DateOffset(years=1)),
                                                   (2, pd.DateOffset(years=2)), (3, pd.DateOffset(years=3)))
 """(stored horizon_ans, offset before the vote): one month, one, two and three years."""
+GOAL_DATES: dict[str, str] = {"euro2024_t1": "2024-05-15"}
+"""The one-month replay's date where issue 14 states its goal at another date (euro2024: 25 days before the vote)."""
 REPLAY_VERSION = "1"  # bump when the replay's computation changes: every cached replay is then recomputed
 DRAWS = 2000
 SEED = 2026
 THRESHOLD = 0.30
-RETAINED = "retenu_rejoue"
-PREVIOUS = "total_precedent_rejoue"
-PERSISTENCE = "persistance_rejoue"
-NOISE_FLOOR = "plancher_bruit_rejoue"
+RETAINED, PREVIOUS, PERSISTENCE, NOISE_FLOOR = REPLAY_RETAINED, REPLAY_PREVIOUS, REPLAY_PERSISTENCE, REPLAY_NOISE_FLOOR
 REPLAY_MODELS = (RETAINED, PREVIOUS, PERSISTENCE, NOISE_FLOOR)
 REPLAY_COLUMNS = [*EVALUATION_COLUMNS, "date_reference"]
 SUMMARY_COLUMNS = ["modele", "code_commune", "bloc", "moyenne", *STORED_QUANTILES, "p_tete", "taille_exprimes", "taille_inscrits"]
@@ -106,7 +106,11 @@ class ReplayResult:
 def replay_cases(full: ElectionData, ballots: Sequence[str] = REPLAYED) -> list[ReplayCase]:
     """The replay cases of the ballots of ``ballots`` held in the warehouse, at every offset."""
     dates = full.ballots.set_index("scrutin_id")["date_scrutin"]
-    return [ReplayCase(sid, pd.Timestamp(dates[sid]) - offset, horizon) for sid in ballots if sid in dates.index for horizon, offset in OFFSETS]
+
+    def as_of(sid: str, horizon: int, offset: pd.DateOffset) -> pd.Timestamp:
+        return pd.Timestamp(GOAL_DATES[sid]) if horizon == 0 and sid in GOAL_DATES else pd.Timestamp(dates[sid]) - offset
+
+    return [ReplayCase(sid, as_of(sid, horizon, offset), horizon) for sid in ballots if sid in dates.index for horizon, offset in OFFSETS]
 
 
 def replay_target(case: ReplayCase, modelled: frozenset[str]) -> Target | None:
@@ -143,9 +147,9 @@ def data_hash(data: ElectionData) -> str:
     return digest.hexdigest()
 
 
-def replay_key(data: ElectionData, case: ReplayCase, learner: str, percent: frozenset[str]) -> str:
+def replay_key(data: ElectionData, case: ReplayCase, learner: str, percent: frozenset[str], fast: bool = False) -> str:
     """Hash of a replay's inputs: cut data, case, learner, settings, code version."""
-    settings = {"version": REPLAY_VERSION, "electio": __version__, "learner": learner, "case": [case.scrutin_id, str(case.as_of.date())],
+    settings = {"version": REPLAY_VERSION, "electio": __version__, "learner": learner, "rapide": fast, "case": [case.scrutin_id, str(case.as_of.date())],
                 "draws": DRAWS, "seed": SEED, "percent": sorted(percent), "data": data_hash(data)}
     return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
 
@@ -169,7 +173,8 @@ def calibration_tables(data: ElectionData, horizon: int) -> dict[int | None, pd.
     return {None: natural, **({chosen: build_modelling_table(data, horizon=chosen)} if chosen in longer else {})}
 
 
-def calibration_predictions(tables: dict[int | None, pd.DataFrame], blocs: Sequence[str], learner: str, horizon: int) -> list[Prediction]:
+def calibration_predictions(tables: dict[int | None, pd.DataFrame], blocs: Sequence[str], learner: str, horizon: int,
+                            fast: bool = False) -> list[Prediction]:
     """Conditional backtests of ``learner`` within the cut data's horizon tables, only at the backtest horizon
     closest to ``horizon`` (the one :func:`~electio.forecasts.uncertainty.horizon_calibration` would use)."""
     cases = [(key, sid, int(h)) for key, table in tables.items() if not table.empty
@@ -177,7 +182,7 @@ def calibration_predictions(tables: dict[int | None, pd.DataFrame], blocs: Seque
     if not cases:
         return []
     chosen = closest_horizon(sorted({h for _, _, h in cases}), horizon)
-    methods = {learner: learner_method(learner, blocs)}
+    methods = {learner: learner_method(learner, blocs, fast)}
     out = []
     for key, table in tables.items():
         tests = [sid for k, sid, h in cases if k == key and h == chosen]
@@ -203,16 +208,16 @@ def persistence_rows(data: ElectionData, base: pd.DataFrame) -> pd.DataFrame:
     return summary_rows(PERSISTENCE, long, base)
 
 
-def compute_replay(data: ElectionData, target: Target, learner_name: str, percent: frozenset[str]) -> pd.DataFrame:
+def compute_replay(data: ElectionData, target: Target, learner_name: str, percent: frozenset[str], fast: bool = False) -> pd.DataFrame:
     """The commune summaries (:data:`SUMMARY_COLUMNS`) of one replay: retained learner with the replay's totals,
     with the previous territory model's totals, and persistence."""
     base = target_table(data, target)
     tables = calibration_tables(data, target.horizon_ans)
-    conditional = calibration_predictions(tables, data.blocs, learner_name, target.horizon_ans)
+    conditional = calibration_predictions(tables, data.blocs, learner_name, target.horizon_ans, fast)
     if not conditional:
         raise ValueError("aucun backtest possible avant la date de référence (calibration des intervalles)")
     calibration, _ = horizon_calibration(conditional, target.horizon_ans)
-    learner = make_learner(learner_name, data.blocs).fit(tables[None])
+    learner = make_learner(learner_name, data.blocs, fast).fit(tables[None])
     settings = EngineSettings(DRAWS, SEED, THRESHOLD)
     frames = []
     totals = {RETAINED: replay_totals(data, target, base), PREVIOUS: previous_totals(data, base)}
@@ -229,12 +234,12 @@ def compute_replay(data: ElectionData, target: Target, learner_name: str, percen
 
 
 def cached_replay(data: ElectionData, target: Target, case: ReplayCase, learner: str, percent: frozenset[str],
-                  folder: Path) -> tuple[pd.DataFrame, bool]:
+                  folder: Path, fast: bool = False) -> tuple[pd.DataFrame, bool]:
     """The replay's commune summaries, read from the cache when its inputs are unchanged; (frame, hit)."""
-    path = folder / f"{replay_key(data, case, learner, percent)}.parquet"
+    path = folder / f"{replay_key(data, case, learner, percent, fast)}.parquet"
     if path.is_file():
         return pd.read_parquet(path), True
-    frame = compute_replay(data, target, learner, percent)
+    frame = compute_replay(data, target, learner, percent, fast)
     path.parent.mkdir(parents=True, exist_ok=True)
     with staged_file(path) as staging:
         frame.to_parquet(staging, index=False)
@@ -304,7 +309,7 @@ def percent_indicators(warehouse: Path) -> frozenset[str]:
 
 
 def run_replays(warehouse: Path, learner: str, ballots: Sequence[str] = REPLAYED, offsets: Sequence[int] | None = None,
-                progress: Progress | None = None, folder: Path | None = None) -> ReplayResult:
+                progress: Progress | None = None, folder: Path | None = None, fast: bool = False) -> ReplayResult:
     """Every replay case of the warehouse (``offsets``: stored horizons to keep, default all), scored on the real ballots."""
     say = progress or (lambda _message: None)
     full = load_election_data(warehouse)
@@ -326,7 +331,7 @@ def run_replays(warehouse: Path, learner: str, ballots: Sequence[str] = REPLAYED
             continue
         data = cut_to_date(full, case.as_of)  # the loader's as-of cut (load_election_data(warehouse, as_of=D) without re-reading)
         try:
-            summaries, hit = cached_replay(data, target, case, learner, percent, folder)
+            summaries, hit = cached_replay(data, target, case, learner, percent, folder, fast)
         except ValueError as exc:
             result.skipped.append((case, str(exc)))
             continue
@@ -335,3 +340,8 @@ def run_replays(warehouse: Path, learner: str, ballots: Sequence[str] = REPLAYED
     if frames:
         result.rows = pd.concat(frames, ignore_index=True)
     return result
+
+
+def replay_rows(warehouse: Path, learner: str, progress: Progress | None = None, fast: bool = False) -> pd.DataFrame:
+    """The replays' ``model_evaluation`` rows (the hook ``electio evaluate`` passes to the model stage)."""
+    return run_replays(warehouse, learner, progress=progress, fast=fast).rows
