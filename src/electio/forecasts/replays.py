@@ -40,7 +40,7 @@ import pandas as pd
 from electio import __version__, config
 from electio.atomic import staged_file
 from electio.features.election_data import ElectionData, cut_to_date, load_election_data
-from electio.features.modelling_table import ABSTENTION, available_horizons, build_modelling_table, outputs
+from electio.features.modelling_table import ABSTENTION, available_horizons, build_modelling_table, outputs, table_hash
 from electio.forecasts import scenarios as sc
 from electio.forecasts.calendar import load_calendar
 from electio.forecasts.engine import EngineSettings, forecast_target, tiled
@@ -51,7 +51,8 @@ from electio.models.backtest import Prediction, backtest, learner_method, territ
 from electio.models.baselines import BASELINES, Totals
 from electio.models.evaluate import EVALUATION_COLUMNS, LONGEST_HORIZON
 from electio.models.goals import REPLAY_NOISE_FLOOR, REPLAY_PERSISTENCE, REPLAY_PREVIOUS, REPLAY_RETAINED
-from electio.models.learners import make_learner
+from electio.models.intervals import Calibration
+from electio.models.learners import PooledLearner, make_learner
 from electio.models.metrics import noise_floor_metrics, prediction_metrics
 
 REPLAYED: tuple[str, ...] = ("pres2017_t1", "euro2019_t1", "pres2022_t1", "euro2024_t1")
@@ -208,16 +209,30 @@ def persistence_rows(data: ElectionData, base: pd.DataFrame) -> pd.DataFrame:
     return summary_rows(PERSISTENCE, long, base)
 
 
-def compute_replay(data: ElectionData, target: Target, learner_name: str, percent: frozenset[str], fast: bool = False) -> pd.DataFrame:
+Fits = dict[tuple, tuple[Calibration, PooledLearner]]
+"""Calibrations and fitted learners of one run, by (modelling tables' hashes, learner, settings, horizon): two replays
+whose cut data give the same modelling tables (e.g. dates between the same two ballots) share them."""
+
+
+def fitted(data: ElectionData, target: Target, learner_name: str, fast: bool, fits: Fits) -> tuple[Calibration, PooledLearner]:
+    """The interval calibration and the learner trained on the cut data (computed once per distinct modelling tables)."""
+    tables = calibration_tables(data, target.horizon_ans)
+    key = (tuple(tables), tuple(table_hash(t) for t in tables.values()), learner_name, fast, target.horizon_ans)
+    if key not in fits:
+        conditional = calibration_predictions(tables, data.blocs, learner_name, target.horizon_ans, fast)
+        if not conditional:
+            raise ValueError("aucun backtest possible avant la date de référence (calibration des intervalles)")
+        calibration, _ = horizon_calibration(conditional, target.horizon_ans)
+        fits[key] = (calibration, make_learner(learner_name, data.blocs, fast).fit(tables[None]))
+    return fits[key]
+
+
+def compute_replay(data: ElectionData, target: Target, learner_name: str, percent: frozenset[str], fast: bool = False,
+                   fits: Fits | None = None) -> pd.DataFrame:
     """The commune summaries (:data:`SUMMARY_COLUMNS`) of one replay: retained learner with the replay's totals,
     with the previous territory model's totals, and persistence."""
     base = target_table(data, target)
-    tables = calibration_tables(data, target.horizon_ans)
-    conditional = calibration_predictions(tables, data.blocs, learner_name, target.horizon_ans, fast)
-    if not conditional:
-        raise ValueError("aucun backtest possible avant la date de référence (calibration des intervalles)")
-    calibration, _ = horizon_calibration(conditional, target.horizon_ans)
-    learner = make_learner(learner_name, data.blocs, fast).fit(tables[None])
+    calibration, learner = fitted(data, target, learner_name, fast, {} if fits is None else fits)
     settings = EngineSettings(DRAWS, SEED, THRESHOLD)
     frames = []
     totals = {RETAINED: replay_totals(data, target, base), PREVIOUS: previous_totals(data, base)}
@@ -234,12 +249,12 @@ def compute_replay(data: ElectionData, target: Target, learner_name: str, percen
 
 
 def cached_replay(data: ElectionData, target: Target, case: ReplayCase, learner: str, percent: frozenset[str],
-                  folder: Path, fast: bool = False) -> tuple[pd.DataFrame, bool]:
+                  folder: Path, fast: bool = False, fits: Fits | None = None) -> tuple[pd.DataFrame, bool]:
     """The replay's commune summaries, read from the cache when its inputs are unchanged; (frame, hit)."""
     path = folder / f"{replay_key(data, case, learner, percent, fast)}.parquet"
     if path.is_file():
         return pd.read_parquet(path), True
-    frame = compute_replay(data, target, learner, percent, fast)
+    frame = compute_replay(data, target, learner, percent, fast, fits)
     path.parent.mkdir(parents=True, exist_ok=True)
     with staged_file(path) as staging:
         frame.to_parquet(staging, index=False)
@@ -317,7 +332,7 @@ def run_replays(warehouse: Path, learner: str, ballots: Sequence[str] = REPLAYED
     modelled = frozenset(full.ballots["type_scrutin"])
     folder = folder or cache_dir()
     result = ReplayResult(pd.DataFrame(columns=REPLAY_COLUMNS), [])
-    frames = []
+    frames, fits = [], {}
     for case in replay_cases(full, ballots):
         if offsets is not None and case.horizon_ans not in offsets:
             continue
@@ -331,7 +346,7 @@ def run_replays(warehouse: Path, learner: str, ballots: Sequence[str] = REPLAYED
             continue
         data = cut_to_date(full, case.as_of)  # the loader's as-of cut (load_election_data(warehouse, as_of=D) without re-reading)
         try:
-            summaries, hit = cached_replay(data, target, case, learner, percent, folder, fast)
+            summaries, hit = cached_replay(data, target, case, learner, percent, folder, fast, fits)
         except ValueError as exc:
             result.skipped.append((case, str(exc)))
             continue
