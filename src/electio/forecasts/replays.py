@@ -48,7 +48,7 @@ from electio.forecasts.simulate import STORED_QUANTILES
 from electio.forecasts.targets import Target, forecast_targets, target_table
 from electio.forecasts.uncertainty import closest_horizon, horizon_calibration, swings, yearly_variance
 from electio.models.backtest import Prediction, backtest, learner_method, territory_forecast, test_ballots
-from electio.models.baselines import BASELINES, Totals
+from electio.models.baselines import BASELINES, Totals, present_mask
 from electio.models.evaluate import EVALUATION_COLUMNS, LONGEST_HORIZON
 from electio.models.goals import REPLAY_NOISE_FLOOR, REPLAY_PERSISTENCE, REPLAY_PREVIOUS, REPLAY_RETAINED
 from electio.models.intervals import Calibration
@@ -129,8 +129,17 @@ def previous_totals(data: ElectionData, base: pd.DataFrame) -> ReplayTotals:
     return ReplayTotals(territory_forecast(base, data.blocs), variance, None, "total du scrutin comparable")
 
 
+def poll_totals(data: ElectionData, target: Target, base: pd.DataFrame) -> ReplayTotals:
+    """The poll-driven territory totals (``electio.models.territory.territory_totals``), in the engine's shape:
+    its ``sd`` is the total at the horizon (log-ratio / logit scale), hence ``horizon = 1``."""
+    from electio.models.territory import territory_totals  # lands with the poll-driven territory model
+
+    found = territory_totals(data, target.scrutin_cible, target.type_scrutin, target.date, present=present_mask(base, data.blocs)[0])
+    return ReplayTotals(tiled(found.shares, float(found.abstention), len(base)), np.asarray(found.sd, dtype=float) ** 2, 1.0, found.method)
+
+
 def replay_totals(data: ElectionData, target: Target, base: pd.DataFrame) -> ReplayTotals:
-    """The territory totals of a replay (the one switch between territory models)."""
+    """The territory totals of a replay (the one switch between territory models: ``poll_totals`` once it lands)."""
     return previous_totals(data, base)
 
 
