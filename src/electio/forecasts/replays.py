@@ -314,11 +314,9 @@ def score(summaries: pd.DataFrame, full: ElectionData, case: ReplayCase) -> pd.D
         out += [(name, *row) for row in prediction_metrics(prediction, full.blocs)]
         if name == RETAINED:
             out += [(NOISE_FLOOR, *row) for row in noise_floor_metrics(prediction, full.blocs)]
-    case_columns = {"scrutin_test": case.scrutin_id, "territoire": full.territoire, "horizon_ans": case.horizon_ans, "conditionnel": False}
-    frame = pd.DataFrame([(row[0], *row[1:]) for row in out], columns=["modele", *EVALUATION_COLUMNS[5:]])
-    for column, value in case_columns.items():
-        frame[column] = value
-    return frame.assign(date_reference=case.as_of.date())[REPLAY_COLUMNS]
+    frame = pd.DataFrame(out, columns=["modele", *EVALUATION_COLUMNS[5:]])  # metric rows: bloc, metrique, valeur, ic…, classe_taille
+    return frame.assign(scrutin_test=case.scrutin_id, territoire=full.territoire, horizon_ans=case.horizon_ans, conditionnel=False,
+                        date_reference=case.as_of.date())[REPLAY_COLUMNS]
 
 
 # ─── Entry point ─────────────────────────────────────────────────────────────────────────
