@@ -163,4 +163,6 @@ def replay_table(replays: pd.DataFrame, models: list[str]) -> pd.DataFrame:
     mae.columns = [f"mae_{m}" for m in mae.columns]
     first = rows[(rows["modele"] == models[0]) & rows["metrique"].isin(["acc_tete", "brier_blocs", "couv80", "couv95"])]
     other = first.pivot_table(index=keys, columns="metrique", values="valeur")
-    return mae.join(other).sort_index()
+    table = mae.join(other).sort_index()
+    table.index = [f"{s} as of {d} (h{h})" for s, d, h in table.index]
+    return table
