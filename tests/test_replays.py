@@ -92,4 +92,6 @@ def test_replay_cache_is_hit_then_missed_when_an_input_changes(euro2024: tuple[r
     changed.loc[changed.index[0], "exprimes"] += 1
     assert rp.replay_key(replace(data, results=changed), case, LEARNER, frozenset()) != key
     assert rp.replay_key(data, case, "lightgbm", frozenset()) != key
+    shuffled = data.results.sample(frac=1.0, random_state=0)  # another ETL run: the same rows in another order
+    assert rp.replay_key(replace(data, results=shuffled), case, LEARNER, frozenset()) == key
     assert rp.replay_key(data, case, LEARNER, frozenset()) == key

@@ -61,7 +61,7 @@ OFFSETS: tuple[tuple[int, pd.DateOffset], ...] = ((0, pd.DateOffset(months=1)), 
 """(stored horizon_ans, offset before the vote): one month, one, two and three years."""
 GOAL_DATES: dict[str, str] = {"euro2024_t1": "2024-05-15"}
 """The one-month replay's date where issue 14 states its goal at another date (euro2024: 25 days before the vote)."""
-REPLAY_VERSION = "1"  # bump when the replay's computation changes: every cached replay is then recomputed
+REPLAY_VERSION = "2"  # bump when the replay's computation changes: every cached replay is then recomputed
 DRAWS = 2000
 SEED = 2026
 THRESHOLD = 0.30
@@ -146,14 +146,15 @@ def replay_totals(data: ElectionData, target: Target, base: pd.DataFrame) -> Rep
 # ─── One replay ──────────────────────────────────────────────────────────────────────────
 
 def data_hash(data: ElectionData) -> str:
-    """sha256 of every input frame of cut data (the replay's data key)."""
+    """sha256 of every input frame of cut data (the replay's data key), independent of row order: two ETL runs
+    on the same mirror give the same rows in another order, and must hit the same cached replay."""
     digest = hashlib.sha256(",".join(data.blocs).encode() + data.territoire.encode())
     for frame in (data.ballots, data.results, data.indicators, data.polls, data.totals, data.poll_history):
         if frame is None:
             digest.update(b"none")
             continue
         digest.update(",".join(map(str, frame.columns)).encode())
-        digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+        digest.update(np.sort(pd.util.hash_pandas_object(frame, index=False).to_numpy()).tobytes())
     return digest.hexdigest()
 
 
