@@ -264,7 +264,7 @@ def test_evaluate_command_writes_the_model_tables(tmp_path: Path, home: Path, pa
     with duckdb.connect(str(warehouse), read_only=True) as con:
         columns = [r[0] for r in con.execute("SELECT column_name FROM information_schema.columns WHERE table_name = 'model_evaluation' ORDER BY ordinal_position").fetchall()]
         assert columns == ["modele", "scrutin_test", "territoire", "horizon_ans", "conditionnel", "bloc", "metrique", "valeur",
-                           "ic_basse", "ic_haute", "n_communes", "classe_taille"]
+                           "ic_basse", "ic_haute", "n_communes", "classe_taille", "date_reference"]
         models = {r[0] for r in con.execute("SELECT DISTINCT modele FROM model_evaluation").fetchall()}
         assert {"persistance", "swing_uniforme", "swing_proportionnel", "retenu", "lightgbm", "ridge_logratio", "total_territoire"} <= models
         metrics_found = {r[0] for r in con.execute("SELECT DISTINCT metrique FROM model_evaluation").fetchall()}

@@ -301,20 +301,25 @@ def evaluate_cmd(
     rapide: Annotated[bool, typer.Option("--rapide", help="Réglages légers (peu d'arbres) pour un essai rapide ; chiffres non représentatifs.")] = False,
     carte: Annotated[Path | None, typer.Option("--carte", help="Fiche du modèle (Markdown) à écrire (défaut : output/model_card.md).")] = None,
     au: AsOfOpt = None,
+    rejeux: Annotated[bool, typer.Option("--rejeux/--sans-rejeux", help="Rejouer la prévision complète à des dates passées (un mois, un, deux et trois ans avant chaque scrutin sondé) et la comparer aux vrais résultats ; les rejeux inchangés sont relus du cache.")] = True,
 ) -> None:
     """Entraîner et évaluer les modèles par backtests chronologiques, choisir le modèle retenu, écrire les tables model_*."""
     import duckdb
 
+    from electio.forecasts.replays import replay_rows
     from electio.models import evaluate
 
     try:
         with console.status("Modèles…") as spinner:
-            result = evaluate.run_evaluation(entrepot, entrepot_france, fast=rapide, progress=lambda message: spinner.update(message), as_of=as_of_date(au))
+            say = lambda message: spinner.update(message)  # noqa: E731
+            replays = (lambda chosen: replay_rows(entrepot or config.warehouse_path(), chosen, say, rapide, as_of_date(au))) if rejeux else None
+            result = evaluate.run_evaluation(entrepot, entrepot_france, fast=rapide, progress=say, as_of=as_of_date(au), replays=replays)
     except (ElectioError, FileNotFoundError, ValueError, duckdb.Error) as exc:
         stop(exc, "Les tables de l'entrepôt sont intactes.")
     for note in result.notes:
         console.print(f"[yellow]{note}[/yellow]")
     _print_evaluation(result, evaluate)
+    _print_replays(result.replays)
     path = carte or config.output_dir() / "model_card.md"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(evaluate.model_card_markdown(result), encoding="utf-8")
@@ -328,6 +333,18 @@ def _cell(value, kind: str = "pts") -> str:
         return "—"
     text = {"pts": f"{value:.2f}", "pct": f"{value:.1%}", "num": f"{value:.3f}"}[kind]
     return text.replace(".", ",").replace("%", " %")
+
+
+def _print_replays(replays) -> None:
+    """The goals of the replays (issue 14), measured, in French."""
+    from electio.models.goals import REPLAY_NOISE_FLOOR, REPLAY_RETAINED, replay_goal_table
+
+    if replays.empty:
+        return
+    for row in replay_goal_table(replays, REPLAY_RETAINED, REPLAY_NOISE_FLOOR).itertuples():
+        value = "non mesuré" if row.valeur != row.valeur else _cell(row.valeur, "pts" if "MAE" in row.objectif else "pct")
+        console.print(f"Rejeu {row.scrutin_test} au {row.date_reference} — {row.objectif} : {value} "
+                      + ("[green]atteint[/green]" if row.atteint else "[red]MANQUÉ[/red]"))
 
 
 def _print_evaluation(result, evaluate) -> None:

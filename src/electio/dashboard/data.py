@@ -387,7 +387,7 @@ def drivers(path: Path, model: str, bloc: str = MEAN, top: int = 10) -> pd.DataF
 @lru_cache(maxsize=8)
 def evaluation(path: Path) -> pd.DataFrame:
     """``model_evaluation`` rows (empty before the model stage)."""
-    return table_or_empty(path, "model_evaluation", "SELECT * FROM model_evaluation",
+    return table_or_empty(path, "model_evaluation", "SELECT * FROM model_evaluation WHERE modele NOT LIKE '%_rejoue'",  # backtests only (replays apart)
                           ("modele", "scrutin_test", "territoire", "horizon_ans", "conditionnel", "bloc", "metrique", "valeur"))
 
 

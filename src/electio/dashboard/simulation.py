@@ -3,7 +3,7 @@
 What does not depend on the sliders is prepared once per warehouse and target and kept in memory:
 the retained model and election data (``stage.read_inputs``), each target's modelling rows and
 projected indicators, its territory forecast, calibration and random normals (the stage's seeds).
-A slider change then only runs the stage's ``simulate``:
+A slider change then only runs the engine's ``simulate`` (:mod:`electio.forecasts.engine`):
 
 * settings equal to a stored scenario (``tendance`` or one of ``dim_scenario``) are read from
   ``fact_prevision`` as written by ``electio forecast`` (2 000 draws);
@@ -35,7 +35,7 @@ class Context:
 
     rows: pd.DataFrame
     projected: pd.DataFrame
-    setup: object  # electio.forecasts.stage.TargetSetup (totals, variance, calibration, the stage's random numbers)
+    setup: object  # electio.forecasts.engine.TargetSetup (totals, variance, calibration, the stage's random numbers)
     horizon: int
 
 
@@ -63,12 +63,13 @@ def model_file(path: Path) -> Path | None:
 
 
 def _context(inputs: object, target: object, predictions: list) -> Context:
-    """Prepare one target exactly as ``electio forecast`` does (:func:`electio.forecasts.stage.target_setup`)."""
-    from electio.forecasts import stage
+    """Prepare one target exactly as ``electio forecast`` does (:func:`electio.forecasts.engine.target_setup`)."""
+    from electio.forecasts import engine as forecast_engine
     from electio.forecasts.uncertainty import horizon_calibration
 
     calibration, _ = horizon_calibration(predictions, target.horizon_ans)
-    rows, projected, setup, _totals = stage.target_setup(inputs, target, calibration)
+    hypothesis = forecast_engine.poll_hypothesis(inputs.data, target, None)  # the CLI's default first-round hypothesis
+    rows, projected, setup, _totals = forecast_engine.target_setup(inputs.data, target, calibration, percent=inputs.percent, hypothesis=hypothesis)
     return Context(rows, projected, setup, target.horizon_ans)
 
 
@@ -132,8 +133,8 @@ def simulate(path: Path, key: str, swing: Settings, shifts: Settings) -> tuple[p
     found = engine(path)
     if found is None:
         raise ElectioError("moteur de scénarios indisponible : lancez « electio evaluate » puis « electio forecast »")
+    from electio.forecasts import engine as forecast_engine
     from electio.forecasts import scenarios as sc
-    from electio.forecasts import stage
     from electio.forecasts.trajectories import with_indicators
 
     _, target = data.parse_target(key)
@@ -142,7 +143,7 @@ def simulate(path: Path, key: str, swing: Settings, shifts: Settings) -> tuple[p
     rows = with_indicators(context.rows, context.projected, scenario.indicateurs)
     territory = found.inputs.data.territoire
     quick = replace(context.setup, normals=context.setup.normals[:INTERACTIVE_DRAWS])
-    communes = stage.simulate(rows, found.inputs.learner, scenario, quick, stage.THRESHOLD, territory)
+    communes = forecast_engine.simulate(rows, found.inputs.learner, scenario, quick, forecast_engine.THRESHOLD, territory)
     frame = pd.concat([communes[communes["code_commune"] != territory], territory_rows(found, context, scenario)], ignore_index=True)
     return frame[[c for c in data.FORECAST_COLUMNS if c in frame.columns]], ""
 

@@ -15,7 +15,7 @@ total per draw, which moves every commune together) — then the blocs are close
 non-exprimés add to the abstention the commune's blancs and nuls of the last présidentielle T1.
 
 Hypothesis. The stored first round is the forecast stage's for the chosen hypothesis: its territory
-totals come from that hypothesis's polls (:func:`electio.forecasts.stage.poll_hypothesis`, the same
+totals come from that hypothesis's polls (:func:`electio.forecasts.engine.poll_hypothesis`, the same
 choice as here), so the draws are used as they are.
 
 National first round (for the poll tie): the chosen hypothesis's poll aggregate per bloc, with

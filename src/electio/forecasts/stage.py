@@ -20,7 +20,6 @@ from pathlib import Path
 
 import duckdb
 import joblib
-import numpy as np
 import pandas as pd
 
 from electio import config
@@ -31,9 +30,10 @@ from electio.analysis.figures import fr_number
 from electio.features.modelling_table import ABSTENTION, ElectionData, build_modelling_table, load_election_data, outputs, table_hash
 from electio.forecasts import scenarios as sc
 from electio.forecasts.calendar import Skipped, load_calendar
-from electio.forecasts.simulate import STORED_QUANTILES, commune_draws, residual_draws, residual_scale, summarise, summary_frame
-from electio.forecasts.targets import Target, forecast_targets, target_frame, target_table
-from electio.forecasts.trajectories import indicator_features, project, with_indicators
+from electio.forecasts.engine import DRAWS, SEED, THRESHOLD, EngineSettings, forecast_target
+from electio.forecasts.simulate import STORED_QUANTILES
+from electio.forecasts.targets import Target, forecast_targets, target_frame
+from electio.forecasts.trajectories import indicator_features
 from electio.forecasts.uncertainty import (
     backtest_predictions,
     horizon_calibration,
@@ -41,24 +41,18 @@ from electio.forecasts.uncertainty import (
     previous_lead_rates,
     reliability_rows,
     swings,
-    territory_draws,
     yearly_variance,
 )
 from electio.forecasts.validation import replay_outcomes
-from electio.models.backtest import reconcile
-from electio.models.baselines import Totals, present_mask
 from electio.models.evaluate import MODEL_SHA_KEY, RETAINED, models_dir
 from electio.models.intervals import Calibration
 from electio.models.learners import PooledLearner
-from electio.models.territory import TerritoryForecast, territory_totals
+from electio.models.territory import TerritoryForecast
 from electio.warehouse.store import connect, file_identity, replace_stage_tables
 
 FORECAST_DIR = "previsions"
 FORECAST_DDL = "forecasts.sql"
 CSV_NAME = "previsions.csv"
-DRAWS = 2000
-SEED = 2026
-THRESHOLD = 0.30
 FACT_COLUMNS = ["scenario", "horizon_ans", "scrutin_cible", "code_commune", "bloc", "moyenne", *STORED_QUANTILES, "p_tete"]
 Progress = Callable[[str], None]
 
@@ -100,17 +94,6 @@ class Inputs:
     mapping: pd.DataFrame
     territory_name: str
     notes: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class TargetSetup:
-    """What every scenario of one target shares: central totals, territory variance, calibration, random numbers."""
-
-    center: Totals
-    variance: np.ndarray  # territory variance per output at the target's horizon (log-ratio / logit scale)
-    calibration: Calibration
-    normals: np.ndarray  # draws × (k + 1) standard normals of the territory draws
-    residual_seed: tuple[int, ...]  # seed of the residual picks (the same for every scenario)
 
 
 @dataclass
@@ -251,69 +234,12 @@ def find_commune(communes: pd.DataFrame, query: str) -> str:
 
 # ─── Simulation ──────────────────────────────────────────────────────────────────────────
 
-def exceedance(shares: np.ndarray, threshold: float, present: np.ndarray) -> np.ndarray:
-    """P(share > threshold) per commune and bloc (n × k), from draws × n × k."""
-    return np.where(present, (shares > threshold).mean(axis=0), 0.0)
-
-
-def simulate(rows: pd.DataFrame, learner: PooledLearner, scenario: sc.Scenario, setup: TargetSetup, threshold: float, territory: str) -> pd.DataFrame:
-    """Long rows of one target × scenario: every commune, then the territory (code = département)."""
-    blocs, k, center, calibration = learner.blocs, len(learner.blocs), setup.center, setup.calibration
-    present = present_mask(rows, blocs)
-    deviation = rows[[f"ref_z_{o}" for o in outputs(blocs)]].to_numpy(float) + learner.predict(rows)
-    mid_shares, mid_abstention = sc.apply_swings(center.shares[0], center.abstention[0], blocs, scenario.swing)
-    n = len(rows)
-    middle = reconcile(deviation[:, :k], deviation[:, k], rows, blocs, Totals(np.tile(mid_shares, (n, 1)), np.full(n, mid_abstention)))
-    spread = residual_scale(rows, np.column_stack([middle.shares, middle.abstention]), np.column_stack([present, np.ones(n, bool)]), calibration)
-    drawn, rates = territory_draws(center.shares[0], float(center.abstention[0]), setup.variance, 1.0, setup.normals)
-    drawn, rates = sc.apply_swings(drawn, rates, blocs, scenario.swing)
-    residuals = residual_draws(calibration, spread, len(setup.normals), np.random.default_rng(list(setup.residual_seed)))
-    weights = rows["aux_exprimes_ref"].fillna(rows["exprimes"].median()).to_numpy(float)
-    inscrits = rows["aux_inscrits_ref"].fillna(rows["inscrits"].median()).to_numpy(float)
-    shares, abstention = commune_draws(deviation, present, weights, inscrits, drawn, rates, residuals)
-    communes = summary_frame(rows["code_commune"].tolist(), blocs, summarise(shares, abstention, present), present)
-    whole = summary_frame([territory], blocs, summarise(drawn[:, None, :], rates[:, None], present[:1]), present[:1])
-    communes["p_seuil"] = np.column_stack([exceedance(shares, threshold, present), np.full(n, np.nan)])[np.column_stack([present, np.ones(n, bool)])]
-    whole["p_seuil"] = np.append(exceedance(drawn[:, None, :], threshold, present[:1])[0][present[0]], np.nan)
-    return pd.concat([communes, whole], ignore_index=True)
-
-
-def target_setup(inputs: Inputs, target: Target, calibration: Calibration, seed: int = SEED, draws: int = DRAWS,
-                 hypothesis: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame, TargetSetup, TerritoryForecast]:
-    """What every scenario of one target shares: its modelling rows, projected indicators, the territory
-    totals (:func:`electio.models.territory.territory_totals`, from the polls of ``hypothesis`` when given:
-    a ``candidats`` list of the polls) and the common random numbers."""
-    data = inputs.data
-    base = target_table(data, target)
-    projected = project(data.indicators, target.date, inputs.percent) if data.indicators is not None else pd.DataFrame()
-    totals = territory_totals(data, target.scrutin_cible, target.type_scrutin, target.date, present=present_mask(base, data.blocs)[0], hypothesis=hypothesis)
-    n = len(base)
-    center = Totals(np.tile(totals.shares, (n, 1)), np.full(n, totals.abstention))
-    normals = np.random.default_rng([seed, target.horizon_ans]).standard_normal((draws, len(data.blocs) + 1))
-    return base, projected, TargetSetup(center, totals.sd ** 2, calibration, normals, (seed, target.horizon_ans, 1)), totals
-
-
-def poll_hypothesis(data: ElectionData, target: Target, query: str | None) -> str | None:
-    """The candidate list (polls' ``candidats``) of the first-round hypothesis of ``target``: the one asked for
-    (``--hypothese``), else the default of :mod:`electio.forecasts.hypotheses`; None for a target without such polls."""
-    from electio.forecasts import hypotheses as hy
-
-    if data.polls is None or target.scrutin_cible != hy.FIRST_ROUND or data.polls[data.polls["scrutin_cible"] == target.scrutin_cible].empty:
-        return None
-    chosen = hy.choose_hypothesis(hy.list_hypotheses(data.polls, data.as_of or pd.Timestamp(date.today()), target.scrutin_cible), query)
-    rows = data.polls.loc[data.polls["candidats"].map(hy.split_candidates) == chosen.candidats, "candidats"]
-    return str(rows.iloc[0]) if len(rows) else None
-
-
 def run_target(inputs: Inputs, target: Target, scenarios: Sequence[sc.Scenario], calibration: Calibration,
                options: ForecastOptions) -> tuple[pd.DataFrame, TerritoryForecast]:
-    """Long rows of every scenario of one target, with common random numbers, and the target's territory totals."""
-    data = inputs.data
-    hypothesis = poll_hypothesis(data, target, options.hypothesis)
-    base, projected, setup, totals = target_setup(inputs, target, calibration, options.seed, options.draws, hypothesis)
-    frames = [simulate(with_indicators(base, projected, scenario.indicateurs), inputs.learner, scenario, setup, options.threshold, data.territoire)
-              .assign(scenario=scenario.nom, horizon_ans=target.horizon_ans, scrutin_cible=target.scrutin_cible) for scenario in scenarios]
-    return pd.concat(frames, ignore_index=True), totals
+    """Long rows of every scenario of one target, with common random numbers, and the target's territory totals
+    (:func:`.engine.forecast_target`)."""
+    return forecast_target(inputs.data, inputs.learner, target, scenarios, calibration,
+                           EngineSettings(options.draws, options.seed, options.threshold), inputs.percent, options.hypothesis)
 
 
 def indicator_effect(forecasts: pd.DataFrame, scenario: str, territory: str) -> pd.Series:

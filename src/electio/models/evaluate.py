@@ -41,7 +41,18 @@ from electio.features.modelling_table import (
 )
 from electio.models.backtest import Method, Prediction, all_methods, backtest, learner_forecaster, territory_errors, territory_truth
 from electio.models.intervals import calibrate_chain
-from electio.models.goals import coverage_table, goal_table, references_table, size_table
+from electio.models.goals import (
+    REPLAY_NOISE_FLOOR,
+    REPLAY_PERSISTENCE,
+    REPLAY_PREVIOUS,
+    REPLAY_RETAINED,
+    coverage_table,
+    goal_table,
+    references_table,
+    replay_goal_table,
+    replay_table,
+    size_table,
+)
 from electio.models.intervals import SIZE_LABELS
 from electio.models.learners import PooledLearner, make_learner
 from electio.models.metrics import (
@@ -114,6 +125,7 @@ class EvaluationResult:
     stored: dict[str, int] = field(default_factory=dict)
     model_sha256: str = ""
     as_of: pd.Timestamp | None = None  # date de référence : seules les données publiées avant elle ont servi
+    replays: pd.DataFrame = field(default_factory=pd.DataFrame)  # model_evaluation rows of the replays (date_reference set)
 
 
 # ─── Backtests ───────────────────────────────────────────────────────────────────────────
@@ -476,8 +488,13 @@ def stage_frames(runs: Sequence[ChainRun], chosen: str) -> tuple[pd.DataFrame, p
 
 
 def run_evaluation(warehouse: Path | None = None, france: Path | None = None, fast: bool = False,
-                   progress: Progress | None = None, write: bool = True, as_of: date | None = None) -> EvaluationResult:
+                   progress: Progress | None = None, write: bool = True, as_of: date | None = None,
+                   replays: Callable[[str], pd.DataFrame] | None = None) -> EvaluationResult:
     """Run the whole stage as known on ``as_of`` (default: today) and (if ``write``) store its tables in the warehouse.
+
+    ``replays`` (given by the caller: the replays belong to the forecast stage, which this module
+    never imports) maps the retained learner's name to the replays' ``model_evaluation`` rows
+    (``date_reference`` set); they are stored with the backtests and shown in the model card.
 
     The model tables hold one evaluation per warehouse file: a run replaces all their rows (its
     territory and, with a France warehouse, the FR rows) in one transaction.
@@ -511,9 +528,15 @@ def run_evaluation(warehouse: Path | None = None, france: Path | None = None, fa
                                   pd.DataFrame(), horizon_summary(evaluation, predictions), notes, model_path, digest, timings,
                                   model_sha256=model_sha, as_of=as_of)
         result.card = card_frame(result, runs[0].chain.data.blocs, runs)
+        if replays is not None:
+            t0 = time.perf_counter()
+            result.replays = replays(chosen)
+            timings["rejeux"] = time.perf_counter() - t0
         if write:
             say("Écriture dans l'entrepôt")
-            tables = {"model_evaluation": evaluation, "model_importance": importance, "model_prediction_backtest": predictions, "model_card": result.card}
+            stored = pd.concat([evaluation.assign(date_reference=None), result.replays], ignore_index=True) if not result.replays.empty \
+                else evaluation.assign(date_reference=None)
+            tables = {"model_evaluation": stored, "model_importance": importance, "model_prediction_backtest": predictions, "model_card": result.card}
             result.stored = replace_stage_tables(warehouse, "models.sql", tables, {}, read_from=read_from)
     timings["total"] = time.perf_counter() - start
     return result
@@ -603,6 +626,29 @@ def markdown_table(frame: pd.DataFrame, digits: int = 2) -> str:
     return "\n".join(lines)
 
 
+def replay_section(replays: pd.DataFrame) -> list[str]:
+    """Model-card paragraphs of the replays: table by ballot and as-of date, then the goals of issue 14."""
+    if replays.empty:
+        return ["## Replays of the whole forecast at past dates", "- not run (`electio evaluate --sans-rejeux`, or no replayable ballot)"]
+    goals = replay_goal_table(replays, REPLAY_RETAINED, REPLAY_NOISE_FLOOR)
+    lines = [f"- {'met' if row.atteint else 'MISSED'}: {row.scrutin_test} as of {row.date_reference} — {row.objectif}: measured "
+             f"{row.valeur:.3g}" + ("" if row.plancher_bruit != row.plancher_bruit else f" (noise floor {row.plancher_bruit:.2f} points)")
+             for row in goals.itertuples()]
+    return [
+        "## Replays of the whole forecast at past dates (unconditional, scored on the real ballots)",
+        "Each replay loads the warehouse as of the date (`load_election_data(as_of=…)`), trains the learner type retained today on "
+        "the cut data, calibrates its intervals on conditional backtests within the cut data, forecasts the real calendar ballot "
+        "with the territory totals known then, and is scored on the real commune results. `horizon_ans`: whole years before the "
+        "vote (0: one month). MAE in points (mean over blocs); acc_tete: share of communes whose leading bloc is right; "
+        "brier_blocs: Brier of P(lead) over commune × bloc; couv80 / couv95: interval coverage. `total_precedent_rejoue`: same local "
+        "model with the previous territory model (comparable ballot's totals); `persistance_rejoue`: the comparable ballot's shares; "
+        "`plancher_bruit_rejoue`: binomial noise floor.",
+        markdown_table(replay_table(replays, [REPLAY_RETAINED, REPLAY_PREVIOUS, REPLAY_PERSISTENCE, REPLAY_NOISE_FLOOR]), 3),
+        "### Goals of the replays (issue 14, Rhône)",
+        "\n".join(lines),
+    ]
+
+
 def model_card_markdown(result: EvaluationResult) -> str:
     """The model card, generated from the measured figures."""
     territory = result.territoire
@@ -663,6 +709,7 @@ def model_card_markdown(result: EvaluationResult) -> str:
         markdown_table(territory_rows.set_index("scrutin_test")[["territoire", "horizon_ans", "valeur"]], 2),
         "## Most important variables (permutation, rise of mean bloc MAE in points, main test ballot)",
         markdown_table(top.set_index("variable")[["famille", "importance", "ecart_type"]], 3),
+        *replay_section(result.replays),
         "## Limitations",
         "- Few ballots: the model learns how relative positions persist between a handful of ballot pairs; each new "
         "pair has its own shifts (new parties, realignments), which no past pair fully teaches.",

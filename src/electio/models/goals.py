@@ -110,3 +110,59 @@ def size_table(evaluation: pd.DataFrame, retained: str, noise_floor: str, labels
             for case, value in zip(_case(part), part["valeur"], strict=True):
                 out.setdefault(label, {})[(case, name)] = value
     return pd.DataFrame(out).T
+
+
+# ─── Replays (issue 14, item 5) ──────────────────────────────────────────────────────────
+
+REPLAY_RETAINED = "retenu_rejoue"  # retained learner, replay's territory totals
+REPLAY_PREVIOUS = "total_precedent_rejoue"  # same local model, previous territory model (comparable ballot's totals)
+REPLAY_PERSISTENCE = "persistance_rejoue"
+REPLAY_NOISE_FLOOR = "plancher_bruit_rejoue"
+REPLAY_GOALS: tuple[tuple[str, str, str, str, float, float], ...] = (
+    # (ballot, as-of date, metric, French label, low, high): the goals of issue 14 on the Rhône, replays as of that date
+    ("euro2024_t1", "2024-05-15", "mae", "MAE moyenne par bloc ≤ 2,2 points", 0.0, 2.2),
+    ("euro2024_t1", "2024-05-15", "acc_tete", "bloc en tête juste dans ≥ 95 % des communes", 0.95, 1.0),
+    ("euro2024_t1", "2024-05-15", "couv80", "couverture des intervalles à 80 % entre 75 % et 85 %", 0.75, 0.85),
+    ("pres2022_t1", "2022-03-10", "mae", "MAE moyenne par bloc ≤ 3,0 points", 0.0, 3.0),
+)
+REPLAY_COLUMNS = ["scrutin_test", "date_reference", "objectif", "valeur", "plancher_bruit", "atteint"]
+
+
+def _replay_means(replays: pd.DataFrame) -> pd.DataFrame:
+    """Mean-over-blocs rows of every replay (all size classes)."""
+    if replays.empty:
+        return replays
+    rows = replays[(replays["bloc"] == MEAN) & (replays["classe_taille"] == "toutes")]
+    return rows.assign(date_reference=pd.to_datetime(rows["date_reference"]).dt.date)
+
+
+def replay_goal_table(replays: pd.DataFrame, retained: str, noise_floor: str) -> pd.DataFrame:
+    """The goals of :data:`REPLAY_GOALS` measured on the replays (retained model), next to the noise floor of the MAE;
+    a goal whose replay is absent is listed with no value and not reached."""
+    rows = _replay_means(replays)
+    out = []
+    for scrutin, day, metric, label, low, high in REPLAY_GOALS:
+        case = rows[(rows["scrutin_test"] == scrutin) & (rows["date_reference"] == pd.Timestamp(day).date()) & (rows["metrique"] == metric)] \
+            if not rows.empty else rows
+        value = case.loc[case["modele"] == retained, "valeur"]
+        floor = case.loc[case["modele"] == noise_floor, "valeur"] if metric == "mae" else pd.Series(dtype=float)
+        measured = float(value.iloc[0]) if not value.empty else float("nan")
+        out.append((scrutin, day, label, measured, float(floor.iloc[0]) if not floor.empty else float("nan"),
+                    bool(low <= measured <= high) if not value.empty else False))
+    return pd.DataFrame(out, columns=REPLAY_COLUMNS)
+
+
+def replay_table(replays: pd.DataFrame, models: list[str]) -> pd.DataFrame:
+    """Per replayed ballot and as-of date: mean bloc MAE of ``models``, and the first model's lead accuracy,
+    Brier of P(lead) over commune × bloc and 80 % / 95 % coverage."""
+    rows = _replay_means(replays)
+    if rows.empty:
+        return pd.DataFrame()
+    keys = ["scrutin_test", "date_reference", "horizon_ans"]
+    mae = rows[rows["metrique"] == "mae"].pivot_table(index=keys, columns="modele", values="valeur").reindex(columns=models)
+    mae.columns = [f"mae_{m}" for m in mae.columns]
+    first = rows[(rows["modele"] == models[0]) & rows["metrique"].isin(["acc_tete", "brier_blocs", "couv80", "couv95"])]
+    other = first.pivot_table(index=keys, columns="metrique", values="valeur")
+    table = mae.join(other).sort_index()
+    table.index = [f"{s} as of {d} (h{h})" for s, d, h in table.index]
+    return table

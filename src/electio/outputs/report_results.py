@@ -39,8 +39,8 @@ def model_label(code: str) -> str:
 
 
 def evaluation_frame(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """The whole ``model_evaluation`` table."""
-    return query(con, "SELECT * FROM model_evaluation")
+    """The ``model_evaluation`` backtest rows (the replays, models ``*_rejoue``, are shown apart)."""
+    return query(con, "SELECT * FROM model_evaluation WHERE modele NOT LIKE '%_rejoue'")
 
 
 def folds(con: duckdb.DuckDBPyConnection, targets: Sequence[str]) -> pd.DataFrame:

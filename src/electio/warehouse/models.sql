@@ -15,13 +15,14 @@ CREATE TABLE model_evaluation (
     ic_haute      FLOAT8,
     n_communes    INTEGER,
     classe_taille VARCHAR NOT NULL DEFAULT 'toutes',
+    date_reference DATE,
     PRIMARY KEY (modele, scrutin_test, territoire, horizon_ans, conditionnel, bloc, metrique)
 );
 COMMENT ON TABLE model_evaluation IS 'Précision des modèles en backtest chronologique (entraînement sur les scrutins antérieurs au scrutin testé uniquement).';
-COMMENT ON COLUMN model_evaluation.modele IS 'persistance, swing_uniforme, swing_proportionnel (références), plancher_bruit (référence : erreur du seul tirage binomial aux exprimés, ce qu''aucun modèle ne peut battre en moyenne), frequence_tete (référence sans fuite de P(tête) : fréquence de tête de chaque bloc au scrutin comparable précédent), ridge_logratio, foret_aleatoire, lightgbm, mixte_communes (modèles testés), retenu (copie du modèle choisi par la règle fixée d''avance), total_territoire (erreur du modèle de total départemental).';
+COMMENT ON COLUMN model_evaluation.modele IS 'persistance, swing_uniforme, swing_proportionnel (références), plancher_bruit (référence : erreur du seul tirage binomial aux exprimés, ce qu''aucun modèle ne peut battre en moyenne), frequence_tete (référence sans fuite de P(tête) : fréquence de tête de chaque bloc au scrutin comparable précédent), ridge_logratio, foret_aleatoire, lightgbm, mixte_communes (modèles testés), retenu (copie du modèle choisi par la règle fixée d''avance), total_territoire (erreur du modèle de total départemental) ; rejeux de la prévision complète à une date passée (date_reference renseignée) : retenu_rejoue (modèle retenu avec les totaux du territoire de la prévision), total_precedent_rejoue (même modèle local, ancien modèle de total : le total du scrutin comparable), persistance_rejoue (parts du scrutin comparable), plancher_bruit_rejoue (plancher de bruit du rejeu).';
 COMMENT ON COLUMN model_evaluation.scrutin_test IS 'Scrutin prévu (jamais vu à l''entraînement).';
 COMMENT ON COLUMN model_evaluation.territoire IS 'Communes évaluées : code département, ou FR pour toute la France.';
-COMMENT ON COLUMN model_evaluation.horizon_ans IS 'Années (arrondies) entre le dernier scrutin connu du modèle et le scrutin prévu.';
+COMMENT ON COLUMN model_evaluation.horizon_ans IS 'Backtests : années (arrondies) entre le dernier scrutin connu du modèle et le scrutin prévu ; rejeux (date_reference renseignée) : années entières entre la date de référence et le scrutin (0 : rejeu à un mois du vote).';
 COMMENT ON COLUMN model_evaluation.conditionnel IS 'Vrai : les vrais totaux départementaux du scrutin testé sont donnés (précision de la répartition entre communes) ; faux : ils sont eux aussi prévus (précision complète).';
 COMMENT ON COLUMN model_evaluation.bloc IS 'Code du bloc, abstention (taux d''abstention des inscrits), ou moyenne (moyenne sur les blocs en lice, abstention exclue).';
 COMMENT ON COLUMN model_evaluation.metrique IS 'mae, rmse, mae_pond, rmse_pond (points de pourcentage ; _pond : pondérées par les exprimés, les inscrits pour l''abstention), mae_taille_<classe> (MAE par classe de taille), r2, acc_tete, bacc_tete, brier (probabilité du bloc prévu en tête), brier_blocs, brier_fiabilite, brier_resolution, brier_incertitude (Brier de P(tête) sur chaque commune × bloc en lice et sa décomposition de Murphy), couv80, couv95 (couverture par bloc ; moyenne = moyenne des blocs), couv80_joint, couv95_joint (tous les blocs d''une commune dans leurs intervalles), couv80_pond, couv95_pond (pondérées par les exprimés), couv80_taille_<classe>, couv95_taille_<classe> (par classe de taille), is80, is95 (score d''intervalle, points : largeur + 2/α × dépassement).';
@@ -29,6 +30,7 @@ COMMENT ON COLUMN model_evaluation.valeur IS 'Valeur de la métrique.';
 COMMENT ON COLUMN model_evaluation.ic_basse IS 'Borne basse de l''intervalle à 90 % de la métrique par bootstrap en grappes sur les communes (tous les blocs d''une commune tirés ensemble) ; NULL quand non calculé.';
 COMMENT ON COLUMN model_evaluation.ic_haute IS 'Borne haute de l''intervalle à 90 % par bootstrap sur les communes ; NULL quand non calculé.';
 COMMENT ON COLUMN model_evaluation.n_communes IS 'Nombre de communes évaluées (où le bloc était en lice).';
+COMMENT ON COLUMN model_evaluation.date_reference IS 'Rejeux seulement : date de référence de la prévision rejouée (tout ce qui était public avant cette date, rien après) ; NULL pour les backtests.';
 COMMENT ON COLUMN model_evaluation.classe_taille IS 'Classe de taille des communes évaluées (exprimés au scrutin comparable : moins_200, 200_999, 1000_4999, 5000_plus) ou toutes.';
 
 CREATE TABLE model_importance (

@@ -1,0 +1,62 @@
+"""Time ``electio run`` on the Rhône (ETL → report, replays included): cold, then warm (replays cached).
+
+Both runs use the same fresh ``ELECTIO_HOME`` (a temporary folder, or ``--home``): the first one
+starts with an empty replay cache (``data/cache/replays``), the second one reuses the replays whose
+inputs did not change (the ETL rebuilds the same warehouse from the same mirror). The machine load
+(``uptime``) is printed before and after each run: the figures are only comparable at equal load.
+Goal (issue 14, Speed): under 3 minutes on 2 cores. Usage:
+
+    python benchmarks/run_time.py [--departement 69] [--home /tmp/bench-home] [--warm-only]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+GOAL_SECONDS = 180
+
+
+def load() -> str:
+    """The ``uptime`` load averages (1, 5, 15 min)."""
+    return subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip().split("load average:")[-1].strip()
+
+
+def timed_run(home: Path, departement: str) -> dict:
+    """One ``electio run`` in a fresh interpreter; wall seconds, exit code, load before/after, cached replays after."""
+    env = {**os.environ, "ELECTIO_HOME": str(home)}
+    before = load()
+    t0 = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "electio.cli", "run", "--departement", departement], capture_output=True, text=True, env=env, check=False)
+    wall = time.perf_counter() - t0
+    cache = home / "data" / "cache" / "replays"
+    return {"secondes": round(wall, 1), "code_retour": done.returncode, "charge_avant": before, "charge_apres": load(),
+            "rejeux_en_cache": len(list(cache.glob("*.parquet"))) if cache.is_dir() else 0,
+            "fin_sortie": done.stdout.strip().splitlines()[-3:] if done.returncode == 0 else done.stderr.strip().splitlines()[-5:]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--departement", default="69")
+    parser.add_argument("--home", type=Path, default=None, help="ELECTIO_HOME à utiliser (défaut : dossier temporaire)")
+    parser.add_argument("--warm-only", action="store_true", help="une seule mesure, sur un ELECTIO_HOME dont le cache est déjà rempli")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as scratch:
+        home = args.home or Path(scratch)
+        runs = {}
+        for name in (("chaud",) if args.warm_only else ("froid", "chaud")):
+            run = runs[name] = timed_run(home, args.departement)
+            status = "objectif atteint" if run["secondes"] < GOAL_SECONDS and run["code_retour"] == 0 else "objectif MANQUÉ"
+            print(f"{name:<6} {run['secondes']:>8} s  ({status} : < {GOAL_SECONDS} s) charge {run['charge_avant']} → {run['charge_apres']}, "
+                  f"{run['rejeux_en_cache']} rejeux en cache", flush=True)
+    print(json.dumps(runs, ensure_ascii=False, indent=1))
+
+
+if __name__ == "__main__":
+    main()
