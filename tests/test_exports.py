@@ -310,3 +310,16 @@ def test_real_warehouse_export_and_dump(pg_url: str, schema: str, tmp_path: Path
             assert len(read_csv(tmp_path / "exports", name)) == rows, name
         else:
             assert not (tmp_path / "exports" / "csv" / f"{name}.csv").exists(), name
+
+
+def test_conceptual_mcd_places_every_shape_without_overlap() -> None:
+    """Every entity and association of the drawn MCD has its place in the layout, and no two shapes overlap
+    (a new table must be placed by hand, not dropped on a crowded spare row)."""
+    boxes, links = mcd.conceptual(mcd.with_logical(mcd.star(mcd.ddl_model())))
+    placed = set(mcd.LAYOUT) | {f"{child}→{parent}" for child, parent in (k for k in mcd.LAYOUT if isinstance(k, tuple))}
+    assert [b.key for b in boxes if b.key not in placed] == []
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1:]:
+            apart = abs(a.x - b.x) >= (a.width + b.width) / 2 or abs(a.y - b.y) >= (a.height + b.height) / 2
+            assert apart, (a.key, b.key)
+    assert {link.start for link in links} | {link.end for link in links} <= {b.key for b in boxes}

@@ -237,22 +237,38 @@ def grouped(model: Model) -> list[tuple[str, list[Entity]]]:
 
 ENTITY_NAMES = {"dim_region": "Région", "dim_departement": "Département", "dim_commune": "Commune", "dim_scrutin": "Scrutin",
                 "dim_bloc": "Bloc politique", "dim_candidat": "Candidat ou liste", "dim_indicateur": "Indicateur",
-                "dim_scenario": "Scénario", "dim_scrutin_cible": "Scrutin prévu"}
+                "dim_scenario": "Scénario", "dim_scrutin_cible": "Scrutin prévu", "dim_unite": "Unité d'analyse",
+                "dim_sondage": "Sondage", "dim_hypothese": "Hypothèse", "dim_duel": "Duel (2nd tour)"}
 ASSOCIATION_NAMES = {"fact_participation": "PARTICIPATION", "fact_resultat_commune": "OBTENIR DES VOIX",
-                     "fact_indicateur_commune": "MESURER", "fact_prevision": "PRÉVOIR"}
+                     "fact_indicateur_commune": "MESURER", "fact_prevision": "PRÉVOIR",
+                     "fact_participation_territoire": "PARTICIPATION", "fact_resultat_territoire": "OBTENIR DES VOIX",
+                     "fact_participation_arrondissement": "PARTICIPATION", "fact_resultat_arrondissement": "OBTENIR DES VOIX",
+                     "fact_intention_vote": "INTENTION DE VOTE", "fact_prevision_duel": "PRÉVOIR LE 2ND TOUR"}
 LINK_NAMES = {("dim_departement", "dim_region"): "APPARTENIR", ("dim_commune", "dim_departement"): "APPARTENIR",
-              ("dim_candidat", "dim_scrutin"): "SE PRÉSENTER", ("dim_candidat", "dim_bloc"): "RATTACHER"}
-# Centres in grid units (16 × 9.4, a slide's proportions); tables absent from the layout go on a bottom row.
-LAYOUT = {"dim_region": (1.9, 1.0), "dim_departement": (1.9, 4.6), "dim_commune": (7.8, 4.6), "dim_scrutin": (7.8, 8.4),
-          "dim_candidat": (14.4, 8.4), "dim_bloc": (15.6, 4.6), "dim_indicateur": (5.6, 1.0), "dim_scenario": (15.6, 1.0),
-          "dim_scrutin_cible": (11.6, 1.0), "fact_participation": (5.6, 6.5), "fact_resultat_commune": (10.4, 6.5),
-          "fact_indicateur_commune": (5.6, 2.8), "fact_prevision": (12.2, 3.1),
-          ("dim_departement", "dim_region"): (1.9, 2.8), ("dim_commune", "dim_departement"): (4.85, 4.6),
-          ("dim_candidat", "dim_scrutin"): (11.1, 8.4), ("dim_candidat", "dim_bloc"): (15.6, 6.6)}
+              ("dim_candidat", "dim_scrutin"): "SE PRÉSENTER", ("dim_candidat", "dim_bloc"): "RATTACHER",
+              ("dim_duel", "dim_hypothese"): "DÉCOULER DE"}
+# Centres in grid units (22 × 12.4, a slide's proportions), placed by hand so that no two shapes overlap
+# (tests/test_exports.py checks it); a table absent from the layout goes on a spare bottom row.
+LAYOUT = {"dim_unite": (1.9, 11.4), "dim_scrutin": (9.0, 11.4), "dim_candidat": (16.6, 11.4), "dim_hypothese": (20.4, 11.4),
+          "dim_departement": (1.9, 6.2), "dim_commune": (8.0, 6.2), "dim_bloc": (16.6, 6.2), "dim_duel": (20.4, 8.3),
+          "dim_region": (1.9, 1.0), "dim_indicateur": (6.0, 1.0), "dim_scrutin_cible": (10.2, 1.0), "dim_scenario": (14.2, 1.0),
+          "dim_sondage": (20.4, 1.0),
+          "fact_participation_arrondissement": (5.45, 12.45), "fact_resultat_arrondissement": (5.45, 9.9),
+          "fact_resultat_territoire": (12.8, 12.6), "fact_participation_territoire": (12.9, 9.95),
+          "fact_participation": (5.0, 8.4), "fact_resultat_commune": (10.4, 8.1), "fact_indicateur_commune": (6.0, 3.6),
+          "fact_prevision": (12.2, 3.6), "fact_intention_vote": (18.6, 3.6), "fact_prevision_duel": (20.4, 5.8),
+          ("dim_departement", "dim_region"): (1.9, 3.6), ("dim_commune", "dim_departement"): (4.95, 6.2),
+          ("dim_candidat", "dim_scrutin"): (12.8, 11.3), ("dim_candidat", "dim_bloc"): (16.6, 8.8),
+          ("dim_duel", "dim_hypothese"): (20.4, 9.85)}
 CONCEPT_LEGEND = ("Rectangles : entités (clé, un attribut) · ovales : associations (ce qu'elles mesurent) · "
                   "(min,max) : cardinalités · tirets : lien facultatif")
 MEASURES = {"fact_participation": "inscrits, votants", "fact_resultat_commune": "voix", "fact_indicateur_commune": "valeur, année",
-            "fact_prevision": "parts, intervalles, P(tête)"}
+            "fact_prevision": "parts, intervalles, P(tête)", "fact_participation_territoire": "France, département",
+            "fact_resultat_territoire": "voix : France, département", "fact_participation_arrondissement": "par arrondissement",
+            "fact_resultat_arrondissement": "voix par arrondissement", "fact_intention_vote": "intention, bornes",
+            "fact_prevision_duel": "parts, P(victoire)"}
+ENTITY_SIZE, ASSOCIATION_SIZE, LINK_SIZE = (3.2, 1.45), (3.6, 1.05), (2.5, 0.8)
+CONCEPT_TEXT = {"title_size": 12.5, "text_size": 10}  # points, at slide size
 ENTITY_FILL, ASSOCIATION_FILL = "#cfe2f3", "#fff2cc"
 
 
@@ -274,7 +290,7 @@ def _entity_box(entity: Entity, centre: tuple[float, float]) -> Box:
     keys = [c.name for c in entity.columns if c.primary]
     others = [c.name for c in entity.columns if not (c.primary or c.foreign)]
     lines = (f"clé : {', '.join(keys)}", *others[:1])
-    return Box(entity.name, *centre, ENTITY_NAMES.get(entity.name, " ".join(short_label(entity.comment))), lines, ENTITY_FILL, 3.4, 1.25)
+    return Box(entity.name, *centre, ENTITY_NAMES.get(entity.name, " ".join(short_label(entity.comment))), lines, ENTITY_FILL, *ENTITY_SIZE)
 
 
 def conceptual(model: Model) -> tuple[list[Box], list[Link]]:
@@ -282,7 +298,7 @@ def conceptual(model: Model) -> tuple[list[Box], list[Link]]:
     between dimensions, chains' shortcuts left out) with their cardinalities on each entity's side."""
     dims = [e for e in model.entities if not model_is_fact(e.name)]
     facts = [e for e in model.entities if model_is_fact(e.name)]
-    spare = iter((2.0 + 3.4 * i, -0.8) for i in range(len(model.entities)))
+    spare = iter((2.0 + 3.4 * i, -1.0) for i in range(len(model.entities)))
     boxes = [_entity_box(e, LAYOUT.get(e.name) or next(spare)) for e in dims]
     links: list[Link] = []
     for fact in facts:
@@ -291,14 +307,14 @@ def conceptual(model: Model) -> tuple[list[Box], list[Link]]:
             continue
         measures = MEASURES.get(fact.name) or ", ".join(c.name for c in fact.columns if not (c.primary or c.foreign))
         boxes.append(Box(fact.name, *(LAYOUT.get(fact.name) or next(spare)), ASSOCIATION_NAMES.get(fact.name, fact.name.upper()),
-                         (measures,) if measures else (), ASSOCIATION_FILL, 3.3, 1.05, "ellipse"))
+                         (measures,) if measures else (), ASSOCIATION_FILL, *ASSOCIATION_SIZE, "ellipse"))
         links += [Link(r.parent, fact.name, start_label="0,n", arrow=False, dashed=r.optional and r in LOGICAL_RELATIONS) for r in legs]
     for r in model.relations:
         if model_is_fact(r.child) or model_is_fact(r.parent) or implied(model, r):
             continue
         key = f"{r.child}→{r.parent}"
         boxes.append(Box(key, *(LAYOUT.get((r.child, r.parent)) or next(spare)), LINK_NAMES.get((r.child, r.parent), "RELIER"),
-                         (), ASSOCIATION_FILL, 2.3, 0.8, "ellipse"))
+                         (), ASSOCIATION_FILL, *LINK_SIZE, "ellipse"))
         links += [Link(r.child, key, start_label=r.child_cardinality, arrow=False, dashed=r.optional),
                   Link(r.parent, key, start_label=r.parent_cardinality, arrow=False, dashed=r.optional)]
     return boxes, links
@@ -410,5 +426,5 @@ def write_mcd(out_dir: Path, model: Model | None = None) -> list[Path]:
     for path, text in texts.items():
         path.write_text(text, encoding="utf-8")
     boxes, links = conceptual(with_logical(star(model)))
-    concept = draw(boxes, links, out_dir / "mcd.png", CONCEPT_TITLE, CONCEPT_LEGEND)
+    concept = draw(boxes, links, out_dir / "mcd.png", CONCEPT_TITLE, CONCEPT_LEGEND, **CONCEPT_TEXT)
     return [concept, *texts, *(image for path in texts if path.suffix == ".dot" for image in render(path))]
