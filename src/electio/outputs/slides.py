@@ -306,14 +306,19 @@ def slide_flow(deck: Presentation, ctx: dict, n: int) -> None:
 
 def slide_mcd(deck: Presentation, ctx: dict, n: int) -> None:
     mcd = ctx["mcd"]
-    facts = [r for r in mcd["tables"] if r["famille"] in ("dimension", "fait")]
-    slide = new_slide(deck, f"Un schéma en étoile : {entier(len(facts))} tables de dimensions et de faits, dessinées depuis leur définition",
-                      f"Schéma en étoile : dimensions communes, scrutins, blocs, candidats, indicateurs ; faits participation, voix et valeurs "
-                      f"d'indicateurs. {entier(mcd['n_tables'])} tables au total avec lignage, qualité, analyses et modèles. Le MCD est généré "
-                      f"depuis le DDL, donc toujours à jour ; chaque table et colonne porte un commentaire, repris dans le dictionnaire de données.", n)
-    picture(slide, figure_path(ctx, "mcd"), (0.5, 1.3, 6.0, 5.6))
-    rows = [(r["table_name"], r["famille"], entier(r["lignes"])) for r in facts]
-    table(slide, ["Table", "Rôle", "Lignes"], rows, (6.9, 1.4, 5.9, 0.36 * (len(rows) + 1)), 11, (2.6, 1.2, 1.1))
+    star_tables = [r for r in mcd["tables"] if r["famille"] in ("dimension", "fait")]
+    facts = [r for r in star_tables if r["famille"] == "fait"]
+    slide = new_slide(deck, f"Un schéma en étoile : {entier(len(star_tables))} tables de dimensions et de faits, dessinées depuis leur définition",
+                      f"Schéma en étoile : dimensions communes, scrutins, blocs, candidats, indicateurs, sondages ; faits participation, voix, "
+                      f"valeurs d'indicateurs, intentions de vote et prévisions. {entier(mcd['n_tables'])} tables au total avec lignage, qualité, "
+                      f"analyses et modèles. Le MCD est généré depuis le DDL, donc toujours à jour ; chaque table et colonne porte un "
+                      f"commentaire, repris dans le dictionnaire de données.", n)
+    picture(slide, figure_path(ctx, "mcd"), (0.3, 1.3, 9.0, 5.6))
+    rows = [(r["table_name"], entier(r["lignes"])) for r in facts]
+    table(slide, ["Table de faits", "Lignes"], rows, (9.4, 1.4, 3.7, min(0.36 * (len(rows) + 1), 5.4)), 10, (2.7, 1.0))
+
+
+QUALITY_ROWS = 10  # controls listed on the slide (failing first, then blocking); the report lists them all
 
 
 def slide_quality(deck: Presentation, ctx: dict, n: int) -> None:
@@ -322,8 +327,12 @@ def slide_quality(deck: Presentation, ctx: dict, n: int) -> None:
                       f"{entier(method['n_controles'])} contrats de qualité, dont {entier(method['n_bloquants'])} bloquants : une violation arrête l'ETL. "
                       f"Cette exécution : {entier(method['echecs'])} ligne en échec. Les codes communes de toutes les années sont ramenés au COG 2026 ; "
                       f"les candidats sont rattachés aux blocs par un référentiel versionné et justifié, relu comme du code.", n)
-    rows = [(c["table_name"], c["regle"], c["severite"], entier(c["lignes_en_echec"])) for c in method["controles"]]
-    table(slide, ["Table", "Règle", "Sévérité", "Échecs"], rows, (0.5, 1.35, 8.2, 5.4), 11, (2.0, 4.0, 1.3, 0.9))
+    shown = sorted(method["controles"], key=lambda c: (-(c["lignes_en_echec"] or 0), c["severite"] != "bloquante"))[:QUALITY_ROWS]
+    rows = [(c["table_name"], c["regle"], c["severite"], entier(c["lignes_en_echec"])) for c in shown]
+    table(slide, ["Table", "Règle", "Sévérité", "Échecs"], rows, (0.5, 1.35, 8.2, 0.45 * (len(rows) + 1)), 11, (2.0, 4.0, 1.3, 0.9))
+    if len(method["controles"]) > len(rows):
+        text(slide, [f"… et {entier(len(method['controles']) - len(rows))} autres contrôles : liste complète dans le dossier de synthèse."],
+             (0.5, 1.45 + 0.45 * (len(rows) + 1), 8.2, 0.4), 11, colour=GREY)
     steps = [f"**{s['etape']}** {entier(s['lues'])} lues → {entier(s['ecrites'])} écrites" for s in method["etapes"]]
     text(slide, ["Lignage (etl_step)"], (9.0, 1.4, 3.9, 0.5), 15, bold=True, colour=NAVY)
     text(slide, steps, (9.0, 1.95, 3.9, 4.9), 13)
