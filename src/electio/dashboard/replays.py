@@ -87,3 +87,11 @@ def provenance_section(path: Path) -> html.Section | None:
     if hypothesis:
         lines.append(html.P(hypothesis))
     return components.section("Sur quoi repose cette prévision", *lines, section_id="section-provenance")
+
+
+def as_of_note(path: Path) -> str:
+    """« Prévision établie au 02/12/2026 : … » for a page's introduction (empty before the forecast stage)."""
+    if not data.has(path, "dim_scrutin_cible"):
+        return ""
+    targets = data.query(path, "SELECT * FROM dim_scrutin_cible")
+    return provenance.as_of_sentence(targets) if "date_reference" in targets.columns else ""

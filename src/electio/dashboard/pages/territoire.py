@@ -19,6 +19,7 @@ def layout(path: Path) -> html.Div:
     name = data.territory(path)[1]
     intro = (f"Prévision tendancielle des résultats par commune dans le {name} : choisissez l'échéance et le bloc politique. "
              "Les parts sont exprimées en pourcentage des suffrages exprimés.")
+    intro = f"{intro} {replays.as_of_note(path)}".strip()  # ─── as-of date (dashboard/replays.py)
     options = views.target_options(path)
     if not options:
         return components.page(f"{TITLE} — {name}", intro, components.notice(NO_FORECAST, "territoire-avis"))
