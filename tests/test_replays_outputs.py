@@ -14,6 +14,7 @@ from pptx import Presentation
 
 from electio.dashboard import replays as dashboard_replays
 from electio.forecasts import provenance
+from electio.models.replay_summary import headline, replay_summary
 from electio.outputs import report_replays
 from electio.outputs.slides_replays import slide_replays
 
@@ -70,7 +71,11 @@ def test_report_section_reads_the_replays(warehouse: Path, tmp_path: Path) -> No
     assert one_month["mae_retenu"] == pytest.approx(2.71) and one_month["mae_persistance"] == pytest.approx(7.94)
     assert one_month["mae_total_precedent"] == pytest.approx(8.21) and one_month["mae_plancher"] == pytest.approx(1.0)
     assert one_month["acc_tete"] == pytest.approx(0.936) and one_month["couv80"] == pytest.approx(0.966)
-    assert section["titre"] == "Rejouée 25 jours avant le vote, la prévision « Européennes 2024 » se trompe de 2,7 points par bloc"
+    assert section["titre"] == "Rejouée un mois avant le vote, la prévision se trompe de 2,7 à 4,7 points par bloc selon le scrutin"
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        rows = report_replays.replay_rows(con)
+    assert headline(replay_summary(rows[rows["scrutin_test"] == "euro2024_t1"])) == \
+        "Rejouée 25 jours avant le vote, la prévision « Européennes 2024 » se trompe de 2,7 points par bloc"
     goals = {(g["scrutin_test"], g["objectif"]): g for g in section["objectifs"]}
     assert not goals[("euro2024_t1", "MAE moyenne par bloc ≤ 2,2 points")]["atteint"]  # 2.71 > 2.2
     assert not goals[("euro2024_t1", "bloc en tête juste dans ≥ 95 % des communes")]["atteint"]  # 93.6 %
@@ -88,8 +93,8 @@ def test_report_renders_the_replays_and_provenance(warehouse: Path) -> None:
     env = environment()
     page = env.from_string('{% macro fig(f, cls="") %}{% endmacro %}{% include "_rejeux.html.j2" %}{% include "_provenance.html.j2" %}').render(**ctx)
     assert "Erreur d'une prévision rejouée" in page and "rejouée" in page and "non atteint" in page and "2,71\u202fpt" in page
-    assert "02/12/2026" in page and "12 sondages nationaux" in page and "01/10/2026 au 25/11/2026" in page and "Elabe, Ifop" in page
-    assert "11/04/2027" in page and "Hypothèse utilisée : « Attal, Bardella »" in page and "« Philippe, Le Pen »" in page
+    assert "02/12/2026" in page and "12 scénarios de sondages nationaux" in page and "01/10/2026 au 25/11/2026" in page and "Elabe, Ifop" in page
+    assert "11/04/2027" in page and "Hypothèse utilisée : « Attal, Bardella »" in page and "2 autres listes sondées, dont 2 dans les 60 derniers jours (la plus sondée récemment : « Philippe, Le Pen »)" in page
     assert "2d tour" not in page  # a ballot not forecast is not presented as a target
 
 
@@ -115,8 +120,12 @@ def test_replay_slide_exists(warehouse: Path, tmp_path: Path) -> None:
     from electio.outputs.slides import HEIGHT, SLIDES, WIDTH
 
     assert slide_replays in SLIDES
+    from electio.outputs.report import ReportFigure
+
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        ctx = {"replays": report_replays.replay_section(con)}
+        ctx = {"replays": report_replays.replay_section(con), "exploration": [], "forecast": {}}
+    chart = report_replays.replay_figure(ctx["replays"]["tableau"], tmp_path / "rejeux.png", "source")
+    ctx["figures"] = {"rejeux": ReportFigure("rejeux", chart, "titre")}
     deck = Presentation()
     deck.slide_width, deck.slide_height = WIDTH, HEIGHT
     slide_replays(deck, ctx, 1)
@@ -124,7 +133,8 @@ def test_replay_slide_exists(warehouse: Path, tmp_path: Path) -> None:
     assert texts[0] == ctx["replays"]["titre"]
     cells = [cell.text for shape in deck.slides[0].shapes if shape.has_table for row in shape.table.rows for cell in row.cells]
     assert "2,7\u202fpt" in cells and "7,9\u202fpt" in cells and "15/05/2024" in cells
-    assert any("non atteint" in t for t in texts)
+    assert any("non atteint — Européennes 2024, prévision du 15/05/2024" in t for t in texts)
+    assert any(shape.shape_type == 13 for shape in deck.slides[0].shapes)  # the chart (a picture)
 
 
 def test_dashboard_lists_the_replays(warehouse: Path) -> None:
@@ -135,7 +145,7 @@ def test_dashboard_lists_the_replays(warehouse: Path) -> None:
     text = " ".join(str(c.children) for c in walk(section) if isinstance(getattr(c, "children", None), str))
     assert "Erreur d'une prévision rejouée" in text and "non atteint" in text
     sources = " ".join(str(c.children) for c in walk(dashboard_replays.provenance_section(warehouse)) if isinstance(getattr(c, "children", None), str))
-    assert "02/12/2026" in sources and "12 sondages" in sources and "Attal, Bardella" in sources
+    assert "02/12/2026" in sources and "12 scénarios de sondages" in sources and "Attal, Bardella" in sources
 
 
 def walk(component: object) -> list:

@@ -57,8 +57,10 @@ def replays_section(path: Path) -> html.Section:
         note = components.notice("Aucune prévision rejouée dans l'entrepôt : lancez « electio evaluate » (rejeux inclus par défaut).", "rejeux-avis")
         return components.section(TITLE, meaning, note, section_id="section-rejeux")
     best = closest_replay(table)
-    sentence = (f"{headline(best)} (persistance : {fr_number(best['mae_persistance'], 1)} ; hasard seul : "
-                f"{fr_number(best['mae_plancher'], 1)}), bloc en tête juste dans {percent(best['acc_tete'], 0)} des communes.")
+    sentence = (f"{headline(table)}. Dernier scrutin rejoué, {str(best['libelle_scrutin']).split(' (')[0]}, prévision du "
+                f"{provenance.day(best['date_reference'])} : {fr_number(best['mae_retenu'], 1)} points (persistance : "
+                f"{fr_number(best['mae_persistance'], 1)} ; hasard seul : {fr_number(best['mae_plancher'], 1)}), bloc en tête juste dans "
+                f"{percent(best['acc_tete'], 0)} des communes.")
     shown = table.assign(libelle_scrutin=table["libelle_scrutin"].map(lambda s: str(s).split(" (")[0]),
                          date_reference=[provenance.day(d) for d in table["date_reference"]])
     points = {c: (lambda v: fr_number(v, 1)) for c in HEADERS if c.startswith("mae_")}

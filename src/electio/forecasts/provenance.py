@@ -50,7 +50,7 @@ def polls_sentence(row: pd.Series) -> str:
                 "avec l'écart habituel entre deux scrutins (intervalles larges)")
     pollsters = row.get("instituts")
     who = f" ; instituts : {pollsters}" if isinstance(pollsters, str) and pollsters else " ; instituts non renseignés"
-    return (f"totaux du territoire tirés de {count} sondage{'s' if count > 1 else ''} nationa{'ux' if count > 1 else 'l'} "
+    return (f"totaux du territoire tirés de {count} scénario{'s' if count > 1 else ''} de sondage{'s' if count > 1 else ''} nationa{'ux' if count > 1 else 'l'} "
             f"(terrains achevés du {day(row.get('sondage_debut'))} au {day(row.get('sondage_fin'))}{who})")
 
 
@@ -66,6 +66,11 @@ def target_sentences(targets: pd.DataFrame) -> list[str]:
     return [target_sentence(row) for _, row in forecast_targets(targets).iterrows()]
 
 
+def hypothesis_name(label: object) -> str:
+    """A hypothesis' label without its leading « Hypothèse » (the sentences say it)."""
+    return re.sub(r"^Hypothèse\s+", "", str(label))
+
+
 def hypothesis_sentence(hypotheses: pd.DataFrame | None) -> str:
     """Which candidate hypothesis of the présidentielle's polls is used, and the others (empty without ``dim_hypothese``)."""
     if hypotheses is None or hypotheses.empty:
@@ -76,15 +81,18 @@ def hypothesis_sentence(hypotheses: pd.DataFrame | None) -> str:
         return ""
     chosen = used.iloc[0]
     others = hypotheses[hypotheses["hypothese_id"] != chosen["hypothese_id"]]
+    polled = int(chosen["sondages"])
     sentence = (f"Présidentielle : les sondages testent {len(hypotheses)} liste{'s' if len(hypotheses) > 1 else ''} de candidats. "
-                f"Hypothèse utilisée : « {chosen['libelle']} » ({int(chosen['sondages'])} sondage{'s' if int(chosen['sondages']) > 1 else ''}, "
-                f"dernier terrain le {day(chosen['dernier_sondage'])}).")
+                f"Hypothèse utilisée : « {hypothesis_name(chosen['libelle'])} » (sondée {polled} fois, dernier terrain le "
+                f"{day(chosen['dernier_sondage'])}).")
     if others.empty:
         return sentence
-    listed = ", ".join(f"« {label} »" for label in others["libelle"].head(3))
-    more = f" et {len(others) - 3} autre{'s' if len(others) > 4 else ''}" if len(others) > 3 else ""
-    return (f"{sentence} Autre{'s' if len(others) > 1 else ''} hypothèse{'s' if len(others) > 1 else ''} sondée{'s' if len(others) > 1 else ''} : "
-            f"{listed}{more} ; elles ne sont pas moyennées avec celle-ci (des candidats qui ne se présenteront pas tous).")
+    recent = int((others["sondages_recents"] > 0).sum()) if "sondages_recents" in others else 0
+    when = f", dont {recent} dans les 60 derniers jours" if recent else ""
+    rival = others.sort_values(["sondages_recents", "sondages"], ascending=False).iloc[0] if "sondages_recents" in others else others.iloc[0]
+    return (f"{sentence} {len(others)} autre{'s' if len(others) > 1 else ''} liste{'s' if len(others) > 1 else ''} sondée{'s' if len(others) > 1 else ''}"
+            f"{when} (la plus sondée récemment : « {hypothesis_name(rival['libelle'])} ») ; elles ne sont pas moyennées avec "
+            "celle-ci, car ces candidats ne se présenteront pas tous.")
 
 
 def provenance_lines(targets: pd.DataFrame, hypotheses: pd.DataFrame | None = None) -> list[str]:
@@ -113,7 +121,7 @@ def compact_lines(targets: pd.DataFrame, hypotheses: pd.DataFrame | None = None)
         used = hypotheses[hypotheses[flag].astype(bool)]
         if not used.empty:
             others = len(hypotheses) - 1
-            lines.append(f"Hypothèse de candidats : « {used.iloc[0]['libelle']} »"
+            lines.append(f"Hypothèse de candidats : « {hypothesis_name(used.iloc[0]['libelle'])} »"
                          + (f" ({others} autre{'s' if others > 1 else ''} sondée{'s' if others > 1 else ''}, non moyennée{'s' if others > 1 else ''})" if others else ""))
     return lines
 

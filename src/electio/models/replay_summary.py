@@ -76,9 +76,16 @@ def closest_replay(summary: pd.DataFrame) -> pd.Series | None:
     return latest.sort_values("date_reference").iloc[-1]
 
 
-def headline(row: pd.Series | None) -> str:
-    """The message of the section and of its slide, e.g. « Rejouée 25 jours avant le vote, la prévision des
-    européennes 2024 se trompe de 2,8 points par bloc »."""
+def headline(summary: pd.DataFrame) -> str:
+    """The message of the section and of its slide: the one-month replays' mean bloc MAE, as a range over the ballots
+    when there are several (« Rejouée un mois avant le vote, la prévision se trompe de 2,8 à 5,2 points par bloc selon
+    le scrutin »), else that of the replay closest to its vote (:func:`closest_replay`)."""
+    month = summary[summary["horizon_ans"] == 0]["mae_retenu"].dropna() if not summary.empty else pd.Series(dtype=float)
+    if len(month) > 1:
+        low, high = fr_number(month.min(), 1), fr_number(month.max(), 1)
+        spread = f"de {low} à {high}" if low != high else low
+        return f"Rejouée un mois avant le vote, la prévision se trompe {spread} points par bloc selon le scrutin"
+    row = closest_replay(summary)
     if row is None or pd.isna(row["mae_retenu"]):
         return "Aucune prévision rejouée dans l'entrepôt"
     name = str(row["libelle_scrutin"]).split(" (")[0]

@@ -52,7 +52,9 @@ def replay_section(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     best = closest_replay(summary)
     lines = records(summary.assign(date=[provenance.day(d) for d in summary["date_reference"]],
                                    vote=[provenance.day(d) for d in summary["date_scrutin"]]))
-    return {"disponible": not summary.empty, "lignes": lines, "objectifs": goal_rows(rows), "titre": headline(best),
+    names = {r["scrutin_test"]: str(r["libelle_scrutin"]).split(" (")[0] for r in lines}
+    goals = [{**g, "libelle": names.get(g["scrutin_test"], g["scrutin_test"])} for g in goal_rows(rows)]
+    return {"disponible": not summary.empty, "lignes": lines, "objectifs": goals, "titre": headline(summary),
             "principal": next((r for r in lines if best is not None and r["scrutin_test"] == best["scrutin_test"]
                                and r["date_reference"] == best["date_reference"]), None), "en_clair": REPLAYED_MEANING,
             "n_scrutins": int(summary["scrutin_test"].nunique()), "tableau": summary}

@@ -23,17 +23,18 @@ def replay_rows(replays: dict[str, Any]) -> list[tuple[str, ...]]:
 
 
 def goal_lines(replays: dict[str, Any]) -> list[str]:
-    """« **non atteint** — euro2024_t1 au 15/05/2024 : MAE moyenne par bloc ≤ 2,2 points (mesuré 2,8 pt) »."""
+    """« **non atteint** — Européennes 2024, prévision du 15/05/2024 : MAE moyenne par bloc ≤ 2,2 points (mesuré 2,81 pt) »."""
     out = []
     for g in replays["objectifs"]:
         measured = "non mesuré" if not g["mesure"] else pts(g["valeur"], 2) if g["unite"] == "pts" else pct(g["valeur"])
-        out.append(f"**{'atteint' if g['atteint'] else 'non atteint'}** — {g['scrutin_test']} au {g['date_reference']} : {g['objectif']} (mesuré {measured})")
+        out.append(f"**{'atteint' if g['atteint'] else 'non atteint'}** — {g.get('libelle', g['scrutin_test'])}, prévision du {g['date_reference']} : "
+                   f"{g['objectif']} (mesuré {measured})")
     return out
 
 
 def slide_replays(deck: Presentation, ctx: dict, n: int) -> None:
     """« Rejouée un mois avant, la prévision se trompe de X points par bloc »: the replays' table and the goals."""
-    from electio.outputs.slides import GREY, NAVY, new_slide, table, text
+    from electio.outputs.slides import GREY, NAVY, figure_path, new_slide, picture, table, text
 
     replays = ctx.get("replays")
     if not replays or not replays["disponible"]:
@@ -44,16 +45,17 @@ def slide_replays(deck: Presentation, ctx: dict, n: int) -> None:
                       f"{pts(p['mae_retenu'], 1)} par bloc et par commune, contre {pts(p['mae_persistance'], 1)} pour la persistance ; "
                       f"le seul hasard du vote en laisse {pts(p['mae_plancher'], 1)}. Objectifs fixés avant la mesure : affichés atteints "
                       "ou non, tels quels.", n)
-    rows = replay_rows(replays)
-    height = min(0.36 * (len(rows) + 1), 4.6)
+    closest = [r for r in replays["lignes"] if r["horizon_ans"] == 0]
+    picture(slide, figure_path(ctx, "rejeux"), (0.4, 1.2, 8.3, 2.8))
+    height = 0.36 * (len(closest) + 1)
     table(slide, ["Scrutin rejoué", "Faite le", "Avant le vote", "Erreur", "Persistance", "Hasard seul", "Tête juste", "Couv. 80 %"],
-          rows, (0.5, 1.3, 8.3, height), 11, (2.2, 1.2, 1.1, 0.9, 1.1, 1.0, 0.9, 0.9),
-          highlight=lambda i: replays["lignes"][i]["date_reference"] == p["date_reference"] and replays["lignes"][i]["scrutin_test"] == p["scrutin_test"])
-    text(slide, ["Erreur moyenne par bloc et par commune, en points ; « Hasard seul » : erreur qu'aucun modèle ne peut éviter."],
-         (0.5, 1.35 + height, 8.3, 0.4), 10, colour=GREY)
+          replay_rows({"lignes": closest}), (0.5, 4.1, 8.1, height), 11, (2.2, 1.2, 1.1, 0.9, 1.1, 1.0, 0.9, 0.9),
+          highlight=lambda i: closest[i]["date_reference"] == p["date_reference"] and closest[i]["scrutin_test"] == p["scrutin_test"])
+    text(slide, ["Erreur moyenne par bloc et par commune (points), prévision faite un mois avant le vote ; « Hasard seul » : "
+                 "erreur qu'aucun modèle ne peut éviter."], (0.5, 4.12 + height, 8.1, 0.45), 10, colour=GREY)
     text(slide, ["Objectifs fixés avant la mesure"], (9.1, 1.3, 3.8, 0.5), 16, bold=True, colour=NAVY)
     text(slide, goal_lines(replays) or ["Aucun objectif mesuré"], (9.1, 1.85, 3.8, 4.0), 12, bullets=True)
-    text(slide, [f"**Rejouée** : {replays['en_clair']}"], (0.5, 5.95, 12.3, 1.05), 12)
+    text(slide, [f"**Rejouée** : {replays['en_clair']}"], (0.5, 6.05, 12.3, 0.95), 12)
 
 
 def provenance_box(slide: Slide, ctx: dict, box: tuple[float, float, float, float]) -> None:
