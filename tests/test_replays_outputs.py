@@ -112,7 +112,7 @@ def test_csv_provenance_columns(warehouse: Path) -> None:
         targets = con.sql("SELECT * FROM dim_scrutin_cible").df()
     columns = provenance.csv_provenance(targets).set_index("scrutin_cible")
     assert list(columns.columns) == list(provenance.CSV_COLUMNS)
-    assert columns.loc["pres2027_t1", "nb_sondages"] == 12 and columns.loc["pres2027_t1", "hypothese_candidats"] == "Attal, Bardella"
+    assert str(columns["nb_sondages"].dtype) == "Int64" and columns.loc["pres2027_t1", "nb_sondages"] == 12 and columns.loc["pres2027_t1", "hypothese_candidats"] == "Attal, Bardella"
     assert columns.loc["pres2027_t1", "autres_hypotheses"] == 2 and pd.isna(columns.loc["euro2029_t1", "hypothese_candidats"])
 
 

@@ -101,13 +101,13 @@ def provenance_lines(targets: pd.DataFrame, hypotheses: pd.DataFrame | None = No
 
 
 def compact_target(row: pd.Series) -> str:
-    """« Présidentielle 2027 (1er tour), 11/04/2027 : 45 sondages du 01/10/2026 au 25/11/2026 (Ifop, Elabe) »."""
+    """« Présidentielle 2027, 1er tour, 11/04/2027 : 45 scénarios de sondage du 01/10/2026 au 25/11/2026 (Ifop, Elabe) »."""
     name = str(row["libelle"]).split(" (")[0] if "libelle" in row else str(row["scrutin_cible"])
     count = int(row["nb_sondages"]) if pd.notna(row.get("nb_sondages")) else 0
     if row.get("methode_totaux") != "sondages" or count == 0:
         return f"{name}, {day(row['date_scrutin'])} : sans sondage (dernier scrutin comparable)"
     pollsters = row.get("instituts") if isinstance(row.get("instituts"), str) else "instituts non renseignés"
-    return (f"{name}, {day(row['date_scrutin'])} : {count} sondage{'s' if count > 1 else ''} du {day(row.get('sondage_debut'))} "
+    return (f"{name}, {day(row['date_scrutin'])} : {count} scénario{'s' if count > 1 else ''} de sondage du {day(row.get('sondage_debut'))} "
             f"au {day(row.get('sondage_fin'))} ({pollsters})")
 
 
@@ -161,5 +161,6 @@ def other_hypotheses(note: object) -> int:
 def csv_provenance(described: pd.DataFrame) -> pd.DataFrame:
     """Per target, the forecast CSV's provenance columns (:data:`CSV_COLUMNS`) from ``dim_scrutin_cible`` rows."""
     rows = described.reindex(columns=["scrutin_cible", *PROVENANCE_COLUMNS, "date_reference"])
-    rows = rows.assign(hypothese_candidats=rows["note_totaux"].map(hypothesis_used), autres_hypotheses=rows["note_totaux"].map(other_hypotheses))
+    rows = rows.assign(hypothese_candidats=rows["note_totaux"].map(hypothesis_used), autres_hypotheses=rows["note_totaux"].map(other_hypotheses),
+                       nb_sondages=pd.to_numeric(rows["nb_sondages"]).round().astype("Int64"))
     return rows[["scrutin_cible", *CSV_COLUMNS]]

@@ -42,7 +42,8 @@ def goal_rows(rows: pd.DataFrame) -> list[dict[str, Any]]:
     if table.empty:
         return []
     units = ["pts" if metric == "mae" else "pct" for _, _, metric, *_ in REPLAY_GOALS]
-    return [{**r, "date_reference": provenance.day(r["date_reference"]), "unite": u, "mesure": r["valeur"] is not None} for r, u in zip(records(table), units, strict=True)]
+    return [{**r, "date_reference": provenance.day(r["date_reference"]), "unite": u, "mesure": r["valeur"] is not None}
+            for r, u in zip(records(table), units, strict=True)]
 
 
 def replay_section(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
