@@ -144,6 +144,8 @@ def test_dashboard_lists_the_replays(warehouse: Path) -> None:
     assert len(rows) == 3 and ["Européennes 2024", "15/05/2024", "25 jours", "2,7", "7,9", "8,2", "1,0", "94\u202f%", "97\u202f%"] in rows
     text = " ".join(str(c.children) for c in walk(section) if isinstance(getattr(c, "children", None), str))
     assert "Erreur d'une prévision rejouée" in text and "non atteint" in text
+    goals = next(c for c in walk(section) if getattr(c, "id", None) == "rejeux-objectifs")
+    assert "Européennes 2024, prévision du 15/05/2024 : MAE moyenne par bloc ≤ 2,2 points (mesuré 2,71 points)" in str(goals)
     sources = " ".join(str(c.children) for c in walk(dashboard_replays.provenance_section(warehouse)) if isinstance(getattr(c, "children", None), str))
     assert "02/12/2026" in sources and "12 scénarios de sondages" in sources and "Attal, Bardella" in sources
 

@@ -35,8 +35,9 @@ def replay_table(path: Path) -> pd.DataFrame:
     return replay_summary(replay_rows(path))
 
 
-def goal_items(rows: pd.DataFrame) -> list[html.Li]:
-    """The issue-14 goals measured on the replays: « non atteint — … (mesuré 2,82 points) »."""
+def goal_items(rows: pd.DataFrame, names: dict[str, str]) -> list[html.Li]:
+    """The issue-14 goals measured on the replays: « non atteint — Européennes 2024, prévision du 15/05/2024 : … (mesuré
+    2,81 points) »; ``names``: ballot id → label."""
     if rows.empty:
         return []
     items = []
@@ -44,7 +45,7 @@ def goal_items(rows: pd.DataFrame) -> list[html.Li]:
         measured = "non mesuré" if pd.isna(goal["valeur"]) else f"{fr_number(goal['valeur'], 2)} points" if metric == "mae" else percent(goal["valeur"])
         status = "atteint" if goal["atteint"] else "non atteint"
         items.append(html.Li([html.Strong(status, className="ok" if goal["atteint"] else "ko"),
-                              f" — {goal['scrutin_test']}, prévision du {provenance.day(goal['date_reference'])} : {goal['objectif']} (mesuré {measured})"]))
+                              f" — {names.get(goal['scrutin_test'], goal['scrutin_test'])}, prévision du {provenance.day(goal['date_reference'])} : {goal['objectif']} (mesuré {measured})"]))
     return items
 
 
@@ -67,7 +68,7 @@ def replays_section(path: Path) -> html.Section:
     formats = {**points, "acc_tete": lambda v: percent(v, 0), "couv80": lambda v: percent(v, 0)}
     grid = components.table(shown, HEADERS, "rejeux-tableau", "Prévisions rejouées : erreur moyenne par bloc et par commune", formats,
                             lambda r: r["scrutin_test"] == best["scrutin_test"] and r["date_reference"] == provenance.day(best["date_reference"]))
-    goals = goal_items(rows)
+    goals = goal_items(rows, dict(zip(shown["scrutin_test"], shown["libelle_scrutin"], strict=True)))
     parts = [meaning, components.key_figure("rejeux-texte", sentence), grid]
     if goals:
         parts += [html.H3("Objectifs fixés avant la mesure"), html.Ul(goals, id="rejeux-objectifs")]
