@@ -287,3 +287,22 @@ def test_commune_chart_never_joins_forecasts_across_ballot_types() -> None:
     assert forecast.mode == "markers" and np.allclose(forecast.y, [33, 40, 20])
     band = next(t for t in fig.data if t.name == "Intervalle à 80 %")
     assert np.allclose(np.asarray(forecast.y) + band.error_y.array, [50, 50, 30]) and np.allclose(np.asarray(forecast.y) - band.error_y.arrayminus, [20, 30, 10])
+
+
+def test_accuracy_page_lists_the_stored_replays(warehouse: Path) -> None:
+    """Issue 14: the replays table of the accuracy page has one row per stored replay (ballot × as-of date), and the
+    overview states the as-of date and each target's polls (read from dim_scrutin_cible)."""
+    from electio.dashboard import replays
+
+    stored = sql(warehouse, "SELECT DISTINCT scrutin_test, date_reference FROM model_evaluation WHERE date_reference IS NOT NULL")
+    table = replays.replay_table(warehouse)
+    assert set(zip(table["scrutin_test"], pd.to_datetime(table["date_reference"]))) == set(zip(stored["scrutin_test"], pd.to_datetime(stored["date_reference"])))
+    assert len(table) == len(stored)
+    if stored.empty:  # the session's fast evaluation stores no replay: the page says so (tests/test_replays_outputs.py covers the table)
+        assert "Aucune prévision rejouée" in str(replays.replays_section(warehouse))
+    targets = sql(warehouse, "SELECT * FROM dim_scrutin_cible WHERE prevu")
+    section = str(replays.provenance_section(warehouse))
+    assert f"{pd.Timestamp(targets['date_reference'].iloc[0]):%d/%m/%Y}" in section
+    assert all(f"{pd.Timestamp(d):%d/%m/%Y}" in section for d in targets["date_scrutin"])
+    for row in targets[targets["methode_totaux"] == "sondages"].itertuples():
+        assert f"{row.nb_sondages} scénario" in section and row.instituts in section

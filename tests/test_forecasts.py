@@ -301,8 +301,13 @@ def test_forecast_files_open(forecast_run) -> None:
     assert raw.startswith(b"\xef\xbb\xbf")
     header, first = raw.decode("utf-8-sig").splitlines()[:2]
     assert header.split(";") == ["scenario", "horizon_ans", "scrutin_cible", "libelle_cible", "date_cible", "code_commune", "nom_commune", "bloc",
-                                 "libelle_bloc", "moyenne_pct", "q025_pct", "q10_pct", "q50_pct", "q90_pct", "q975_pct", "p_tete_pct"]
+                                 "libelle_bloc", "moyenne_pct", "q025_pct", "q10_pct", "q50_pct", "q90_pct", "q975_pct", "p_tete_pct",
+                                 "date_reference", "methode_totaux", "nb_sondages", "sondage_debut", "sondage_fin", "instituts",
+                                 "hypothese_candidats", "autres_hypotheses"]
     table = pd.read_csv(folder / "previsions.csv", sep=";", decimal=",", encoding="utf-8-sig", dtype={"code_commune": str})
+    assert table["date_reference"].nunique() == 1 and table["date_cible"].notna().all()  # as-of date and each target's real date
+    polled = table[table["methode_totaux"] == "sondages"]
+    assert (polled["nb_sondages"] > 0).all() and polled["sondage_fin"].notna().all() and (polled["sondage_fin"] < polled["date_reference"]).all()
     assert table["nom_commune"].notna().all() and table["libelle_cible"].notna().all() and table["libelle_bloc"].notna().all()
     assert table.loc[table["code_commune"] == "69123", "nom_commune"].iloc[0] == "Lyon"
     assert table["moyenne_pct"].between(0, 100).all() and table["moyenne_pct"].max() > 1  # percentages, not fractions

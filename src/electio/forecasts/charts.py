@@ -131,9 +131,18 @@ def method_note(result: ForecastResult) -> str:
     listed = "; ".join(f"{t.libelle}, horizon {t.horizon_ans} an{'s' if t.horizon_ans > 1 else ''}" for t in result.targets)
     as_of = f" au {result.as_of:%d/%m/%Y}" if result.as_of is not None else ""
     draws = figures.fr_number(result.draws, 0)
-    return (f"Scrutins prévus (calendrier électoral, prévision établie{as_of}) : {listed}. Intervalles issus de {draws} simulations : "
-            "incertitude du total du territoire d'après les écarts passés entre scrutins de même type (croissant avec l'horizon) et "
-            "erreurs communales du modèle mesurées en backtest.")
+    return (f"Scrutins prévus (calendrier électoral, prévision établie{as_of}) : {listed}. {polls_note(result)} Intervalles issus de "
+            f"{draws} simulations : incertitude du total du territoire (erreur passée des sondages, ou écarts passés entre scrutins de "
+            "même type sans sondage, croissant avec l'horizon) et erreurs communales du modèle mesurées en backtest.")
+
+
+def polls_note(result: ForecastResult) -> str:
+    """Polls behind each target's totals and the candidate hypothesis used (:func:`electio.forecasts.provenance.polls_caption`)."""
+    from electio.forecasts.provenance import polls_caption
+    from electio.forecasts.stage import totals_provenance
+
+    territories = getattr(result, "territories", {}) or {}
+    return polls_caption(result.targets, totals_provenance(territories), {k: v.notes for k, v in territories.items()})
 
 
 # ─── Time curves ─────────────────────────────────────────────────────────────────────────

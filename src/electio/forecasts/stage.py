@@ -32,6 +32,7 @@ from electio.forecasts import scenarios as sc
 from electio.forecasts.calendar import Skipped, load_calendar
 from electio.forecasts.engine import DRAWS, SEED, THRESHOLD, EngineSettings, forecast_target
 from electio.forecasts.simulate import STORED_QUANTILES
+from electio.forecasts.provenance import CSV_COLUMNS, csv_provenance
 from electio.forecasts.targets import Target, forecast_targets, target_frame
 from electio.forecasts.trajectories import indicator_features
 from electio.forecasts.uncertainty import (
@@ -286,12 +287,13 @@ def readable_frame(forecasts: pd.DataFrame, targets: pd.DataFrame, inputs: Input
     names = dict(zip(inputs.communes["code_commune"], inputs.communes["nom_commune"], strict=True))
     names[inputs.data.territoire] = f"{inputs.territory_name} (total du territoire)"
     rows = forecasts[FACT_COLUMNS].merge(described, on="scrutin_cible", how="left")
+    rows = rows.merge(csv_provenance(targets), on="scrutin_cible", how="left")  # ─── as-of date, polls, hypothesis (provenance.py)
     rows["nom_commune"] = rows["code_commune"].map(names)
     rows["libelle_bloc"] = rows["bloc"].map(labels(inputs))
     for column in PERCENT_COLUMNS:
         rows[f"{column}_pct"] = (100 * rows[column]).round(2)
     return rows[["scenario", "horizon_ans", "scrutin_cible", "libelle_cible", "date_cible", "code_commune", "nom_commune", "bloc", "libelle_bloc",
-                 *(f"{c}_pct" for c in PERCENT_COLUMNS)]]
+                 *(f"{c}_pct" for c in PERCENT_COLUMNS), *CSV_COLUMNS]]
 
 
 def totals_provenance(territories: dict[str, TerritoryForecast]) -> pd.DataFrame:

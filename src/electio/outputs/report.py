@@ -31,7 +31,7 @@ import pandas as pd
 from electio import config
 from electio.atomic import staged_folder
 from electio.analysis.explore import has_relation
-from electio.outputs import figures_report
+from electio.outputs import figures_report, report_replays
 from electio.warehouse.store import connect
 from electio.outputs.report_format import (  # noqa: F401  (re-exported)
     ballot_totals, bloc_labels, card_values, dec, entier, pct, pts, query, rank, records, scalar, shown_path, turnout,
@@ -192,7 +192,9 @@ def build_context(warehouse: Path, france: Path | None = None, output: Path | No
             ctx["models"] = models_section(con, evaluation, territory)
             ctx["retained"] = retained_section(con, evaluation, territory, labels)
             ctx["accuracy"] = accuracy_section(con, evaluation, territory)
+            ctx["replays"] = report_replays.replay_section(con)  # ─── replays hook (report_replays.py)
         ctx["forecast"] = forecast_section(con, output / "previsions", territory, labels)
+        ctx["provenance"] = report_replays.provenance_section(con)  # ─── as-of date, polls, hypothesis (report_replays.py)
         ctx["referentiel"] = referential_section(con)
         ctx["limits"] = limits_section(con, ctx["indicators"], ctx.get("accuracy", {"horizons_mesures": []}))
         say("Figures")
@@ -213,6 +215,10 @@ def build_context(warehouse: Path, france: Path | None = None, output: Path | No
                                                     "exports/mcd/schema_physique.png : tables, clés et liens")
         if has_models:
             ctx["figures"].update(model_figures(con, ctx, evaluation, figures_dir))
+            replays = report_replays.replay_figure(ctx["replays"]["tableau"], figures_dir / "rejeux.png",
+                                                   f"Entrepôt Electio, ETL du {ctx['meta']['etl_date']}, table model_evaluation (modèles *_rejoue).")
+            if replays is not None:
+                ctx["figures"]["rejeux"] = ReportFigure("rejeux", replays, "Erreur d'une prévision rejouée selon le délai avant le vote")
     ctx["exploration"], ctx["exploration_absentes"] = exploration_figures(output / "exploration", ballot, figures_dir)
     full = output / "exploration" / f"correlations_{ballot}.png"
     if ballot and full.is_file():  # the whole heat map, one page of the annex

@@ -20,6 +20,7 @@ from pptx.slide import Slide
 from pptx.util import Emu, Inches, Pt
 
 from electio.outputs.report import dec, entier, pct, pts
+from electio.outputs.slides_replays import provenance_box, slide_replays
 
 FONT = "Arial"  # Liberation Sans (metric-compatible) where Arial is missing
 NAVY = RGBColor(0x0B, 0x3D, 0x6B)
@@ -466,6 +467,7 @@ def slide_forecast(deck: Presentation, ctx: dict, n: int) -> None:
           (7.9, 1.4, 4.95, 0.4 * (len(rows) + 1)), 9, (1.4, *([1.0] * len(fc["cibles"]))))
     text(slide, ["Part prévue, " + fc["valeur_centrale"] + " (probabilité d'être en tête), total du territoire, scénario « " + fc["scenario"] + " »"],
          (7.9, 1.45 + 0.4 * (len(rows) + 1), 4.95, 0.5), 10, colour=GREY)
+    provenance_box(slide, ctx, (7.9, 2.0 + 0.4 * (len(rows) + 1), 4.95, 4.9 - 0.4 * (len(rows) + 1)))  # ─── as-of date, polls (slides_replays.py)
 
 
 def slide_forecast_map(deck: Presentation, ctx: dict, n: int) -> None:
@@ -578,9 +580,9 @@ def slide_recommendations(deck: Presentation, ctx: dict, n: int) -> None:
 
 
 SLIDES = (slide_title, slide_team, slide_brief, slide_territory, slide_indicators, slide_flow, slide_mcd, slide_quality, slide_exploration,
-          slide_q1, slide_q2, slide_models, slide_retained, slide_q3, slide_forecast, slide_forecast_map, slide_planning, slide_tools,
+          slide_q1, slide_q2, slide_models, slide_retained, slide_q3, slide_replays, slide_forecast, slide_forecast_map, slide_planning, slide_tools,
           slide_limits, slide_recommendations)
-NEEDS_MODELS = frozenset({slide_q2, slide_models, slide_retained, slide_q3})
+NEEDS_MODELS = frozenset({slide_q2, slide_models, slide_retained, slide_q3, slide_replays})
 NEEDS_FORECASTS = frozenset({slide_forecast_map, slide_planning})
 
 

@@ -10,7 +10,7 @@ from dash import Dash, Input, Output, html, no_update
 
 from electio.analysis.explore import theme_label
 from electio.analysis.figures import fr_number
-from electio.dashboard import charts, components, data, views
+from electio.dashboard import charts, components, data, replays, views
 from electio.dashboard.charts import percent
 from electio.models.evaluate import MODEL_LABELS, RETAINED
 from electio.models.metrics import MEAN
@@ -53,6 +53,7 @@ def layout(path: Path) -> html.Div:
     )
     indicators = components.section("Indicateurs de la commune comparés au territoire", html.Div(id="commune-indicateurs"), section_id="section-indicateurs")
     intro = "Historique des résultats, prévision et situation locale d'une commune. Choisissez la commune dans la liste (recherche par nom)."
+    intro = f"{intro} {replays.as_of_note(path)}".strip()  # ─── as-of date (dashboard/replays.py)
     return components.page(TITLE, intro, controls, history, indicators, drivers)
 
 

@@ -8,7 +8,7 @@ import pandas as pd
 from dash import Dash, html
 
 from electio.analysis.figures import fr_number
-from electio.dashboard import charts, components, data
+from electio.dashboard import charts, components, data, replays
 from electio.dashboard.charts import percent
 from electio.models.evaluate import MAIN_TEST, MODEL_LABELS, RETAINED
 from electio.models.metrics import PLAIN_FRENCH
@@ -106,6 +106,7 @@ def layout(path: Path) -> html.Div:
     explanation = html.Dl([part for term, text in EXPLANATION for part in (html.Dt(term), html.Dd(text))], className="explication")
     return components.page(TITLE, intro,
                            components.section("Erreurs mesurées en backtest", backtest, section_id="section-backtest"),
+                           replays.replays_section(path),  # ─── replays of the whole forecast (dashboard/replays.py)
                            reliability_section(path),
                            components.section("Que veut dire « précision » ici ?", explanation, section_id="section-explication"))
 

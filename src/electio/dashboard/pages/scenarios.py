@@ -13,7 +13,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from dash import ALL, Dash, Input, Output, State, dcc, html
 
-from electio.dashboard import components, data, simulation, views
+from electio.dashboard import components, data, replays, simulation, views
 from electio.dashboard.charts import percent
 from electio.errors import ElectioError
 from electio.models.evaluate import RETAINED
@@ -66,6 +66,7 @@ def layout(path: Path) -> html.Div:
     """Target, starting scenario and map bloc; sliders; maps, bars and probabilities."""
     intro = ("Et si… ? Déplacez les curseurs : écart d'un bloc en points sur le total du territoire (les autres blocs s'ajustent "
              "pour que le total fasse 100 %), ou évolution d'un indicateur dans chaque commune. Les cartes et les probabilités se mettent à jour.")
+    intro = f"{intro} {replays.as_of_note(path)}".strip()  # ─── as-of date (dashboard/replays.py)
     targets = views.target_options(path)
     if not targets or simulation.engine(path) is None:
         return components.page(TITLE, intro, components.notice(NO_ENGINE, "scenarios-avis"))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from dash import Dash, Input, Output, callback_context, html, no_update
 
-from electio.dashboard import components, data, views
+from electio.dashboard import components, data, replays, views
 
 PATH = "/"
 TITLE = "Vue d'ensemble"
@@ -19,6 +19,7 @@ def layout(path: Path) -> html.Div:
     name = data.territory(path)[1]
     intro = (f"Prévision tendancielle des résultats par commune dans le {name} : choisissez l'échéance et le bloc politique. "
              "Les parts sont exprimées en pourcentage des suffrages exprimés.")
+    intro = f"{intro} {replays.as_of_note(path)}".strip()  # ─── as-of date (dashboard/replays.py)
     options = views.target_options(path)
     if not options:
         return components.page(f"{TITLE} — {name}", intro, components.notice(NO_FORECAST, "territoire-avis"))
@@ -36,7 +37,8 @@ def layout(path: Path) -> html.Div:
         components.chart("territoire-probabilites", "territoire-probabilites-texte"),
     ], className="grille")
     answer = html.Div(components.key_figure("territoire-reponse"), className="reponse")  # the answer, above the fold
-    return components.page(f"{TITLE} — {name}", intro, answer, controls, maps, bars)
+    sources = replays.provenance_section(path)  # ─── as-of date, polls, hypothesis (dashboard/replays.py)
+    return components.page(f"{TITLE} — {name}", intro, answer, controls, maps, bars, *([sources] if sources else []))
 
 
 def _default_bloc(path: Path, key: str) -> str:
