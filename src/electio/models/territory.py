@@ -315,6 +315,17 @@ def default_present(data: ElectionData, type_scrutin: str) -> np.ndarray:
     return chosen.sort_values("date_scrutin").iloc[-1][list(data.blocs)].to_numpy(bool)
 
 
+def standing_blocs(data: ElectionData, target: str, type_scrutin: str, hypothesis: str | None = None) -> np.ndarray:
+    """Blocs expected to stand in ``target``: those of the last same-type ballot (:func:`default_present`) plus those
+    the polls of the hypothesis give a positive share (the candidate lists are public before the vote: a bloc
+    absent from the last same-type ballot, the écologistes of 2022 after 2017, stands when the polls test it)."""
+    present = default_present(data, type_scrutin)
+    aggregate = poll_aggregate(data.polls, list(data.blocs), target, hypothesis, data.as_of)
+    if aggregate is None:
+        return present
+    return present | (np.nan_to_num(aggregate.shares.to_numpy(float)) > 0)
+
+
 def _date_fr(value: pd.Timestamp) -> str:
     return pd.Timestamp(value).strftime("%d/%m/%Y")
 
