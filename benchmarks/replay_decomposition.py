@@ -17,7 +17,11 @@ local model and random numbers:
 and persistence and the binomial noise floor. ``territoire_mae`` is the département-level error of
 the totals used (mean over the standing blocs, points).
 
-Usage: python benchmarks/replay_decomposition.py [WAREHOUSE] [--fits DIR]
+With ``--echelles``: the commune 80 % coverage of the replay (poll-driven totals) when the territory
+variance is multiplied by s² (s = 0.5 … 1), for the goal replays and euro2019 as of 2019-04-26 — what a
+spread rescaled on the earlier one-month replays would give.
+
+Usage: python benchmarks/replay_decomposition.py [WAREHOUSE] [--fits DIR] [--echelles]
 (``--fits``: pickle the fitted learners there and reuse them; a fit depends only on the cut data).
 """
 
@@ -126,6 +130,26 @@ def decompose(full: ElectionData, case: ReplayCase, percent: frozenset[str], fit
     return table.reindex([m for m in order if m in table.index]).reset_index().assign(scrutin=case.scrutin_id, au=case.as_of.date())
 
 
+SCALES = (0.5, 0.6, 0.7, 0.8, 1.0)
+
+
+def coverage_by_scale(full: ElectionData, case: ReplayCase, percent: frozenset[str], fits_dir: Path | None) -> dict[float, float]:
+    """Commune 80 % coverage of the replay with the territory variance × s² for each s of :data:`SCALES`."""
+    data = cut_to_date(full, case.as_of)
+    target = replay_target(case, frozenset(full.ballots["type_scrutin"]))
+    calibration, learner = cached_fit(data, target, fits_dir)
+    settings = EngineSettings(DRAWS, SEED, THRESHOLD)
+    base, projected, setup, _ = target_setup(data, target, calibration, settings, percent, poll_hypothesis(data, target, None))
+    out = {}
+    for scale in SCALES:
+        scaled = setup_with(target, list(full.blocs), setup.center, setup.variance * scale ** 2, calibration, settings)
+        forecast = scenario_rows(data, learner, target, base, projected, scaled, [sc.TREND_SCENARIO], settings.threshold)
+        rows = score(summary_rows(UNCONDITIONAL, forecast[forecast["code_commune"] != data.territoire], base), full, case)
+        kept = rows[(rows["modele"] == UNCONDITIONAL) & (rows["bloc"] == "moyenne") & (rows["classe_taille"] == "toutes") & (rows["metrique"] == "couv80")]
+        out[scale] = float(kept["valeur"].iloc[0])
+    return out
+
+
 def main(argv: list[str]) -> None:
     args = [a for a in argv[1:] if not a.startswith("--")]
     fits_dir = Path(argv[argv.index("--fits") + 1]) if "--fits" in argv else None
@@ -137,6 +161,11 @@ def main(argv: list[str]) -> None:
     started = time.perf_counter()
     table = pd.concat([decompose(full, case, percent, fits_dir) for case in CASES], ignore_index=True)
     print(table[["scrutin", "au", "modele", "territoire_mae", *METRICS]].round(3).to_string(index=False))
+    if "--echelles" in argv:
+        earlier = ReplayCase("euro2019_t1", pd.Timestamp("2019-04-26"), 0)
+        scales = pd.DataFrame({f"{c.scrutin_id} au {c.as_of.date()}": coverage_by_scale(full, c, percent, fits_dir) for c in (earlier, *CASES)}).T
+        print("\nCouverture à 80 % selon l'échelle s de l'écart-type du territoire :")
+        print(scales.round(3).to_string())
     print(f"\n{time.perf_counter() - started:.1f} s")
 
 

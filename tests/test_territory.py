@@ -235,3 +235,17 @@ def test_the_deviation_rule_is_the_one_that_predicted_earlier_ballots_better() -
     kept = territory_totals(alternating, "euro2024_t1", "europeennes", pd.Timestamp("2024-06-09"))
     same = deviation_table(alternating, "69")[list(BLOCS)].loc["euro2019_t1"].to_numpy(float)
     np.testing.assert_allclose(kept.shares, close((national * np.exp(same))[None])[0])
+
+
+def test_a_bloc_the_polls_test_stands_even_if_absent_from_the_last_same_type_ballot() -> None:
+    from dataclasses import replace
+
+    from electio.models.territory import standing_blocs
+
+    data = tiny_data(recent_polls())
+    ballots = data.ballots.copy()
+    ballots.loc[ballots["scrutin_id"] == "euro2019_t1", "droite"] = False  # no droite list at the last européennes
+    data = replace(data, ballots=ballots)
+    assert standing_blocs(data, "euro2024_t1", "europeennes").tolist() == [True, True, True]  # the polls give droite 40 %
+    without = replace(data, polls=data.polls[data.polls["code_bloc"] != "droite"])
+    assert standing_blocs(without, "euro2024_t1", "europeennes").tolist() == [True, True, False]

@@ -135,7 +135,7 @@ def forecast_target(data: ElectionData, learner: PooledLearner, target: Target, 
                     hypothesis_query: str | None = None) -> tuple[pd.DataFrame, TerritoryForecast]:
     """Long summary rows of every scenario of one target, and the target's territory totals.
 
-    ``hypothesis_query``: the first-round hypothesis asked for (``--hypothese``; default: the most polled)."""
+    ``hypothesis_query``: the first-round hypothesis asked for (``--hypothese``; default: the highest recency weight of polls in 60 days)."""
     hypothesis = poll_hypothesis(data, target, hypothesis_query)
     base, projected, setup, totals = target_setup(data, target, calibration, settings, percent, hypothesis)
     return scenario_rows(data, learner, target, base, projected, setup, scenarios, settings.threshold), totals

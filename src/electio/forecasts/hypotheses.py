@@ -205,7 +205,7 @@ def choose_hypothesis(hypotheses: Sequence[Hypothesis], query: str | None, names
     if not matching:
         raise InputError(ASSIGNMENTS_CSV, f"aucune hypothèse des sondages ne contient les candidats {', '.join(sorted(keys))}. "
                          f"Hypothèses disponibles :\n{available}")
-    return matching[0]  # several contain them: the first in default order (the most polled recently)
+    return matching[0]  # several contain them: the first in default order (the highest recency weight)
 
 
 def choose_duels(duels: Sequence[Duel], queries: Sequence[str], names: dict[str, str] | None = None) -> list[Duel]:
