@@ -35,6 +35,7 @@ import pandas as pd
 
 from electio import config
 from electio.features.election_data import ABSTENTION, ElectionData, cut_to_date, load_election_data
+from electio.features.modelling_table import TARGET_TYPES
 from electio.forecasts.uncertainty import swings, territory_draws, yearly_variance
 from electio.models.compositional import close
 from electio.models.polls_aggregate import poll_aggregate
@@ -118,9 +119,10 @@ def replay(path: Path, ballots: tuple[str, ...] = POLLED, offsets: tuple = OFFSE
 
 def deviation_rules(data: ElectionData) -> pd.DataFrame:
     """RMS error (log scale) of rules predicting a ballot's deviation from France from earlier ballots, per bloc,
-    over every département and every ballot with an earlier same-type ballot and two earlier ballots."""
+    over every département and every ballot with an earlier same-type ballot and two earlier ballots; rows by
+    rule and group of the predicted ballot (``prés./euro.``, ``législatives``, ``tous``)."""
     table, blocs = all_deviations(data), list(data.blocs)
-    errors: dict[str, list[np.ndarray]] = {}
+    errors: dict[tuple[str, str], list[np.ndarray]] = {}
     for _, rows in table.groupby(level="code_territoire"):
         rows = rows.sort_values("date_scrutin")
         for i in range(2, len(rows)):
@@ -128,15 +130,21 @@ def deviation_rules(data: ElectionData) -> pd.DataFrame:
             same = earlier[earlier["type_scrutin"] == kind]
             if same.empty:
                 continue
+            recent = earlier[earlier["type_scrutin"].isin(TARGET_TYPES)]
             s, l1, l2, y = same[blocs].iloc[-1].to_numpy(float), earlier[blocs].iloc[-1].to_numpy(float), earlier[blocs].iloc[-2].to_numpy(float), rows[blocs].iloc[i].to_numpy(float)
+            r = np.where(np.isnan(recent[blocs].iloc[-1].to_numpy(float)), s, recent[blocs].iloc[-1].to_numpy(float)) if not recent.empty else s
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
                 rules = {"dernier du même type": s, "dernier scrutin": l1, "moyenne même type + dernier": np.nanmean([s, l1], axis=0),
+                         "moyenne même type + dernier prés./euro.": np.nanmean([s, r], axis=0),
                          "moyenne des deux derniers": np.nanmean([l1, l2], axis=0), "moyenne même type + deux derniers": np.nanmean([s, l1, l2], axis=0)}
+            group = "prés./euro." if kind in TARGET_TYPES else "législatives"
             for name, value in rules.items():
-                errors.setdefault(name, []).append(value - y)
-    out = pd.DataFrame({name: np.sqrt(np.nanmean(np.array(e) ** 2, axis=0)) for name, e in errors.items()}, index=blocs).T
-    return out.assign(moyenne=out.mean(axis=1)).sort_values("moyenne")
+                for key in ((name, group), (name, "tous")):
+                    errors.setdefault(key, []).append(value - y)
+    out = pd.DataFrame({key: np.sqrt(np.nanmean(np.array(e) ** 2, axis=0)) for key, e in errors.items()}, index=blocs).T
+    out.index = out.index.set_names(["regle", "groupe"])
+    return out.assign(moyenne=out.mean(axis=1)).sort_values(["groupe", "moyenne"])
 
 
 def main(argv: list[str]) -> None:

@@ -153,12 +153,15 @@ def test_default_hypothesis_is_the_most_polled_in_60_days() -> None:
     assert early[0].candidats == ("LE PEN", "MÉLENCHON", "PHILIPPE")
 
 
-def test_default_without_recent_polls_is_the_most_polled_up_to_the_latest_poll() -> None:
+def test_default_without_recent_polls_weighs_recency_up_to_the_latest_poll() -> None:
     polls = first_round_polls()
     polls = polls[polls["sondage_id"].isin(["pres2027_t1_1", "pres2027_t1_2", "pres2027_t1_3"])]
     hypotheses = hy.list_hypotheses(polls, pd.Timestamp("2026-12-01"), names=NAMES)
-    # no poll in the 60 days before 1 December: the 60 days up to the latest poll (20 June) hold two Philippe polls, one Attal poll
-    assert hypotheses[0].sondages_recents == 2 and hypotheses[0].candidats == ("LE PEN", "MÉLENCHON", "PHILIPPE")
+    # no poll in the 60 days before 1 December: the 60 days up to the latest poll (20 June) hold two Philippe polls
+    # (1 and 10 May: recency weights 0.5^(50/14) + 0.5^(41/14) ≈ 0.22) and one Attal poll (20 June: weight 1)
+    philippe = next(h for h in hypotheses if "PHILIPPE" in h.candidats)
+    assert philippe.sondages_recents == 2 and philippe.poids_recents == pytest.approx(0.5 ** (50 / 14) + 0.5 ** (41 / 14))
+    assert hypotheses[0].candidats == ("ATTAL", "LE PEN", "MÉLENCHON") and hypotheses[0].poids_recents == pytest.approx(1.0)
     older = polls[polls["sondage_id"] != "pres2027_t1_1"]
     tie = hy.list_hypotheses(older, pd.Timestamp("2026-12-01"), names=NAMES)  # one poll each: the most recent wins
     assert tie[0].candidats == ("ATTAL", "LE PEN", "MÉLENCHON")

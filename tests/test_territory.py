@@ -184,3 +184,68 @@ def test_real_poll_error_calibration_covers_about_80_percent(rhone_etl: Path) ->
     assert "euro2024_t1" not in set(errors["scrutin_cible"])  # not yet voted on the as-of date
     coverage = loo_coverage(errors, data.blocs)
     assert 0.7 <= coverage.loc["< 1 mois", "couverture"] <= 0.9
+
+
+# ─── Rules chosen on earlier ballots ─────────────────────────────────────────────────────
+
+def test_a_withdrawn_list_loses_the_default_to_the_recent_polls() -> None:
+    with_t = [poll(f"t{i}", "pres2022_t1", f"P{i}", day, {"gauche": 30, "centre": 30, "droite": 40}, candidats="A; B; T")
+              for i, day in enumerate(["2022-01-20", "2022-01-25", "2022-02-01", "2022-02-10", "2022-02-20", "2022-03-01"])]
+    without = [poll(f"n{i}", "pres2022_t1", f"Q{i}", "2022-03-08", {"gauche": 20, "centre": 35, "droite": 45}, candidats="A; B") for i in range(2)]
+    rows = polls_frame(*with_t, *without)
+    # six polls with T in the 60 days (weights 0.5^(age / 14 days): 0.23 at most for the last, 9 days old) against two polls
+    # without T two days old (0.9 each): the list polled now wins, where a count over 60 days would keep the withdrawn one
+    assert default_hypothesis(rows, pd.Timestamp("2022-03-10")) == "A; B"
+    assert default_hypothesis(rows[rows["sondage_id"].str.startswith("t")], pd.Timestamp("2022-03-10")) == "A; B; T"
+
+
+def smooth_data(deviations: list[list[float]]) -> ElectionData:
+    """France constant, one département whose log deviations at euro2014, pres2017, euro2019, pres2022 are given."""
+    france, dates = np.array([0.3, 0.3, 0.4]), ["2014-05-25", "2017-04-23", "2019-05-26", "2022-04-10"]
+    ids, kinds = ["euro2014_t1", "pres2017_t1", "euro2019_t1", "pres2022_t1"], ["europeennes", "presidentielle", "europeennes", "presidentielle"]
+    rows = []
+    for sid, kind, day, deviation in zip(ids, kinds, dates, deviations, strict=True):
+        local = close((france * np.exp(deviation))[None])[0]
+        rows += totals_rows(sid, kind, day, "FR", dict(zip(BLOCS, france, strict=True)), 0.5)
+        rows += totals_rows(sid, kind, day, "69", dict(zip(BLOCS, local, strict=True)), 0.5)
+    ballots = pd.DataFrame({"scrutin_id": ids, "type_scrutin": kinds, "date_scrutin": pd.to_datetime(dates)})
+    for b in BLOCS:
+        ballots[b] = True
+    results = pd.DataFrame(columns=["scrutin_id", "code_commune", "code_departement", *[f"voix_{b}" for b in BLOCS], "inscrits", "votants", "exprimes"])
+    return cut_to_date(ElectionData(BLOCS, ballots, results, None, "69", None, pd.DataFrame(rows), None, None), pd.Timestamp("2024-05-15"))
+
+
+def test_the_deviation_rule_is_the_one_that_predicted_earlier_ballots_better() -> None:
+    from electio.models import territory
+    from electio.models.territory import deviation_blend, deviation_table
+
+    # a deviation drifting halfway between ballots: the mean of the same-type and the latest pres/euro ballot predicts it
+    drifting = smooth_data([[0.0, 0.0, 0.0], [0.2, -0.1, 0.0], [0.1, -0.05, 0.0], [0.15, -0.075, 0.0]])
+    assert deviation_blend(drifting, "europeennes")
+    forecast = territory_totals(drifting, "euro2024_t1", "europeennes", pd.Timestamp("2024-06-09"))
+    table = deviation_table(drifting, "69")[list(BLOCS)]
+    mean = (table.loc["euro2019_t1"].to_numpy(float) + table.loc["pres2022_t1"].to_numpy(float)) / 2
+    national = national_results(drifting).loc["pres2022_t1", list(BLOCS)].to_numpy(float)  # no poll: the last national first round
+    np.testing.assert_allclose(forecast.shares, close((national * np.exp(mean))[None])[0])
+    assert any("moyenne" in note for note in forecast.notes)
+    # a deviation that alternates with the ballot type: the same-type deviation predicts it, and is kept
+    alternating = smooth_data([[0.0, 0.0, 0.0], [0.3, -0.2, 0.0], [0.0, 0.0, 0.0], [0.3, -0.2, 0.0]])
+    territory._MEASURED.clear()  # the memo keys on as-of date and frame sizes, the same for both made-up data sets
+    assert not deviation_blend(alternating, "europeennes")
+    kept = territory_totals(alternating, "euro2024_t1", "europeennes", pd.Timestamp("2024-06-09"))
+    same = deviation_table(alternating, "69")[list(BLOCS)].loc["euro2019_t1"].to_numpy(float)
+    np.testing.assert_allclose(kept.shares, close((national * np.exp(same))[None])[0])
+
+
+def test_a_bloc_the_polls_test_stands_even_if_absent_from_the_last_same_type_ballot() -> None:
+    from dataclasses import replace
+
+    from electio.models.territory import standing_blocs
+
+    data = tiny_data(recent_polls())
+    ballots = data.ballots.copy()
+    ballots.loc[ballots["scrutin_id"] == "euro2019_t1", "droite"] = False  # no droite list at the last européennes
+    data = replace(data, ballots=ballots)
+    assert standing_blocs(data, "euro2024_t1", "europeennes").tolist() == [True, True, True]  # the polls give droite 40 %
+    without = replace(data, polls=data.polls[data.polls["code_bloc"] != "droite"])
+    assert standing_blocs(without, "euro2024_t1", "europeennes").tolist() == [True, True, False]

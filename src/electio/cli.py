@@ -449,7 +449,7 @@ def forecast_cmd(
     html: Annotated[bool, typer.Option("--html/--sans-html", help="Écrire aussi les pages HTML interactives.")] = True,
     modele: Annotated[Path | None, typer.Option("--modele", help="Modèle retenu sauvegardé (défaut : data/models/retenu_<territoire>.joblib).")] = None,
     au: AsOfOpt = None,
-    hypothese: Annotated[str | None, typer.Option("--hypothese", help="Hypothèse de candidats du premier tour 2027 : identifiant ou candidats séparés par des virgules (défaut : la plus sondée dans les 60 derniers jours).")] = None,
+    hypothese: Annotated[str | None, typer.Option("--hypothese", help="Hypothèse de candidats du premier tour 2027 : identifiant ou candidats séparés par des virgules (défaut : la plus sondée ces dernières semaines : sondages des 60 derniers jours pondérés par leur fraîcheur, demi-vie 14 jours).")] = None,
     duel: Annotated[list[str] | None, typer.Option("--duel", help="Duel de second tour 2027 à prévoir, ex. « Le Pen contre Philippe » ou son identifiant (répétable ; défaut : tous les duels testés par les sondages).")] = None,
     duels: Annotated[bool, typer.Option("--duels/--sans-duels", help="Calculer aussi les seconds tours 2027 par commune (duels).")] = True,
 ) -> None:

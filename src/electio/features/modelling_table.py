@@ -178,15 +178,50 @@ def _lean(profiles: Sequence[pd.DataFrame], names: Sequence[str], index: pd.Inde
     return pd.DataFrame(mean, index=index, columns=[f"{FEATURE_PREFIX}moy_{c}" for c in columns])
 
 
-def reference_deviation(same: pd.DataFrame | None, last: pd.DataFrame, lean: pd.DataFrame, names: Sequence[str]) -> pd.DataFrame:
-    """The commune's expected deviation with no model: same-type value, else last ballot, else mean, else 0."""
+def reference_deviation(same: pd.DataFrame | None, last: pd.DataFrame, lean: pd.DataFrame, names: Sequence[str],
+                        recent: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The commune's expected deviation with no model: same-type value, else last ballot, else mean, else 0;
+    with ``recent`` (the most recent présidentielle or européenne, when it is not the same-type ballot and
+    :func:`blend_pays` says so), the mean of the same-type and recent values where the commune has both."""
     out = pd.DataFrame(index=lean.index)
     for o in names:
         value = last[f"z_{o}"].reindex(lean.index).combine_first(lean[f"{FEATURE_PREFIX}moy_z_{o}"])
         if same is not None:
             value = same[f"z_{o}"].reindex(lean.index).combine_first(value)
+            if recent is not None:
+                value = (0.5 * (value + recent[f"z_{o}"].reindex(lean.index))).combine_first(value)
         out[f"ref_z_{o}"] = value.fillna(0.0)
     return out
+
+
+def reference_ballots(known: pd.DataFrame, kind: str) -> tuple[str | None, str | None]:
+    """(same, recent) for a target of type ``kind`` given the earlier ballots ``known`` (date order): the newest
+    ballot of that type, and the newest présidentielle or européenne when it is another ballot (else None)."""
+    same = known.loc[known["type_scrutin"] == kind, "scrutin_id"]
+    recent = known.loc[known["type_scrutin"].isin(TARGET_TYPES), "scrutin_id"]
+    same_id = str(same.iloc[-1]) if len(same) else None
+    recent_id = str(recent.iloc[-1]) if len(recent) else None
+    return same_id, recent_id if same_id is not None and recent_id != same_id else None
+
+
+def blend_pays(known: pd.DataFrame, profiles: dict[str, pd.DataFrame], names: Sequence[str]) -> bool:
+    """Whether, on the target ballots among ``known`` (all earlier than the row being built: no leak), the mean of
+    the same-type and the recent deviations (:func:`reference_ballots`) predicted each commune's deviation better
+    than the same-type deviation alone: exprimés-weighted squared error in log-ratio over every output, summed
+    over those ballots. False when no earlier ballot has both references."""
+    columns = [f"z_{o}" for o in names]
+    gain = 0.0
+    for i, row in enumerate(known.itertuples(index=False)):
+        same_id, recent_id = reference_ballots(known.iloc[:i], row.type_scrutin)
+        if row.type_scrutin not in TARGET_TYPES or recent_id is None:
+            continue
+        truth = profiles[row.scrutin_id]
+        y = truth[columns].to_numpy(float).clip(-Z_CLIP, Z_CLIP)
+        s, r = (profiles[b].reindex(truth.index)[columns].to_numpy(float).clip(-Z_CLIP, Z_CLIP) for b in (same_id, recent_id))
+        both = ~(np.isnan(y) | np.isnan(s) | np.isnan(r))
+        weights = truth["exprimes"].to_numpy(float)[:, None] * both
+        gain += float(np.sum(weights * (np.nan_to_num(y - s) ** 2 - np.nan_to_num(y - (s + r) / 2) ** 2)))
+    return gain > 0
 
 
 def indicator_features(indicators: pd.DataFrame | None, communes: pd.Index, before: pd.Timestamp) -> pd.DataFrame:
@@ -219,7 +254,14 @@ def _previous_territory(profiles: Sequence[pd.DataFrame], names: Sequence[str], 
     return out
 
 
-def target_rows(data: ElectionData, profiles: dict[str, pd.DataFrame], target: str, horizon: int | None = None) -> pd.DataFrame:
+def _memo(store: dict, key: tuple, compute):  # noqa: ANN001, ANN202 - tiny memo helper
+    if key not in store:
+        store[key] = compute()
+    return store[key]
+
+
+def target_rows(data: ElectionData, profiles: dict[str, pd.DataFrame], target: str, horizon: int | None = None,
+                blends: dict | None = None) -> pd.DataFrame:
     """Rows of one target ballot: keys, targets (``y_``), auxiliary (``aux_``, ``ref_``) and feature (``f_``) columns."""
     names = outputs(data.blocs)
     meta = data.ballots.set_index("scrutin_id")
@@ -238,6 +280,9 @@ def target_rows(data: ElectionData, profiles: dict[str, pd.DataFrame], target: s
     last = profiles[last_id].reindex(index)
     last_territory = territory_values(profiles[last_id], names, departements)
     same = profiles[same_id].reindex(index) if same_id else None
+    _, recent_id = reference_ballots(known, kind)
+    blend = recent_id is not None and _memo({} if blends is None else blends, tuple(known["scrutin_id"]), lambda: blend_pays(known, profiles, names))
+    recent = profiles[recent_id].reindex(index) if blend else None
     # Comparable ballot, per commune: the last one of the same type if the commune voted in it
     # (national coverage differs between ballots), else the last ballot of any type.
     has_same = same["exprimes"].notna() if same is not None else pd.Series(False, index=index)
@@ -261,7 +306,7 @@ def target_rows(data: ElectionData, profiles: dict[str, pd.DataFrame], target: s
     targets = targets.join(_previous_territory(known_profiles, names, known_stood, now["code_departement"]))
 
     lean = _lean(known_profiles, names, index)
-    ref = reference_deviation(same, last, lean, names)
+    ref = reference_deviation(same, last, lean, names, recent)
     same_years = years_between(meta.loc[same_id, "date_scrutin"], date) if same_id else np.nan
     features = pd.concat([_history_features(last, names, "der", years_between(meta.loc[last_id, "date_scrutin"], date)),
                           _history_features(same if same is not None else last.select_dtypes("number") * np.nan, names, "meme", same_years), lean], axis=1)
@@ -280,7 +325,8 @@ def build_modelling_table(data: ElectionData, horizon: int | None = None, target
     profiles = ballot_profiles(data)
     default = data.ballots.loc[data.ballots["type_scrutin"].isin(TARGET_TYPES), "scrutin_id"]
     wanted = list(targets) if targets is not None else list(default)
-    frames = [f for f in (target_rows(data, profiles, t, horizon) for t in wanted) if not f.empty]
+    blends: dict[tuple, bool] = {}  # blend_pays by set of known ballots
+    frames = [f for f in (target_rows(data, profiles, t, horizon, blends) for t in wanted) if not f.empty]
     table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     if table.empty:
         return table

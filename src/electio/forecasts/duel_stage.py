@@ -3,7 +3,7 @@
 Called from ``electio forecast`` (:func:`electio.forecasts.stage.run_forecast`, one hook) once
 ``fact_prevision`` is written. It reads the warehouse through :func:`~electio.forecasts.duels.load_duel_inputs`
 cut to the as-of date, picks the first-round hypothesis (:mod:`.hypotheses`, ``--hypothese``, default
-the most polled in the last 60 days) and the duels (``--duel``, default every duel the polls test
+the highest recency weight of polls in the last 60 days) and the duels (``--duel``, default every duel the polls test
 that has a historical analogue), and for each duel simulates the communes (:mod:`.duels`) from the
 stored ``pres2027_t1`` commune forecasts.
 

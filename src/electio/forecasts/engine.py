@@ -30,7 +30,7 @@ from electio.models.backtest import reconcile
 from electio.models.baselines import Totals, present_mask
 from electio.models.intervals import Calibration
 from electio.models.learners import PooledLearner
-from electio.models.territory import TerritoryForecast, territory_totals
+from electio.models.territory import TerritoryForecast, standing_blocs, territory_totals
 
 DRAWS = 2000
 SEED = 2026
@@ -99,10 +99,11 @@ def setup_with(target: Target, blocs: Sequence[str], center: Totals, variance: n
 def target_setup(data: ElectionData, target: Target, calibration: Calibration, settings: EngineSettings = EngineSettings(),
                  percent: frozenset[str] = frozenset(), hypothesis: str | None = None
                  ) -> tuple[pd.DataFrame, pd.DataFrame, TargetSetup, TerritoryForecast]:
-    """What every scenario of one target shares: its modelling rows, projected indicators, the territory
-    totals (:func:`electio.models.territory.territory_totals`, from the polls of ``hypothesis`` when given:
-    a ``candidats`` list of the polls) and the common random numbers."""
-    base = target_table(data, target)
+    """What every scenario of one target shares: its modelling rows (blocs standing: the last same-type
+    ballot's and those the polls test, :func:`electio.models.territory.standing_blocs`), projected indicators,
+    the territory totals (:func:`electio.models.territory.territory_totals`, from the polls of ``hypothesis``
+    when given: a ``candidats`` list of the polls) and the common random numbers."""
+    base = target_table(data, target, standing_blocs(data, target.scrutin_cible, target.type_scrutin, hypothesis))
     projected = project(data.indicators, target.date, percent) if data.indicators is not None else pd.DataFrame()
     totals = territory_totals(data, target.scrutin_cible, target.type_scrutin, target.date, present=present_mask(base, data.blocs)[0], hypothesis=hypothesis)
     setup = setup_with(target, data.blocs, tiled(totals.shares, totals.abstention, len(base)), totals.sd ** 2, calibration, settings)
@@ -134,7 +135,7 @@ def forecast_target(data: ElectionData, learner: PooledLearner, target: Target, 
                     hypothesis_query: str | None = None) -> tuple[pd.DataFrame, TerritoryForecast]:
     """Long summary rows of every scenario of one target, and the target's territory totals.
 
-    ``hypothesis_query``: the first-round hypothesis asked for (``--hypothese``; default: the most polled)."""
+    ``hypothesis_query``: the first-round hypothesis asked for (``--hypothese``; default: the highest recency weight of polls in 60 days)."""
     hypothesis = poll_hypothesis(data, target, hypothesis_query)
     base, projected, setup, totals = target_setup(data, target, calibration, settings, percent, hypothesis)
     return scenario_rows(data, learner, target, base, projected, setup, scenarios, settings.threshold), totals

@@ -4,9 +4,10 @@ A **hypothesis** is a candidate list of the first-round polls (``dim_sondage.can
 candidate keys), never a compiler's label: MieuxVoter reuses its labels across pollsters. Its French
 label names its *distinctive* candidates, those absent from at least one other recent hypothesis
 (the candidates every hypothesis shares are not worth naming). The **default** hypothesis is the one
-with the most poll scenarios whose fieldwork ended in the 60 days before the as-of date; when no
-poll is that recent, in the 60 days up to the latest poll (the same rule as
-:func:`electio.models.polls_aggregate.default_hypothesis`); ties: the most recent, then the most polled.
+with the highest recency weight, Σ 0.5^(age / 14 days) over its poll scenarios whose fieldwork ended in
+the 60 days before the as-of date (when no poll is that recent: the 60 days up to the latest poll, ages
+from it) — the same rule as :func:`electio.models.polls_aggregate.default_hypothesis`; ties: the most
+recent, then the most polled. A list the pollsters abandon (a withdrawal) thus loses the lead within weeks.
 
 A **duel** is a pair of candidates tested by second-round polls. Its poll aggregate is the mean
 share of the first candidate among the two over the duel's polls of the last 30 days before the
@@ -28,6 +29,7 @@ import pandas as pd
 
 from electio import config
 from electio.errors import InputError
+from electio.models.polls_aggregate import recency_weights
 
 ASSIGNMENTS_CSV = config.REFERENTIALS_DIR / "blocs_affectation.csv"
 BLOCS_CSV = config.REFERENTIALS_DIR / "blocs.csv"
@@ -47,6 +49,7 @@ class Hypothesis:
     sondages_recents: int
     dernier_sondage: pd.Timestamp
     agregat: pd.Series
+    poids_recents: float = 0.0  # Σ 0.5^(age / 14 days) over the recent scenarios (the default's criterion)
 
 
 @dataclass(frozen=True)
@@ -124,14 +127,16 @@ def list_hypotheses(polls: pd.DataFrame, as_of: pd.Timestamp, target: str = FIRS
     recent = window(table, as_of, RECENT_DAYS)
     recent_sets = set(recent["cle"])
     common = set.intersection(*(set(c) for c in recent_sets))
+    reference = as_of if (table["date_fin"] >= as_of - pd.Timedelta(days=RECENT_DAYS)).any() else table["date_fin"].max()
     out = []
     for cle, group in table.groupby("cle", sort=False):
         inside = window(group, as_of, RECENT_DAYS)
         mean = inside[blocs].fillna(0).mean()
         distinct = [names.get(c, c.title()) for c in cle if c not in common] or ["candidats communs à toutes les hypothèses"]
         out.append(Hypothesis(slug(cle), cle, "Hypothèse " + ", ".join(distinct), len(group),
-                              int(group["sondage_id"].isin(recent["sondage_id"]).sum()), group["date_fin"].max(), mean / mean.sum()))
-    return sorted(out, key=lambda h: (-h.sondages_recents, -h.dernier_sondage.value, -h.sondages, h.hypothese_id))
+                              int(group["sondage_id"].isin(recent["sondage_id"]).sum()), group["date_fin"].max(), mean / mean.sum(),
+                              float(recency_weights(group["date_fin"], reference).sum())))
+    return sorted(out, key=lambda h: (-round(h.poids_recents, 9), -h.dernier_sondage.value, -h.sondages, h.hypothese_id))
 
 
 def list_duels(polls: pd.DataFrame, as_of: pd.Timestamp, target: str = SECOND_ROUND, names: dict[str, str] | None = None,
@@ -200,7 +205,7 @@ def choose_hypothesis(hypotheses: Sequence[Hypothesis], query: str | None, names
     if not matching:
         raise InputError(ASSIGNMENTS_CSV, f"aucune hypothèse des sondages ne contient les candidats {', '.join(sorted(keys))}. "
                          f"Hypothèses disponibles :\n{available}")
-    return matching[0]  # several contain them: the first in default order (the most polled recently)
+    return matching[0]  # several contain them: the first in default order (the highest recency weight)
 
 
 def choose_duels(duels: Sequence[Duel], queries: Sequence[str], names: dict[str, str] | None = None) -> list[Duel]:

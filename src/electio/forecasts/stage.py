@@ -74,7 +74,7 @@ class ForecastOptions:
     model: Path | None = None
     as_of: date | None = None  # date de référence : les cibles sont les scrutins du calendrier qui la suivent (défaut : aujourd'hui)
     duels: bool = True  # second rounds of the présidentielle 2027 by commune (forecasts/duel_stage.py)
-    hypothesis: str | None = None  # first-round candidate hypothesis of the duels (default: the most polled in 60 days)
+    hypothesis: str | None = None  # first-round candidate hypothesis of the duels (default: the highest recency weight of polls in 60 days)
     duel_ids: tuple[str, ...] = ()  # duels to forecast (default: every duel the polls test)
 
 

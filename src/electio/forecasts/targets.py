@@ -98,16 +98,19 @@ def stored_targets(frame: pd.DataFrame) -> list[Target]:
     return [Target(r.scrutin_cible, r.type_scrutin, pd.Timestamp(r.date_scrutin), int(r.horizon_ans), r.statut) for r in kept.itertuples(index=False)]
 
 
-def with_target(data: ElectionData, target: Target) -> ElectionData:
+def with_target(data: ElectionData, target: Target, standing: np.ndarray | None = None) -> ElectionData:
     """``data`` plus the target as a ballot without results.
 
-    Blocs standing: those of the last ballot of the same type (else of the latest ballot). Communes:
-    those of the latest ballot, with its inscrits and exprimés (never used as targets).
+    Blocs standing: ``standing`` when given (k flags, e.g. those the polls of the target test), else those
+    of the last ballot of the same type (else of the latest ballot). Communes: those of the latest ballot,
+    with its inscrits and exprimés (never used as targets).
     """
     ballots = data.ballots
     same = ballots[ballots["type_scrutin"] == target.type_scrutin]
     model = (same if len(same) else ballots).iloc[-1]
     row = model.to_frame().T.assign(scrutin_id=target.scrutin_cible, type_scrutin=target.type_scrutin, date_scrutin=target.date)
+    if standing is not None:
+        row[list(data.blocs)] = np.asarray(standing, dtype=bool)[None, :]
     extended = pd.concat([ballots, row], ignore_index=True).astype(ballots.dtypes.to_dict())
     latest = ballots["scrutin_id"].iloc[-1]
     results = data.results[data.results["scrutin_id"] == latest].assign(scrutin_id=target.scrutin_cible)
@@ -116,6 +119,6 @@ def with_target(data: ElectionData, target: Target) -> ElectionData:
                    results=pd.concat([data.results, results], ignore_index=True))
 
 
-def target_table(data: ElectionData, target: Target) -> pd.DataFrame:
-    """Modelling-table rows (one per commune) of a forecast target."""
-    return build_modelling_table(with_target(data, target), targets=[target.scrutin_cible])
+def target_table(data: ElectionData, target: Target, standing: np.ndarray | None = None) -> pd.DataFrame:
+    """Modelling-table rows (one per commune) of a forecast target (``standing``: see :func:`with_target`)."""
+    return build_modelling_table(with_target(data, target, standing), targets=[target.scrutin_cible])

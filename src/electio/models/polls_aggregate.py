@@ -20,8 +20,9 @@ square root because the sampling error is a minor part of a poll's error (quota 
 effects): weights ∝ n would let a single large online panel dominate.
 
 Hypotheses. A scenario's ``candidats`` (its candidate list) is its hypothesis. Scenarios of
-different hypotheses are never averaged together: :func:`default_hypothesis` picks the list most
-polled in the 60 days before the as-of date (else the most recent one) and
+different hypotheses are never averaged together: :func:`default_hypothesis` picks the list with the
+highest recency weight (Σ 0.5^(age / 14 days) over its scenarios of the 60 days before the as-of date;
+when no poll is that recent, before the latest poll) and
 :func:`hypothesis_spread` says how far the other recent hypotheses' aggregates are from it.
 
 Error (:func:`poll_errors`, :func:`calibrate_errors`). For every past ballot with polls and a
@@ -92,20 +93,29 @@ def scenarios(rows: pd.DataFrame) -> pd.DataFrame:
     return rows[keep].drop_duplicates("sondage_id").sort_values(["date_fin", "sondage_id"]).reset_index(drop=True)
 
 
+def recency_weights(dates: pd.Series, reference: pd.Timestamp) -> np.ndarray:
+    """0.5 ** (days before ``reference`` / 14) for fieldwork ends in the 60 days up to ``reference``, else 0."""
+    age = (pd.Timestamp(reference) - dates).dt.days.to_numpy(float)
+    return np.where((age >= 0) & (age <= HYPOTHESIS_DAYS), 0.5 ** (np.clip(age, 0, None) / HALF_LIFE_DAYS), 0.0)
+
+
 def hypotheses(rows: pd.DataFrame, as_of: pd.Timestamp | None) -> pd.DataFrame:
     """Per candidate list: scenarios in the 60 days before ``as_of`` (``recents``; when no poll is that recent, in
-    the 60 days before the latest poll), in all, and latest fieldwork end; most recently polled first."""
+    the 60 days before the latest poll), their recency weight (``poids``: Σ 0.5^(age / 14 days), age from that
+    date), every scenario, and latest fieldwork end; highest recency weight first. The recency weight makes a
+    list the pollsters have just abandoned (a withdrawal, the official list published) lose the lead within
+    weeks, where a count over 60 days would keep it for two months."""
     table = scenarios(rows)
     latest = table["date_fin"].max()
     reference = latest if as_of is None or latest < as_of - pd.Timedelta(days=HYPOTHESIS_DAYS) else as_of
     recent = table["date_fin"] >= reference - pd.Timedelta(days=HYPOTHESIS_DAYS)
-    return (table.assign(recent=recent).groupby("candidats")
-            .agg(recents=("recent", "sum"), scenarios=("sondage_id", "size"), dernier=("date_fin", "max"))
-            .sort_values(["recents", "dernier", "scenarios"], ascending=False))
+    return (table.assign(recent=recent, poids=recency_weights(table["date_fin"], reference)).groupby("candidats")
+            .agg(poids=("poids", "sum"), recents=("recent", "sum"), scenarios=("sondage_id", "size"), dernier=("date_fin", "max"))
+            .sort_values(["poids", "dernier", "scenarios"], ascending=False))
 
 
 def default_hypothesis(rows: pd.DataFrame, as_of: pd.Timestamp | None) -> str | None:
-    """The candidate list most polled in the 60 days before ``as_of``, else in the 60 days before the latest poll."""
+    """The candidate list with the highest recency weight in the 60 days before ``as_of`` (else before the latest poll)."""
     table = hypotheses(rows, as_of)
     return None if table.empty else str(table.index[0])
 

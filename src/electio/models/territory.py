@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from electio.features.election_data import ABSTENTION, ElectionData
-from electio.features.modelling_table import territory_shares
+from electio.features.modelling_table import TARGET_TYPES, territory_shares
 from electio.models.compositional import close, logit
 from electio.models.polls_aggregate import (
     CLASS_LABELS,
@@ -198,6 +198,67 @@ def deviation_sd(data: ElectionData, territory: str) -> np.ndarray:
     return np.sqrt(variance.to_numpy(float))
 
 
+def deviation_pair(table: pd.DataFrame, blocs: list[str], type_scrutin: str) -> tuple[np.ndarray, np.ndarray | None, str | None]:
+    """From a territory's deviation table (date order): the same-type deviation (:func:`latest_known`), the most
+    recent présidentielle or européenne deviation when that is another ballot (a bloc missing there: the
+    same-type value; None otherwise) and the same-type ballot's id."""
+    same, reference = latest_known(table, blocs, type_scrutin)
+    recent = table[table["type_scrutin"].isin(TARGET_TYPES)]
+    if reference is None or recent.empty or recent.index[-1] == reference:
+        return same, None, reference
+    return same, np.where(np.isnan(recent[blocs].iloc[-1].to_numpy(float)), same, recent[blocs].iloc[-1].to_numpy(float)), reference
+
+
+def blend_group(type_scrutin: str) -> tuple[str, ...]:
+    """The ballot types whose past deviations decide the rule for a target of ``type_scrutin``."""
+    return TARGET_TYPES if type_scrutin in TARGET_TYPES else (type_scrutin,)
+
+
+def rule_errors(data: ElectionData, type_scrutin: str) -> pd.DataFrame:
+    """Errors of both deviation rules at every département's earlier ballots of the target's group
+    (:func:`blend_group`) that have a same-type and another recent ballot (:func:`deviation_pair`): one row per
+    (territory, ballot, rule ``meme_type`` | ``moyenne``), one column per bloc (prediction − truth, log scale).
+    Everything is in ``data``, already cut to the as-of date: only earlier ballots enter (cached)."""
+    def compute() -> pd.DataFrame:
+        table, blocs, rows_out = all_deviations(data), list(data.blocs), []
+        for territory, rows in table.groupby(level="code_territoire"):
+            rows = rows.droplevel(0).sort_values("date_scrutin")
+            for i in range(1, len(rows)):
+                if rows["type_scrutin"].iloc[i] not in blend_group(type_scrutin):
+                    continue
+                same, recent, _ = deviation_pair(rows.iloc[:i], blocs, rows["type_scrutin"].iloc[i])
+                if recent is not None:
+                    truth = rows[blocs].iloc[i].to_numpy(float)
+                    rows_out += [(territory, rows.index[i], "meme_type", *(same - truth)), (territory, rows.index[i], "moyenne", *((same + recent) / 2 - truth))]
+        return pd.DataFrame(rows_out, columns=["code_territoire", "scrutin_id", "regle", *blocs])
+
+    return _cached(f"regles_{type_scrutin}", data, compute)
+
+
+def deviation_blend(data: ElectionData, type_scrutin: str) -> bool:
+    """Whether the mean of the same-type and the recent deviations predicted the départements' deviations at the
+    earlier ballots of the target's group better than the same-type deviation alone (squared log error summed
+    over blocs and cases, :func:`rule_errors`); False without such a case."""
+    errors = rule_errors(data, type_scrutin)
+    squares = errors.drop(columns=["code_territoire", "scrutin_id"]).groupby("regle").apply(lambda f: float(np.nansum(f.to_numpy(float) ** 2)))
+    return bool(len(squares) == 2 and squares["moyenne"] < squares["meme_type"])
+
+
+def rule_sd(data: ElectionData, territory: str, type_scrutin: str, blended: bool) -> np.ndarray:
+    """Per bloc: RMS error of the deviation rule used (:func:`rule_errors`), half the territory's, half every
+    département's; without any measured case, the RMS change between consecutive same-type ballots (:func:`deviation_sd`)."""
+    errors = rule_errors(data, type_scrutin)
+    errors = errors[errors["regle"] == ("moyenne" if blended else "meme_type")]
+    if errors.empty:
+        return deviation_sd(data, territory)
+    blocs = list(data.blocs)
+    pooled = (errors[blocs] ** 2).mean().reindex(blocs)
+    own = (errors.loc[errors["code_territoire"] == territory, blocs] ** 2).mean().reindex(blocs)
+    variance = 0.5 * own.fillna(pooled) + 0.5 * pooled.fillna(own)
+    fallback = deviation_sd(data, territory) ** 2
+    return np.sqrt(np.where(variance.isna(), fallback, variance.to_numpy(float)))
+
+
 # ─── Drifts without polls ────────────────────────────────────────────────────────────────
 
 def years_apart(earlier: pd.Timestamp, later: pd.Timestamp) -> float:
@@ -252,6 +313,17 @@ def default_present(data: ElectionData, type_scrutin: str) -> np.ndarray:
     if chosen.empty:
         return np.ones(len(data.blocs), bool)
     return chosen.sort_values("date_scrutin").iloc[-1][list(data.blocs)].to_numpy(bool)
+
+
+def standing_blocs(data: ElectionData, target: str, type_scrutin: str, hypothesis: str | None = None) -> np.ndarray:
+    """Blocs expected to stand in ``target``: those of the last same-type ballot (:func:`default_present`) plus those
+    the polls of the hypothesis give a positive share (the candidate lists are public before the vote: a bloc
+    absent from the last same-type ballot, the écologistes of 2022 after 2017, stands when the polls test it)."""
+    present = default_present(data, type_scrutin)
+    aggregate = poll_aggregate(data.polls, list(data.blocs), target, hypothesis, data.as_of)
+    if aggregate is None:
+        return present
+    return present | (np.nan_to_num(aggregate.shares.to_numpy(float)) > 0)
 
 
 def _date_fr(value: pd.Timestamp) -> str:
@@ -321,10 +393,15 @@ def territory_totals(data: ElectionData, target: str, type_scrutin: str, date: p
     blocs, date = list(data.blocs), pd.Timestamp(date)
     present = default_present(data, type_scrutin) if present is None else np.asarray(present, dtype=bool)
     national, national_sd, method, notes, polls = national_part(data, target, type_scrutin, date, hypothesis)
-    deviation, deviation_ref = latest_known(deviation_table(data, data.territoire), blocs, type_scrutin)
+    deviation, recent, deviation_ref = deviation_pair(deviation_table(data, data.territoire), blocs, type_scrutin)
+    blended = recent is not None and deviation_blend(data, type_scrutin)
+    deviation = np.nanmean([deviation, recent], axis=0) if blended else deviation
     shares = close((np.nan_to_num(national) * np.exp(np.nan_to_num(deviation)))[None, :], present[None, :])[0]
-    bloc_sd = np.sqrt(np.nan_to_num(national_sd) ** 2 + deviation_sd(data, data.territoire) ** 2)
+    bloc_sd = np.sqrt(np.nan_to_num(national_sd) ** 2 + rule_sd(data, data.territoire, type_scrutin, blended) ** 2)
     abstention, abstention_sd, abstention_note = abstention_part(data, type_scrutin, date)
-    notes += [f"Écart du territoire à la France : celui du dernier scrutin du même type ({deviation_ref or 'aucun, écart nul'}).", abstention_note]
+    rule = (f"moyenne de celui du dernier scrutin du même type ({deviation_ref}) et du dernier scrutin présidentiel ou européen "
+            "(règle choisie car elle prédisait mieux les écarts des départements aux scrutins passés)") if blended else \
+        f"celui du dernier scrutin du même type ({deviation_ref or 'aucun, écart nul'})"
+    notes += [f"Écart du territoire à la France : {rule}.", abstention_note]
     sd = np.append(np.where(present, bloc_sd, 0.0), abstention_sd)
     return TerritoryForecast(shares, abstention, sd, method, tuple(notes), polls)

@@ -21,7 +21,7 @@ COMMENT ON COLUMN dim_hypothese.candidats IS 'Liste des candidats testés (clés
 COMMENT ON COLUMN dim_hypothese.sondages IS 'Nombre de scénarios de sondage de cette hypothèse connus à la date de référence.';
 COMMENT ON COLUMN dim_hypothese.sondages_recents IS 'Nombre de ces scénarios dont le terrain s''est achevé dans les 60 jours avant la date de référence (à défaut de sondage si récent : dans les 60 jours jusqu''au dernier sondage).';
 COMMENT ON COLUMN dim_hypothese.dernier_sondage IS 'Fin de terrain du sondage le plus récent de l''hypothèse.';
-COMMENT ON COLUMN dim_hypothese.par_defaut IS 'Vrai pour l''hypothèse par défaut : la plus sondée dans les 60 jours avant la date de référence (à défaut, celle du sondage le plus récent).';
+COMMENT ON COLUMN dim_hypothese.par_defaut IS 'Vrai pour l''hypothèse par défaut : la plus sondée récemment : sondages des 60 jours avant la date de référence pondérés par leur fraîcheur (demi-vie 14 jours).';
 COMMENT ON COLUMN dim_hypothese.retenue IS 'Vrai pour l''hypothèse utilisée par les duels de cette exécution (option --hypothese, sinon celle par défaut).';
 COMMENT ON COLUMN dim_hypothese.agregat IS 'Agrégat des sondages de l''hypothèse (JSON : part des exprimés par bloc, fraction de 0 à 1), moyenne des scénarios de ses 60 derniers jours de sondages.';
 
