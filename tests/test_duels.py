@@ -226,18 +226,35 @@ def test_first_round_draws_follow_the_stored_quantiles() -> None:
 
 def test_swing_table_lists_communes_whose_winning_side_changes() -> None:
     from electio.forecasts.duel_charts import swing_table
-    from electio.forecasts.duel_stage import DuelResult
 
-    duel = lambda i, a, b, ba: hy.Duel(i, (a, b), (ba, "extreme_droite"), 1, 1, pd.Timestamp("2026-01-01"), pd.Timestamp("2026-01-01"), 0.5, 0.0, f"{a} contre {b}")  # noqa: E731
-    duels = [duel("d1", "PHILIPPE", "LE PEN", "centre"), duel("d2", "MÉLENCHON", "BARDELLA", "gauche_radicale")]
+    duels = pd.DataFrame({"duel_id": ["d1", "d2"], "libelle": ["Philippe contre Le Pen", "Mélenchon contre Bardella"], "candidat_a": ["PHILIPPE", "MÉLENCHON"],
+                          "candidat_b": ["LE PEN", "BARDELLA"], "bloc_a": ["centre", "gauche_radicale"], "bloc_b": ["extreme_droite", "extreme_droite"]})
     rows = []
     for duel_id, a, b, shares in (("d1", "PHILIPPE", "LE PEN", (0.6, 0.45)), ("d2", "MÉLENCHON", "BARDELLA", (0.4, 0.4))):
         for code, share in zip(("1", "2"), shares, strict=True):
             rows += [{"duel_id": duel_id, "code_commune": code, "candidat": a, "moyenne": share}, {"duel_id": duel_id, "code_commune": code, "candidat": b, "moyenne": 1 - share}]
-    result = DuelResult(None, duels, pd.DataFrame(), pd.DataFrame(), pd.DataFrame(rows), pd.DataFrame())  # type: ignore[arg-type]
-    table = swing_table(result, "69", {"1": "Une", "2": "Deux"})
+    table = swing_table(pd.DataFrame(rows), duels, "69", {"1": "Une", "2": "Deux"}, {"BARDELLA": "Jordan Bardella"})
     assert table["code_commune"].tolist() == ["1"]  # commune 2 votes extrême droite in both duels (Le Pen, then Bardella)
-    assert table.loc[0, "PHILIPPE contre LE PEN"] == "PHILIPPE" and table.loc[0, "MÉLENCHON contre BARDELLA"] == "BARDELLA"
+    assert table.loc[0, "Philippe contre Le Pen"] == "PHILIPPE" and table.loc[0, "Mélenchon contre Bardella"] == "Jordan Bardella"
+
+
+def test_other_hypotheses_move_the_first_round_by_the_ratio_of_aggregates() -> None:
+    """recentre: a bloc twice as strong nationally under the other hypothesis doubles everywhere before closing; an absent bloc is added."""
+    from electio.forecasts.duel_stage import recentre, stored_hypotheses
+
+    def hypothesis(key: str, aggregate: dict[str, float], recent: int = 1) -> hy.Hypothesis:
+        return hy.Hypothesis(key, (key,), key, 1, recent, pd.Timestamp("2026-06-01"), pd.Series(aggregate))
+
+    source = hypothesis("a", {"gauche": 0.2, "centre": 0.3, "droite": 0.5})
+    target = hypothesis("b", {"gauche": 0.4, "centre": 0.3, "droite": 0.3})
+    shares = np.array([[[0.1, 0.3, 0.6], [0.3, 0.3, 0.4]]])
+    moved = recentre(shares, ["gauche", "centre", "droite"], source, target)
+    assert np.allclose(moved.sum(axis=-1), 1)
+    expected = shares * np.array([2.0, 1.0, 0.6])
+    assert np.allclose(moved, expected / expected.sum(axis=-1, keepdims=True))
+    assert np.allclose(recentre(shares, ["gauche", "centre", "droite"], source, source), shares)
+    old = hypothesis("c", {"gauche": 0.3, "centre": 0.3, "droite": 0.4}, recent=0)
+    assert [h.hypothese_id for h in stored_hypotheses([source, old, target], target)] == ["b", "a"]  # chosen first, no stale hypothesis
 
 
 @pytest.mark.realdata
