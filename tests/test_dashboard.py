@@ -287,3 +287,23 @@ def test_commune_chart_never_joins_forecasts_across_ballot_types() -> None:
     assert forecast.mode == "markers" and np.allclose(forecast.y, [33, 40, 20])
     band = next(t for t in fig.data if t.name == "Intervalle à 80 %")
     assert np.allclose(np.asarray(forecast.y) + band.error_y.array, [50, 50, 30]) and np.allclose(np.asarray(forecast.y) - band.error_y.arrayminus, [20, 30, 10])
+
+
+def test_duel_page_reads_the_stored_duels_of_the_chosen_hypothesis(warehouse: Path) -> None:
+    """« Seconds tours 2027 »: every stored hypothesis × duel is offered; the answer and the winner counts are those of fact_prevision_duel."""
+    from electio.dashboard.pages import duels
+
+    stored = sql(warehouse, "SELECT DISTINCT hypothese_id FROM fact_prevision_duel")["hypothese_id"]
+    assert set(duels.hypotheses(warehouse)["hypothese_id"]) == set(stored) and len(stored) >= 1
+    other = duels.hypotheses(warehouse)["hypothese_id"].iloc[-1]
+    duel = duels.duels(warehouse)["duel_id"].iloc[0]
+    winner, winner_text, _legend, chance, _chance_text, answer = duels.duel_view(warehouse, other, duel)
+    first = sql(warehouse, "SELECT candidat_a FROM dim_duel WHERE duel_id = ?", [duel]).iloc[0, 0]
+    rows = sql(warehouse, "SELECT code_commune, moyenne, p_victoire FROM fact_prevision_duel WHERE hypothese_id = ? AND duel_id = ? AND candidat = ?",
+               [other, duel, first])
+    communes, total = rows[rows["code_commune"] != TERRITORY], rows[rows["code_commune"] == TERRITORY].iloc[0]
+    won = int((communes["moyenne"] > 0.5).sum())
+    assert f"en tête dans {won} commune" in winner_text and f"sur {len(communes)}" in winner_text
+    assert percent(total["moyenne"]) in answer and percent(total["p_victoire"], 0) in answer
+    assert sorted(np.concatenate([list(t.locations) for t in winner.data])) == sorted(communes["code_commune"])
+    assert np.allclose(sorted(chance.data[0].z), sorted(100 * communes["p_victoire"]))

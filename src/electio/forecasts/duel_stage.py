@@ -231,7 +231,7 @@ def run_duels(path: Path, as_of: pd.Timestamp, hypothese: str | None = None, due
         tables = {"dim_hypothese": result.dim_hypothese, "dim_duel": result.dim_duel, "fact_prevision_duel": forecasts}
         if backtest:
             tables["model_evaluation_duel"] = evaluation
-        result.stored = replace_stage_tables(path, DDL, tables, {}, read_from=read_from)
+        result.stored = replace_stage_tables(path, DDL, tables, {}, read_from=read_from, recreate=True)  # a run replaces every row
     return result
 
 
