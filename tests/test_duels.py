@@ -235,6 +235,9 @@ def test_swing_table_lists_communes_whose_winning_side_changes() -> None:
             rows += [{"duel_id": duel_id, "code_commune": code, "candidat": a, "moyenne": share}, {"duel_id": duel_id, "code_commune": code, "candidat": b, "moyenne": 1 - share}]
     table = swing_table(pd.DataFrame(rows), duels, "69", {"1": "Une", "2": "Deux"}, {"BARDELLA": "Jordan Bardella"})
     assert table["code_commune"].tolist() == ["1"]  # commune 2 votes extrême droite in both duels (Le Pen, then Bardella)
+    rows += [{"duel_id": "d2", "code_commune": "3", "candidat": "MÉLENCHON", "moyenne": 0.6}, {"duel_id": "d2", "code_commune": "3", "candidat": "BARDELLA", "moyenne": 0.4},
+             {"duel_id": "d1", "code_commune": "3", "candidat": "PHILIPPE", "moyenne": 0.7}, {"duel_id": "d1", "code_commune": "3", "candidat": "LE PEN", "moyenne": 0.3}]
+    assert "3" not in swing_table(pd.DataFrame(rows), duels, "69", {"1": "Une", "2": "Deux", "3": "Trois"})["code_commune"].tolist()  # Philippe then Mélenchon: no change
     assert table.loc[0, "Philippe contre Le Pen"] == "PHILIPPE" and table.loc[0, "Mélenchon contre Bardella"] == "Jordan Bardella"
 
 

@@ -19,6 +19,8 @@ from electio.forecasts.duel_stage import DuelResult
 
 MAP_NAME = "carte_duels_proba_victoire.png"
 WINNER_MAP_NAME = "carte_duels_vainqueur.png"
+MAIN_SUFFIX = "_principaux"  # the same maps for the MAIN_DUELS most polled duels only (slides)
+MAIN_DUELS = 4
 SWING_NAME = "communes_basculant_entre_duels.csv"
 SOURCE = "Reports de voix des présidentielles 2012–2022, calés sur les sondages du duel. Contours IGN 2018 fusionnés au COG 2026."
 
@@ -30,19 +32,24 @@ def duel_frame(result: DuelResult) -> pd.DataFrame:
 
 
 def winners(forecasts: pd.DataFrame, duels: pd.DataFrame, territory: str, column: str = "candidat") -> pd.DataFrame:
-    """One row per commune, one column per duel: the candidate (or, ``column="bloc"``, its bloc) with the higher mean share."""
-    rows = forecasts[forecasts["code_commune"] != territory]
-    blocs = {**dict(zip(duels["candidat_a"], duels["bloc_a"], strict=True)), **dict(zip(duels["candidat_b"], duels["bloc_b"], strict=True))}
-    best = rows.sort_values("moyenne", ascending=False).drop_duplicates(["duel_id", "code_commune"]).assign(bloc=lambda f: f["candidat"].map(blocs))
-    return best.pivot(index="code_commune", columns="duel_id", values=column)
+    """One row per commune, one column per duel: the candidate with the higher mean share (``column="premier"``: whether it is
+    the duel's first candidate, the one further left)."""
+    rows = forecasts[(forecasts["code_commune"] != territory) & forecasts["duel_id"].isin(duels["duel_id"])]
+    best = rows.sort_values("moyenne", ascending=False).drop_duplicates(["duel_id", "code_commune"])
+    best = best.assign(premier=best["candidat"] == best["duel_id"].map(dict(zip(duels["duel_id"], duels["candidat_a"], strict=True))))
+    return best.pivot(index="code_commune", columns="duel_id", values=column).reindex(columns=list(duels["duel_id"]))
 
 
 def swing_table(forecasts: pd.DataFrame, duels: pd.DataFrame, territory: str, names: dict[str, str],
-                candidates: dict[str, str] | None = None) -> pd.DataFrame:
-    """Communes whose predicted winner's bloc differs between duels (Le Pen or Bardella alike): code, name, winner per duel
-    (French headers; ``candidates``: key → display name)."""
+                candidates: dict[str, str] | None = None, population: dict[str, float] | None = None) -> pd.DataFrame:
+    """Communes that change side between the duels of ``duels``: won by the first candidate (the one further left) in some,
+    by the second in others — Philippe then Mélenchon against Le Pen is no change, Philippe against Le Pen then Bardella
+    against Mélenchon is. Code, name, winner per duel (French headers; ``candidates``: key → display name), the most
+    populous first when ``population`` is given."""
     wide = winners(forecasts, duels, territory)
-    swinging = wide[winners(forecasts, duels, territory, "bloc").nunique(axis=1) > 1]
+    swinging = wide[winners(forecasts, duels, territory, "premier").nunique(axis=1) > 1]
+    if population:
+        swinging = swinging.loc[sorted(swinging.index, key=lambda code: -float(population.get(code, 0) or 0))]
     if candidates:
         swinging = swinging.apply(lambda column: column.map(lambda key: candidates.get(key, key)))
     table = swinging.rename(columns=dict(zip(duels["duel_id"], duels["libelle"], strict=True))).reset_index()
@@ -66,13 +73,13 @@ def probability_layers(forecasts: pd.DataFrame, duels: pd.DataFrame, territory: 
 
 
 def winner_layers(forecasts: pd.DataFrame, duels: pd.DataFrame, territory: str, colours: dict[str, str], names: dict[str, str]) -> list[Layer]:
-    """The winner of each duel per commune: the first candidate's mean share (percent) in two colours, its bloc's above 50 %."""
+    """The winner of each duel per commune: the first candidate's mean share (percent) in two colours, its bloc's above 50 %,
+    the second's below."""
     layers = []
     for _, duel in duels.iterrows():
         values = 100 * _first_candidate(forecasts, duel)["moyenne"]
         cmap = colors.ListedColormap([colours.get(duel["bloc_b"], "#d55e00"), colours.get(duel["bloc_a"], "#0072b2")])
-        first, second = (names.get(duel[c], duel[c]) for c in ("candidat_a", "candidat_b"))
-        layers.append(Layer(duel["duel_id"], f"{duel['libelle']} : {first} en tête au-dessus de 50 %, {second} en dessous",
+        layers.append(Layer(duel["duel_id"], f"{duel['libelle']} (part de {names.get(duel['candidat_a'], duel['candidat_a'])})",
                             values.drop(territory, errors="ignore"), cmap, colors.BoundaryNorm([0, 50, 100], 2), "%", 0,
                             float(values.get(territory, float("nan")))))
     return layers
@@ -80,16 +87,21 @@ def winner_layers(forecasts: pd.DataFrame, duels: pd.DataFrame, territory: str, 
 
 def draw_maps(forecasts: pd.DataFrame, duels: pd.DataFrame, label: str, communes: pd.DataFrame, mapping: pd.DataFrame, territory: str,
               colours: dict[str, str], names: dict[str, str], folder: Path) -> list[Path]:
-    """The winner map and the P(win) map (one panel per duel) of one hypothesis (``label``), written into ``folder``."""
+    """The winner map and the P(win) map of one hypothesis (``label``), one panel per duel, then the same two for the
+    :data:`MAIN_DUELS` most polled duels (names ending in :data:`MAIN_SUFFIX`), written into ``folder``."""
     shapes, cover, _ = commune_shapes(communes.assign(code_departement=territory), mapping)
     title = "Présidentielle 2027, second tour"
-    winner = figures.map_figure(shapes, winner_layers(forecasts, duels, territory, colours, names), f"{title} : vainqueur prévu par commune",
-                                f"{label}. Part moyenne simulée du premier candidat parmi les exprimés ; couleur du bloc du vainqueur. {SOURCE}",
-                                cover.missing)
-    chance = figures.map_figure(shapes, probability_layers(forecasts, duels, territory), f"{title} : probabilité de victoire par commune",
-                                f"{label}. Probabilité simulée que le premier candidat dépasse 50 % des exprimés (bleu : il gagne, rouge : il perd). "
-                                f"{SOURCE}", cover.missing)
-    return [figures.save_png(winner, folder / WINNER_MAP_NAME), figures.save_png(chance, folder / MAP_NAME)]
+    captions = (f"{label}. Couleur du bloc du vainqueur prévu (part moyenne simulée au-dessus ou au-dessous de 50 % des exprimés ; "
+                "échelle : part du premier candidat nommé, trait noir : total du territoire). " + SOURCE,
+                f"{label}. Probabilité simulée que le premier candidat dépasse 50 % des exprimés (bleu : il gagne, rouge : il perd). " + SOURCE)
+    out = []
+    for chosen, suffix in ((duels, ""), (duels.head(MAIN_DUELS), MAIN_SUFFIX)):
+        for layers, heading, caption, name in (
+                (winner_layers(forecasts, chosen, territory, colours, names), "vainqueur prévu par commune", captions[0], WINNER_MAP_NAME),
+                (probability_layers(forecasts, chosen, territory), "probabilité de victoire par commune", captions[1], MAP_NAME)):
+            figure = figures.map_figure(shapes, layers, f"{title} : {heading}", caption, cover.missing)
+            out.append(figures.save_png(figure, folder / name.replace(".png", f"{suffix}.png")))
+    return out
 
 
 def draw_duels(result: DuelResult, communes: pd.DataFrame, mapping: pd.DataFrame, territory: str, folder: Path,
@@ -104,5 +116,6 @@ def draw_duels(result: DuelResult, communes: pd.DataFrame, mapping: pd.DataFrame
     people = candidate_names("pres2027_t2")
     paths = draw_maps(forecasts, duels, result.hypothesis.libelle, communes, mapping, territory, colours or {}, people, folder)
     csv = folder / SWING_NAME
-    swing_table(forecasts, duels, territory, names, people).to_csv(csv, index=False, sep=";", encoding="utf-8-sig")
+    population = dict(zip(communes["code_commune"], communes["population"], strict=True)) if "population" in communes else None
+    swing_table(forecasts, duels, territory, names, people, population).to_csv(csv, index=False, sep=";", encoding="utf-8-sig")
     return [*paths, csv]

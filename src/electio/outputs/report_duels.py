@@ -20,6 +20,7 @@ from electio.outputs.report_format import query, records
 TABLES = ("dim_hypothese", "dim_duel", "fact_prevision_duel", "model_evaluation_duel")
 MAPS = (("carte_duels_vainqueur.png", "Vainqueur prévu par commune, pour chaque duel"),
         ("carte_duels_proba_victoire.png", "Probabilité de victoire du premier candidat, par commune et par duel"))
+MAIN_MAPS = ("carte_duels_vainqueur_principaux.png", "carte_duels_proba_victoire_principaux.png")  # the slides' maps (most polled duels)
 METHODS = {"transferts": "Reports de voix (modèle)", "swing_uniforme": "Swing uniforme depuis le second tour précédent (référence)"}
 SWING_ROWS = 15
 SWING_DUELS = 4  # the most polled duels compared in the table of swinging communes (a readable width)
@@ -73,14 +74,18 @@ def duel_section(con: duckdb.DuckDBPyConnection, folder: Path, figures_dir: Path
     hypothesis = query(con, "SELECT * FROM dim_hypothese WHERE retenue").iloc[0]
     duels = query(con, "SELECT * FROM dim_duel ORDER BY sondages_fenetre DESC, sondages DESC, duel_id")
     forecasts = retained_forecasts(con)
-    communes = query(con, "SELECT code_commune, nom_commune FROM dim_commune WHERE type_unite = 'commune'")
-    swings = swing_table(forecasts, duels.head(SWING_DUELS), territory, dict(zip(communes["code_commune"], communes["nom_commune"], strict=True)), names)
+    communes = query(con, "SELECT code_commune, nom_commune, population FROM dim_commune WHERE type_unite = 'commune'")
+    swings = swing_table(forecasts, duels.head(SWING_DUELS), territory, dict(zip(communes["code_commune"], communes["nom_commune"], strict=True)), names,
+                         dict(zip(communes["code_commune"], communes["population"], strict=True)))
     maps = [ReportFigure(Path(name).stem, reduced_copy(folder / name, figures_dir), title, f"output/previsions/{name}")
-            for name, title in MAPS if (folder / name).is_file()]
+            for name, title in (*MAPS, *((m, "duels les plus sondés") for m in MAIN_MAPS)) if (folder / name).is_file()]
+    main = {Path(m).stem for m in MAIN_MAPS}
+    conditional = query(con, "SELECT scrutin_test, bool_or(NOT conditionnel) AS rejoue FROM model_evaluation_duel GROUP BY 1 ORDER BY 1")
     return {"disponible": True, "hypothese": hypothesis["libelle"], "par_defaut": bool(hypothesis["par_defaut"]),
             "hypothese_sondages": int(hypothesis["sondages"]), "date_reference": duels["date_reference"].iloc[0] if len(duels) else None,
             "hypotheses_calculees": int(query(con, "SELECT count(*) AS n FROM dim_hypothese WHERE duels_calcules")["n"].iloc[0]),
             "duels": duel_rows(forecasts, duels, territory, names), "backtests": backtest_rows(con),
             "bascules": {"colonnes": list(swings.columns[2:]), "lignes": records(swings.head(SWING_ROWS)), "total": len(swings),
                         "communes": int(forecasts.loc[forecasts["code_commune"] != territory, "code_commune"].nunique())},
-            "figures": maps}
+            "figures": [m for m in maps if m.key not in main], "cartes_principales": [m for m in maps if m.key in main],
+            "sans_rejeu": [s[4:8] for s, replayed in zip(conditional["scrutin_test"], conditional["rejoue"], strict=True) if not replayed]}

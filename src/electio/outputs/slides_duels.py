@@ -10,12 +10,12 @@ from pathlib import Path
 
 from electio.outputs.slides import GREY, entier, new_slide, pct, picture, pts, table, text
 
-SHOWN_DUELS = 6
+SHOWN_DUELS = 4
 
 
 def map_path(ctx: dict, key: str) -> Path | None:
     """A duel map of the report context (None when the stage did not draw it)."""
-    return next((f.path for f in ctx["duels"]["figures"] if f.key == key), None)
+    return next((f.path for f in ctx["duels"]["cartes_principales"] if f.key == key), None)
 
 
 def duel_title(duels: list[dict]) -> str:
@@ -39,12 +39,16 @@ def slide_duels(deck: Presentation, ctx: dict, n: int) -> None:
                       "passe par les reports de voix estimés sur les présidentielles 2012 à 2022 du territoire, calés sur les sondages nationaux du duel. "
                       f"{entier(du['bascules']['total'])} communes changent de camp selon le duel. Mêmes chiffres que le dossier et le tableau de bord "
                       "(page « Seconds tours 2027 »).", n)
-    picture(slide, map_path(ctx, "carte_duels_vainqueur"), (0.4, 1.3, 7.0, 5.6))
     rows = [(d["libelle"], f"{pct(d['part'], 0)} ({pct(d['q10'], 0)} – {pct(d['q90'], 0)})", pct(d["p_victoire"], 0),
-             f"{entier(d['communes_gagnees'])}/{entier(d['communes'])}") for d in shown]
-    table(slide, ["Duel", "Part du premier", "Victoire", "Communes"], rows, (7.6, 1.4, 5.3, 0.45 * (len(rows) + 1)), 11, (2.6, 1.5, 0.9, 1.0))
-    text(slide, [f"Total du territoire : part du premier candidat (intervalle à 80 %), probabilité qu'il gagne, communes où il est en tête. "
-                 f"{entier(du['bascules']['total'])} communes basculent d'un duel à l'autre."], (7.6, 1.5 + 0.45 * (len(rows) + 1), 5.3, 1.0), 11, colour=GREY)
+             f"{entier(d['communes_gagnees'])} sur {entier(d['communes'])}") for d in shown]
+    table(slide, ["Duel (total du territoire)", "Part du premier (80 %)", "Probabilité de victoire", "Communes gagnées"], rows,
+          (0.5, 1.3, 12.3, 0.36 * (len(rows) + 1)), 12, (3.2, 2.0, 1.6, 1.6))
+    picture(slide, map_path(ctx, "carte_duels_vainqueur_principaux"), (0.4, 1.45 + 0.36 * (len(rows) + 1), 12.5, 6.9 - 1.45 - 0.36 * (len(rows) + 1)))
+
+
+def comparison(model: float, baseline: float, tie: float = 0.2) -> str:
+    """« mieux que », « autant que » or « moins bien que » (errors in points, within ``tie`` points: as good)."""
+    return "autant que" if abs(model - baseline) <= tie else "mieux que" if model < baseline else "moins bien que"
 
 
 def backtest_title(rows: list[dict]) -> str:
@@ -57,8 +61,9 @@ def backtest_title(rows: list[dict]) -> str:
         model, swing = find("transferts", conditional), find("swing_uniforme", conditional)
         if model is not None:
             when = "vrai premier tour donné" if conditional else "un mois avant"
-            versus = f", swing uniforme {pts(swing['mae_points'], 1)}" if swing is not None else ""
-            return f"2022 rejoué ({when}) : {pts(model['mae_points'], 1)} d'erreur par commune, bon vainqueur dans {pct(model['precision_vainqueur'], 0)}{versus}"
+            versus = "" if swing is None else f", {comparison(model['mae_points'], swing['mae_points'])} le swing uniforme"
+            return (f"2022 rejoué ({when}) : {pts(model['mae_points'], 1)} d'erreur par commune{versus} ; "
+                    f"{pct(model['precision_vainqueur'], 0)} de bons vainqueurs")
     return "Le modèle de reports rejoué sur les seconds tours passés"
 
 
@@ -68,12 +73,16 @@ def slide_duels_backtest(deck: Presentation, ctx: dict, n: int) -> None:
     slide = new_slide(deck, backtest_title(du["backtests"]),
                       "Chaque second tour passé est prévu avec les seules présidentielles antérieures : vrai premier tour donné (conditionnel), "
                       "ou toute la chaîne un mois avant le premier tour (premier tour prévu, sondages de l'époque). Référence : le second tour précédent "
-                      "décalé partout de l'écart national (swing uniforme). 2017 un mois avant n'est pas calculable (aucun backtest du premier tour avant 2017).", n)
+                      "décalé partout de l'écart national (swing uniforme)."
+                      + (f" Pas de rejeu un mois avant pour {', '.join(du['sans_rejeu'])} : aucun backtest du premier tour n'existe avant cette date."
+                         if du["sans_rejeu"] else ""), n)
     rows = [(b["annee"], b["cas"], "reports" if b["methode"] == "transferts" else "swing uniforme",
              *((pts(b["mae_points"], 1), pct(b["precision_vainqueur"], 0), pct(b["couverture_80"], 0) if b["couverture_80"] is not None else "—")
                if b["mae_points"] is not None else ("n.d.", "n.d.", "n.d."))) for b in du["backtests"]]
-    table(slide, ["Tour", "Cas", "Méthode", "Erreur", "Vainqueur", "Couv. 80 %"], rows, (0.4, 1.4, 7.2, 0.42 * (len(rows) + 1)), 11,
-          (0.6, 2.2, 1.3, 0.9, 1.0, 1.0))
+    top = 1.3 + 0.34 * (len(rows) + 1)
+    table(slide, ["Second tour", "Cas", "Méthode", "Erreur par commune", "Bon vainqueur", "Couverture 80 %"], rows, (0.5, 1.3, 12.3, top - 1.3), 11,
+          (1.0, 2.4, 1.6, 1.4, 1.3, 1.4))
     text(slide, ["Erreur : écart moyen par commune sur la part du premier candidat. Couverture : part des communes dont le résultat tombe "
-                 "dans l'intervalle à 80 % (idéal : 80 %)."], (0.4, 1.5 + 0.42 * (len(rows) + 1), 7.2, 0.9), 11, colour=GREY)
-    picture(slide, map_path(ctx, "carte_duels_proba_victoire"), (7.8, 1.3, 5.1, 5.6))
+                 "dans l'intervalle à 80 % (idéal : 80 %). Carte : probabilité de victoire en 2027, duels les plus sondés."],
+         (0.5, top + 0.05, 12.3, 0.55), 11, colour=GREY)
+    picture(slide, map_path(ctx, "carte_duels_proba_victoire_principaux"), (0.4, top + 0.6, 12.5, 6.95 - top - 0.6))

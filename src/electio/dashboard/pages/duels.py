@@ -25,6 +25,7 @@ TABLES = ("dim_hypothese", "dim_duel", "fact_prevision_duel")
 NO_DUELS = ("Les seconds tours 2027 ne sont pas encore calculés : lancez « electio forecast » sur un entrepôt qui contient les sondages "
             "de la présidentielle 2027, puis rechargez la page.")
 SWING_ROWS = 40
+SWING_DUELS = 4  # the most polled duels compared in the table (a readable width; the report compares the same ones)
 
 
 @lru_cache(maxsize=8)
@@ -138,14 +139,15 @@ def swing_view(path: Path, hypothesis: str) -> html.Div:
     """The communes of one hypothesis whose winning side differs between duels (first rows), in an HTML table."""
     from electio.forecasts.duel_charts import swing_table
 
-    table = duels(path)
-    rows = forecasts(path)
-    names = dict(zip(data.communes(path)["code_commune"], data.communes(path)["nom_commune"], strict=True))
-    swings = swing_table(rows[rows["hypothese_id"] == hypothesis], table, data.territory(path)[0], names, candidates())
+    rows, communes = forecasts(path), data.communes(path)
+    names = dict(zip(communes["code_commune"], communes["nom_commune"], strict=True))
+    people = dict(zip(communes["code_commune"], communes["population"], strict=True))
+    swings = swing_table(rows[rows["hypothese_id"] == hypothesis], duels(path).head(SWING_DUELS), data.territory(path)[0], names, candidates(), people)
     if swings.empty:
         return components.notice("Sous cette hypothèse, chaque commune a le même camp vainqueur dans tous les duels.")
     headers = {"nom_commune": "Commune", **{c: c for c in swings.columns[2:]}}
-    caption = (f"{len(swings)} commune(s) changent de camp vainqueur selon le duel ; vainqueur prévu (part moyenne la plus haute) dans chaque duel"
+    caption = (f"{len(swings)} commune(s) changent de camp vainqueur entre les {SWING_DUELS} duels les plus sondés ; vainqueur prévu "
+               "(part moyenne la plus haute) dans chaque duel, les communes les plus peuplées d'abord"
                + (f", {SWING_ROWS} premières affichées." if len(swings) > SWING_ROWS else "."))
     return components.table(swings.head(SWING_ROWS), headers, "duels-tableau-bascules", caption)
 
