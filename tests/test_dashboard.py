@@ -302,8 +302,8 @@ def test_duel_page_reads_the_stored_duels_of_the_chosen_hypothesis(warehouse: Pa
     rows = sql(warehouse, "SELECT code_commune, moyenne, p_victoire FROM fact_prevision_duel WHERE hypothese_id = ? AND duel_id = ? AND candidat = ?",
                [other, duel, first])
     communes, total = rows[rows["code_commune"] != TERRITORY], rows[rows["code_commune"] == TERRITORY].iloc[0]
-    won = int((communes["moyenne"] > 0.5).sum())
-    assert f"en tête dans {won} commune" in winner_text and f"sur {len(communes)}" in winner_text
+    won = int((communes["p_victoire"] > 0.5).sum())
+    assert f"vainqueur prévu dans {won} commune" in winner_text and f"sur {len(communes)}" in winner_text
     assert percent(total["moyenne"]) in answer and percent(total["p_victoire"], 0) in answer
     assert sorted(np.concatenate([list(t.locations) for t in winner.data])) == sorted(communes["code_commune"])
     assert np.allclose(sorted(chance.data[0].z), sorted(100 * communes["p_victoire"]))
@@ -328,7 +328,7 @@ def test_report_slides_and_dashboard_show_the_same_duels(warehouse: Path, tmp_pa
                             ON f.duel_id = d.duel_id AND f.candidat = d.candidat_a JOIN dim_hypothese h ON h.hypothese_id = f.hypothese_id AND h.retenue
                             WHERE f.code_commune = ? ORDER BY d.sondages_fenetre DESC, d.sondages DESC, d.duel_id LIMIT 1""", [TERRITORY]).iloc[0]
     won = sql(warehouse, """SELECT count(*) FROM fact_prevision_duel f JOIN dim_duel d ON f.duel_id = d.duel_id AND f.candidat = d.candidat_a
-                            WHERE f.duel_id = ? AND f.hypothese_id = ? AND f.code_commune <> ? AND f.moyenne > 0.5""",
+                            WHERE f.duel_id = ? AND f.hypothese_id = ? AND f.code_commune <> ? AND f.p_victoire > 0.5""",
               [top.duel_id, top.hypothese_id, TERRITORY]).iloc[0, 0]
     share, chance = percent(top.moyenne).replace("\u202f", " "), percent(top.p_victoire, 0).replace("\u202f", " ")
     assert f"<strong>{share}</strong>" in page and f"{won} sur 266" in page and chance in page

@@ -232,11 +232,12 @@ def test_swing_table_lists_communes_whose_winning_side_changes() -> None:
     rows = []
     for duel_id, a, b, shares in (("d1", "PHILIPPE", "LE PEN", (0.6, 0.45)), ("d2", "MÉLENCHON", "BARDELLA", (0.4, 0.4))):
         for code, share in zip(("1", "2"), shares, strict=True):
-            rows += [{"duel_id": duel_id, "code_commune": code, "candidat": a, "moyenne": share}, {"duel_id": duel_id, "code_commune": code, "candidat": b, "moyenne": 1 - share}]
+            rows += [{"duel_id": duel_id, "code_commune": code, "candidat": a, "moyenne": share, "p_victoire": float(share > 0.5)},
+                     {"duel_id": duel_id, "code_commune": code, "candidat": b, "moyenne": 1 - share, "p_victoire": float(share < 0.5)}]
     table = swing_table(pd.DataFrame(rows), duels, "69", {"1": "Une", "2": "Deux"}, {"BARDELLA": "Jordan Bardella"})
     assert table["code_commune"].tolist() == ["1"]  # commune 2 votes extrême droite in both duels (Le Pen, then Bardella)
-    rows += [{"duel_id": "d2", "code_commune": "3", "candidat": "MÉLENCHON", "moyenne": 0.6}, {"duel_id": "d2", "code_commune": "3", "candidat": "BARDELLA", "moyenne": 0.4},
-             {"duel_id": "d1", "code_commune": "3", "candidat": "PHILIPPE", "moyenne": 0.7}, {"duel_id": "d1", "code_commune": "3", "candidat": "LE PEN", "moyenne": 0.3}]
+    rows += [{"duel_id": d, "code_commune": "3", "candidat": c, "moyenne": m, "p_victoire": float(m > 0.5)}
+             for d, c, m in (("d2", "MÉLENCHON", 0.6), ("d2", "BARDELLA", 0.4), ("d1", "PHILIPPE", 0.7), ("d1", "LE PEN", 0.3))]
     assert "3" not in swing_table(pd.DataFrame(rows), duels, "69", {"1": "Une", "2": "Deux", "3": "Trois"})["code_commune"].tolist()  # Philippe then Mélenchon: no change
     assert table.loc[0, "Philippe contre Le Pen"] == "PHILIPPE" and table.loc[0, "Mélenchon contre Bardella"] == "Jordan Bardella"
 

@@ -32,10 +32,10 @@ def duel_frame(result: DuelResult) -> pd.DataFrame:
 
 
 def winners(forecasts: pd.DataFrame, duels: pd.DataFrame, territory: str, column: str = "candidat") -> pd.DataFrame:
-    """One row per commune, one column per duel: the candidate with the higher mean share (``column="premier"``: whether it is
-    the duel's first candidate, the one further left)."""
+    """One row per commune, one column per duel: the predicted winner, the candidate who wins in more than half of the
+    simulations (``column="premier"``: whether it is the duel's first candidate, the one further left)."""
     rows = forecasts[(forecasts["code_commune"] != territory) & forecasts["duel_id"].isin(duels["duel_id"])]
-    best = rows.sort_values("moyenne", ascending=False).drop_duplicates(["duel_id", "code_commune"])
+    best = rows.sort_values(["p_victoire", "moyenne"], ascending=False).drop_duplicates(["duel_id", "code_commune"])
     best = best.assign(premier=best["candidat"] == best["duel_id"].map(dict(zip(duels["duel_id"], duels["candidat_a"], strict=True))))
     return best.pivot(index="code_commune", columns="duel_id", values=column).reindex(columns=list(duels["duel_id"]))
 
@@ -73,13 +73,13 @@ def probability_layers(forecasts: pd.DataFrame, duels: pd.DataFrame, territory: 
 
 
 def winner_layers(forecasts: pd.DataFrame, duels: pd.DataFrame, territory: str, colours: dict[str, str], names: dict[str, str]) -> list[Layer]:
-    """The winner of each duel per commune: the first candidate's mean share (percent) in two colours, its bloc's above 50 %,
-    the second's below."""
+    """The winner of each duel per commune (who wins in more than half of the simulations): the first candidate's P(win)
+    (percent) in two colours, its bloc's above 50 %, the second's below."""
     layers = []
     for _, duel in duels.iterrows():
-        values = 100 * _first_candidate(forecasts, duel)["moyenne"]
+        values = 100 * _first_candidate(forecasts, duel)["p_victoire"]
         cmap = colors.ListedColormap([colours.get(duel["bloc_b"], "#d55e00"), colours.get(duel["bloc_a"], "#0072b2")])
-        layers.append(Layer(duel["duel_id"], f"{duel['libelle']} (part de {names.get(duel['candidat_a'], duel['candidat_a'])})",
+        layers.append(Layer(duel["duel_id"], f"{duel['libelle']} (probabilité de victoire de {names.get(duel['candidat_a'], duel['candidat_a'])})",
                             values.drop(territory, errors="ignore"), cmap, colors.BoundaryNorm([0, 50, 100], 2), "%", 0,
                             float(values.get(territory, float("nan")))))
     return layers
@@ -91,8 +91,8 @@ def draw_maps(forecasts: pd.DataFrame, duels: pd.DataFrame, label: str, communes
     :data:`MAIN_DUELS` most polled duels (names ending in :data:`MAIN_SUFFIX`), written into ``folder``."""
     shapes, cover, _ = commune_shapes(communes.assign(code_departement=territory), mapping)
     title = "Présidentielle 2027, second tour"
-    captions = (f"{label}. Couleur du bloc du vainqueur prévu (part moyenne simulée au-dessus ou au-dessous de 50 % des exprimés ; "
-                "échelle : part du premier candidat nommé, trait noir : total du territoire). " + SOURCE,
+    captions = (f"{label}. Couleur du bloc du vainqueur prévu : le candidat qui gagne dans plus de la moitié des simulations "
+                "(échelle : probabilité de victoire du premier candidat nommé, trait noir : total du territoire). " + SOURCE,
                 f"{label}. Probabilité simulée que le premier candidat dépasse 50 % des exprimés (bleu : il gagne, rouge : il perd). " + SOURCE)
     out = []
     for chosen, suffix in ((duels, ""), (duels.head(MAIN_DUELS), MAIN_SUFFIX)):

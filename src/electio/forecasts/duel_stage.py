@@ -253,8 +253,8 @@ def duel_lines(result: DuelResult, territory: str) -> list[str]:
                             & (retained["candidat"] == duel.candidats[0])]
         a = part.loc[duel.candidats[0]]
         lines.append(f"  {duel.libelle} : {percent(a['moyenne'])} ({percent(a['q10'])} – {percent(a['q90'])}) pour le premier, "
-                     f"probabilité de victoire dans le territoire {percent(a['p_victoire'], 0)} ; communes gagnées en moyenne : "
-                     f"{int((communes['moyenne'] > 0.5).sum())} sur {len(communes)} (sondages : {percent(duel.part_a)} au niveau national).")
+                     f"probabilité de victoire dans le territoire {percent(a['p_victoire'], 0)} ; communes où il gagne dans plus de la moitié "
+                     f"des simulations : {int((communes['p_victoire'] > 0.5).sum())} sur {len(communes)} (sondages : {percent(duel.part_a)} au niveau national).")
     for row in result.evaluation.itertuples():
         if row.mae_points == row.mae_points:
             cover = "" if row.couverture_80 != row.couverture_80 else f", couverture 80 % {percent(row.couverture_80, 0)}"

@@ -39,7 +39,8 @@ def retained_forecasts(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 
 def duel_rows(forecasts: pd.DataFrame, duels: pd.DataFrame, territory: str, names: dict[str, str]) -> list[dict[str, Any]]:
-    """Per duel (most polled first): the first candidate's territory share, 80 % interval, P(win), communes won, national polls."""
+    """Per duel (most polled first): the first candidate's territory share, 80 % interval, P(win), communes won (P(win) above
+    50 %, as on the maps), national polls."""
     out = []
     for _, duel in duels.iterrows():
         rows = forecasts[(forecasts["duel_id"] == duel["duel_id"]) & (forecasts["candidat"] == duel["candidat_a"])].set_index("code_commune")
@@ -48,7 +49,7 @@ def duel_rows(forecasts: pd.DataFrame, duels: pd.DataFrame, territory: str, name
         total, communes = rows.loc[territory], rows.drop(territory)
         out.append({"duel_id": duel["duel_id"], "libelle": duel["libelle"], "premier": names.get(duel["candidat_a"], duel["candidat_a"]),
                     "second": names.get(duel["candidat_b"], duel["candidat_b"]), "part": float(total["moyenne"]), "q10": float(total["q10"]),
-                    "q90": float(total["q90"]), "p_victoire": float(total["p_victoire"]), "communes_gagnees": int((communes["moyenne"] > 0.5).sum()),
+                    "q90": float(total["q90"]), "p_victoire": float(total["p_victoire"]), "communes_gagnees": int((communes["p_victoire"] > 0.5).sum()),
                     "communes": len(communes), "sondages": float(duel["part_a_sondages"]), "nb_sondages": int(duel["sondages"])})
     return out
 

@@ -110,8 +110,8 @@ def duel_view(path: Path, hypothesis: str, duel: str) -> tuple:
     rows = selection(path, hypothesis, duel)
     territory = data.territory(path)[0]
     total, communes = rows[rows["code_commune"] == territory], rows[rows["code_commune"] != territory]
-    communes = communes.assign(bloc=np.where(communes["moyenne"] > 0.5, described["bloc_a"], described["bloc_b"]),
-                               detail=[f"{first} : {percent(m)} (80 % : {views.interval(lo, hi)}), probabilité de victoire {percent(p, 0)}"
+    communes = communes.assign(bloc=np.where(communes["p_victoire"] > 0.5, described["bloc_a"], described["bloc_b"]),
+                               detail=[f"{first} : {percent(m)} des exprimés (80 % : {views.interval(lo, hi)}), probabilité de victoire {percent(p, 0)}"
                                        for m, lo, hi, p in zip(communes["moyenne"], communes["q10"], communes["q90"], communes["p_victoire"], strict=True)])
     colours, labels = data.bloc_colours(path), {described["bloc_a"]: first, described["bloc_b"]: second}
     winner = charts.category_map(data.outlines_url(path), communes, colours, labels, f"{described['libelle']} : vainqueur prévu par commune")
@@ -120,10 +120,11 @@ def duel_view(path: Path, hypothesis: str, duel: str) -> tuple:
     chance = probability_map(data.outlines_url(path), communes.assign(part=communes["p_victoire"]),
                              f"Probabilité de victoire de {first} par commune", "Probabilité")
     won = int(counts.get(described["bloc_a"], 0))
-    winner_text = f"{first} prévu en tête dans {won} commune{'s' if won > 1 else ''} sur {len(communes)}, {second} dans {len(communes) - won}."
-    sure = int((communes["p_victoire"] >= 0.9).sum()), int((communes["p_victoire"] <= 0.1).sum())
-    chance_text = (f"{first} a au moins 90 % de chances de gagner dans {sure[0]} commune(s) ; {second} dans {sure[1]} ; "
-                   f"les {len(communes) - sum(sure)} autres sont incertaines.")
+    winner_text = (f"{first} vainqueur prévu dans {won} commune{'s' if won > 1 else ''} sur {len(communes)} (il y gagne dans plus de la moitié "
+                   f"des simulations), {second} dans {len(communes) - won}.")
+    likely = int((communes["p_victoire"] >= 0.75).sum()), int((communes["p_victoire"] <= 0.25).sum())
+    chance_text = (f"Probabilité de victoire de {first} : de {percent(communes['p_victoire'].min(), 0)} à {percent(communes['p_victoire'].max(), 0)} "
+                   f"selon les communes ; au moins 75 % dans {likely[0]} commune(s), au plus 25 % dans {likely[1]}.")
     if total.empty:
         answer = winner_text
     else:
