@@ -275,6 +275,25 @@ def test_bad_hypothesis_or_duel_stops_before_the_simulation(rhone_etl: Path) -> 
     check_choices(rhone_etl, today, "Philippe", ["Le Pen contre Philippe"])  # known ones pass
 
 
+@pytest.mark.realdata
+def test_the_cli_stops_on_a_bad_hypothesis_or_duel_and_lists_the_available_ones(rhone_etl: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``electio forecast --duel`` / ``--hypothese``: exit code 1, a French message listing the duels or hypotheses the polls test."""
+    from typer.testing import CliRunner
+
+    from electio.cli import app
+
+    monkeypatch.setenv("ELECTIO_HOME", str(tmp_path))
+    runner = CliRunner()
+    duel = runner.invoke(app, ["forecast", "--entrepot", str(rhone_etl), "--au", "2026-12-01", "--duel", "Le Pen contre Hollande"])
+    said = " ".join(duel.output.split())
+    assert duel.exit_code == 1 and "aucun sondage de second tour ne teste le duel « Le Pen contre Hollande »" in said
+    assert "Duels testés par les sondages" in said and "Édouard Philippe contre Marine Le Pen" in said
+    person = runner.invoke(app, ["forecast", "--entrepot", str(rhone_etl), "--au", "2026-12-01", "--hypothese", "Macron, Le Pen"])
+    said = " ".join(person.output.split())
+    assert person.exit_code == 1 and "candidat(s) inconnu(s) du référentiel : Macron" in said
+    assert "Candidats connus" in said and "Hypothèses disponibles" in said
+
+
 def test_holdout_spread_measures_the_commune_pattern_error_out_of_sample() -> None:
     """Two synthetic ballots of the same duel: same rates → no out-of-sample error; rates that differ by commune type → some."""
     from electio.features.election_data import ElectionData
