@@ -148,7 +148,7 @@ def swing_view(path: Path, hypothesis: str) -> html.Div:
         return components.notice("Sous cette hypothèse, chaque commune a le même camp vainqueur dans tous les duels.")
     headers = {"nom_commune": "Commune", **{c: c for c in swings.columns[2:]}}
     caption = (f"{len(swings)} commune(s) changent de camp vainqueur entre les {SWING_DUELS} duels les plus sondés ; vainqueur prévu "
-               "(part moyenne la plus haute) dans chaque duel, les communes les plus peuplées d'abord"
+               "(il gagne dans plus de la moitié des simulations) dans chaque duel, les communes les plus peuplées d'abord"
                + (f", {SWING_ROWS} premières affichées." if len(swings) > SWING_ROWS else "."))
     return components.table(swings.head(SWING_ROWS), headers, "duels-tableau-bascules", caption)
 
