@@ -23,8 +23,9 @@ bloc's share multiplied in every commune by the ratio of the two hypotheses' nat
 (:func:`recentre`, then closed), with the same random numbers.
 
 National first round (for the poll tie): the chosen hypothesis's poll aggregate per bloc, with
-France's non-exprimés rate of the last présidentielle T1. The backtest
-(:mod:`.duel_backtest`) is run too and stored in ``model_evaluation_duel``.
+France's non-exprimés rate of the last présidentielle T1. The backtests are run too and stored in
+``model_evaluation_duel``: conditional (:mod:`.duel_backtest`) and, given the retained learner, unconditional
+(:mod:`.duel_replay`, one month before the first round).
 """
 
 from __future__ import annotations

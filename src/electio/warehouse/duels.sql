@@ -104,7 +104,7 @@ COMMENT ON COLUMN model_evaluation_duel.methode IS 'transferts (modèle de repor
 COMMENT ON COLUMN model_evaluation_duel.conditionnel IS 'Vrai : le vrai premier tour est donné (seuls les reports et le niveau national sont prévus). Faux : toute la chaîne telle qu''elle aurait tourné un mois avant le premier tour (premier tour rejoué, reports des paires antérieures, sondages du duel publiés avant cette date).';
 COMMENT ON COLUMN model_evaluation_duel.analogues IS 'Seconds tours antérieurs dont les taux de report sont repris.';
 COMMENT ON COLUMN model_evaluation_duel.sondages IS 'Nombre de sondages du duel dans l''agrégat, 30 derniers jours (conditionnel : fin de terrain avant le premier tour + 4 jours ; inconditionnel : avant la date de référence, 0 s''il n''y en avait aucun).';
-COMMENT ON COLUMN model_evaluation_duel.part_sondages IS 'Agrégat national des sondages : part du premier candidat parmi les deux (fraction).';
+COMMENT ON COLUMN model_evaluation_duel.part_sondages IS 'Agrégat national des sondages : part du premier candidat parmi les deux (fraction) ; sans sondage du duel (sondages = 0), la part nationale que donnent les reports appliqués au premier tour des sondages.';
 COMMENT ON COLUMN model_evaluation_duel.communes IS 'Nombre de communes évaluées.';
 COMMENT ON COLUMN model_evaluation_duel.mae_points IS 'Erreur absolue moyenne sur la part du premier candidat, en points (NULL si la méthode ne peut être calculée).';
 COMMENT ON COLUMN model_evaluation_duel.precision_vainqueur IS 'Part des communes dont le vainqueur prévu (part moyenne au-dessus de 50 %) est le vrai vainqueur.';
