@@ -42,6 +42,7 @@ from scipy.stats import norm
 from electio import config
 from electio.errors import ElectioError, InputError
 from electio.forecasts import hypotheses as hy
+from electio.forecasts.duel_backtest import TARGETS as BACKTEST_TARGETS
 from electio.forecasts.duel_backtest import backtest_duels, candidate_blocs, france_mix, france_results, past_errors, with_holdout
 from electio.forecasts.duels import (
     DuelInputs,
@@ -217,15 +218,16 @@ def run_duels(path: Path, as_of: pd.Timestamp, hypothese: str | None = None, due
     columns = ["hypothese_id", "duel_id", "code_commune", "candidat", "moyenne", "q10", "q50", "q90", "p_victoire"]
     forecasts = pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
     evaluation = pd.DataFrame()
+    held = [t for t in BACKTEST_TARGETS if t in set(inputs.ballots["scrutin_id"])]  # only past T2 held before the as-of date
     if backtest:
         try:
-            evaluation = backtest_duels(path, draws=draws, seed=seed, replicates=replicates)
+            evaluation = backtest_duels(path, targets=held, draws=draws, seed=seed, replicates=replicates)
         except (ValueError, InputError) as error:  # a warehouse without the past polls or France totals
             backtest, notes = False, [*notes, f"Backtest des duels non calculé : {error}"]
     if backtest and learner is not None:
         from electio.forecasts.duel_replay import replay_duels
 
-        unconditional, skipped = replay_duels(path, learner, draws=draws, seed=seed, replicates=replicates)
+        unconditional, skipped = replay_duels(path, learner, targets=held, draws=draws, seed=seed, replicates=replicates)
         evaluation, notes = pd.concat([evaluation, unconditional], ignore_index=True), [*notes, *skipped]
     result = DuelResult(chosen, modelled, hypothesis_rows(hypotheses, chosen, kept), pd.DataFrame(described), forecasts, evaluation, notes)
     if write:
