@@ -306,3 +306,55 @@ def test_accuracy_page_lists_the_stored_replays(warehouse: Path) -> None:
     assert all(f"{pd.Timestamp(d):%d/%m/%Y}" in section for d in targets["date_scrutin"])
     for row in targets[targets["methode_totaux"] == "sondages"].itertuples():
         assert f"{row.nb_sondages} scénario" in section and row.instituts in section
+
+
+def test_duel_page_reads_the_stored_duels_of_the_chosen_hypothesis(warehouse: Path) -> None:
+    """« Seconds tours 2027 »: every stored hypothesis × duel is offered; the answer and the winner counts are those of fact_prevision_duel."""
+    from electio.dashboard.pages import duels
+
+    stored = sql(warehouse, "SELECT DISTINCT hypothese_id FROM fact_prevision_duel")["hypothese_id"]
+    assert set(duels.hypotheses(warehouse)["hypothese_id"]) == set(stored) and len(stored) >= 1
+    other = duels.hypotheses(warehouse)["hypothese_id"].iloc[-1]
+    duel = duels.duels(warehouse)["duel_id"].iloc[0]
+    winner, winner_text, _legend, chance, _chance_text, answer = duels.duel_view(warehouse, other, duel)
+    first = sql(warehouse, "SELECT candidat_a FROM dim_duel WHERE duel_id = ?", [duel]).iloc[0, 0]
+    rows = sql(warehouse, "SELECT code_commune, moyenne, p_victoire FROM fact_prevision_duel WHERE hypothese_id = ? AND duel_id = ? AND candidat = ?",
+               [other, duel, first])
+    communes, total = rows[rows["code_commune"] != TERRITORY], rows[rows["code_commune"] == TERRITORY].iloc[0]
+    won = int((communes["p_victoire"] > 0.5).sum())
+    assert f"vainqueur prévu dans {won} commune" in winner_text and f"sur {len(communes)}" in winner_text
+    assert percent(total["moyenne"]) in answer and percent(total["p_victoire"], 0) in answer
+    assert sorted(np.concatenate([list(t.locations) for t in winner.data])) == sorted(communes["code_commune"])
+    assert np.allclose(sorted(chance.data[0].z), sorted(100 * communes["p_victoire"]))
+
+
+@pytest.mark.realdata
+def test_report_slides_and_dashboard_show_the_same_duels(warehouse: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The 2027 duels of the retained hypothesis: the territory share, P(win) and communes won of the most polled duel, and the
+    unconditional 2022 backtest, are the same in the report, the slides and the dashboard (expected values in plain SQL)."""
+    from pptx import Presentation
+
+    from electio.dashboard.pages import duels
+    from electio.outputs import report, slides
+
+    monkeypatch.setenv("ELECTIO_HOME", str(tmp_path))
+    ctx = report.build_context(warehouse, output=tmp_path / "output")
+    page = " ".join(report.render_html(ctx).replace("\u202f", " ").split())
+    deck = Presentation(slides.write_slides(ctx, tmp_path / "soutenance.pptx"))
+    cells = [cell.text for slide in deck.slides for shape in slide.shapes if shape.has_table for row in shape.table.rows for cell in row.cells]
+    deck_text = " ".join([*cells, *(shape.text_frame.text for slide in deck.slides for shape in slide.shapes if shape.has_text_frame)]).replace("\u202f", " ")
+    top = sql(warehouse, """SELECT d.duel_id, d.libelle, f.moyenne, f.p_victoire, h.hypothese_id FROM dim_duel d JOIN fact_prevision_duel f
+                            ON f.duel_id = d.duel_id AND f.candidat = d.candidat_a JOIN dim_hypothese h ON h.hypothese_id = f.hypothese_id AND h.retenue
+                            WHERE f.code_commune = ? ORDER BY d.sondages_fenetre DESC, d.sondages DESC, d.duel_id LIMIT 1""", [TERRITORY]).iloc[0]
+    won = sql(warehouse, """SELECT count(*) FROM fact_prevision_duel f JOIN dim_duel d ON f.duel_id = d.duel_id AND f.candidat = d.candidat_a
+                            WHERE f.duel_id = ? AND f.hypothese_id = ? AND f.code_commune <> ? AND f.p_victoire > 0.5""",
+              [top.duel_id, top.hypothese_id, TERRITORY]).iloc[0, 0]
+    share, chance = percent(top.moyenne).replace("\u202f", " "), percent(top.p_victoire, 0).replace("\u202f", " ")
+    assert f"<strong>{share}</strong>" in page and f"{won} sur 266" in page and chance in page
+    assert percent(top.moyenne, 0).replace("\u202f", " ") in deck_text and f"{won} sur 266" in deck_text
+    answer = duels.duel_view(warehouse, top.hypothese_id, top.duel_id)[5].replace("\u202f", " ")
+    assert share in answer and f"probabilité de victoire {chance}" in answer
+    replay = sql(warehouse, "SELECT mae_points FROM model_evaluation_duel WHERE scrutin_test = 'pres2022_t2' AND NOT conditionnel AND methode = 'transferts'")
+    assert len(replay) == 1  # the unconditional backtest is stored
+    mae = f"{replay.iloc[0, 0]:.1f}".replace(".", ",") + " pt"
+    assert mae in page and mae in deck_text

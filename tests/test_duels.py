@@ -229,18 +229,39 @@ def test_first_round_draws_follow_the_stored_quantiles() -> None:
 
 def test_swing_table_lists_communes_whose_winning_side_changes() -> None:
     from electio.forecasts.duel_charts import swing_table
-    from electio.forecasts.duel_stage import DuelResult
 
-    duel = lambda i, a, b, ba: hy.Duel(i, (a, b), (ba, "extreme_droite"), 1, 1, pd.Timestamp("2026-01-01"), pd.Timestamp("2026-01-01"), 0.5, 0.0, f"{a} contre {b}")  # noqa: E731
-    duels = [duel("d1", "PHILIPPE", "LE PEN", "centre"), duel("d2", "MÉLENCHON", "BARDELLA", "gauche_radicale")]
+    duels = pd.DataFrame({"duel_id": ["d1", "d2"], "libelle": ["Philippe contre Le Pen", "Mélenchon contre Bardella"], "candidat_a": ["PHILIPPE", "MÉLENCHON"],
+                          "candidat_b": ["LE PEN", "BARDELLA"], "bloc_a": ["centre", "gauche_radicale"], "bloc_b": ["extreme_droite", "extreme_droite"]})
     rows = []
     for duel_id, a, b, shares in (("d1", "PHILIPPE", "LE PEN", (0.6, 0.45)), ("d2", "MÉLENCHON", "BARDELLA", (0.4, 0.4))):
         for code, share in zip(("1", "2"), shares, strict=True):
-            rows += [{"duel_id": duel_id, "code_commune": code, "candidat": a, "moyenne": share}, {"duel_id": duel_id, "code_commune": code, "candidat": b, "moyenne": 1 - share}]
-    result = DuelResult(None, duels, pd.DataFrame(), pd.DataFrame(), pd.DataFrame(rows), pd.DataFrame())  # type: ignore[arg-type]
-    table = swing_table(result, "69", {"1": "Une", "2": "Deux"})
+            rows += [{"duel_id": duel_id, "code_commune": code, "candidat": a, "moyenne": share, "p_victoire": float(share > 0.5)},
+                     {"duel_id": duel_id, "code_commune": code, "candidat": b, "moyenne": 1 - share, "p_victoire": float(share < 0.5)}]
+    table = swing_table(pd.DataFrame(rows), duels, "69", {"1": "Une", "2": "Deux"}, {"BARDELLA": "Jordan Bardella"})
     assert table["code_commune"].tolist() == ["1"]  # commune 2 votes extrême droite in both duels (Le Pen, then Bardella)
-    assert table.loc[0, "PHILIPPE contre LE PEN"] == "PHILIPPE" and table.loc[0, "MÉLENCHON contre BARDELLA"] == "BARDELLA"
+    rows += [{"duel_id": d, "code_commune": "3", "candidat": c, "moyenne": m, "p_victoire": float(m > 0.5)}
+             for d, c, m in (("d2", "MÉLENCHON", 0.6), ("d2", "BARDELLA", 0.4), ("d1", "PHILIPPE", 0.7), ("d1", "LE PEN", 0.3))]
+    assert "3" not in swing_table(pd.DataFrame(rows), duels, "69", {"1": "Une", "2": "Deux", "3": "Trois"})["code_commune"].tolist()  # Philippe then Mélenchon: no change
+    assert table.loc[0, "Philippe contre Le Pen"] == "PHILIPPE" and table.loc[0, "Mélenchon contre Bardella"] == "Jordan Bardella"
+
+
+def test_other_hypotheses_move_the_first_round_by_the_ratio_of_aggregates() -> None:
+    """recentre: a bloc twice as strong nationally under the other hypothesis doubles everywhere before closing; an absent bloc is added."""
+    from electio.forecasts.duel_stage import recentre, stored_hypotheses
+
+    def hypothesis(key: str, aggregate: dict[str, float], recent: int = 1) -> hy.Hypothesis:
+        return hy.Hypothesis(key, (key,), key, 1, recent, pd.Timestamp("2026-06-01"), pd.Series(aggregate))
+
+    source = hypothesis("a", {"gauche": 0.2, "centre": 0.3, "droite": 0.5})
+    target = hypothesis("b", {"gauche": 0.4, "centre": 0.3, "droite": 0.3})
+    shares = np.array([[[0.1, 0.3, 0.6], [0.3, 0.3, 0.4]]])
+    moved = recentre(shares, ["gauche", "centre", "droite"], source, target)
+    assert np.allclose(moved.sum(axis=-1), 1)
+    expected = shares * np.array([2.0, 1.0, 0.6])
+    assert np.allclose(moved, expected / expected.sum(axis=-1, keepdims=True))
+    assert np.allclose(recentre(shares, ["gauche", "centre", "droite"], source, source), shares)
+    old = hypothesis("c", {"gauche": 0.3, "centre": 0.3, "droite": 0.4}, recent=0)
+    assert [h.hypothese_id for h in stored_hypotheses([source, old, target], target)] == ["b", "a"]  # chosen first, no stale hypothesis
 
 
 @pytest.mark.realdata
@@ -255,6 +276,25 @@ def test_bad_hypothesis_or_duel_stops_before_the_simulation(rhone_etl: Path) -> 
     with pytest.raises(InputError, match="inconnu\\(s\\) du référentiel : Macron"):
         check_choices(rhone_etl, today, "Macron, Le Pen", [])
     check_choices(rhone_etl, today, "Philippe", ["Le Pen contre Philippe"])  # known ones pass
+
+
+@pytest.mark.realdata
+def test_the_cli_stops_on_a_bad_hypothesis_or_duel_and_lists_the_available_ones(rhone_etl: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``electio forecast --duel`` / ``--hypothese``: exit code 1, a French message listing the duels or hypotheses the polls test."""
+    from typer.testing import CliRunner
+
+    from electio.cli import app
+
+    monkeypatch.setenv("ELECTIO_HOME", str(tmp_path))
+    runner = CliRunner()
+    duel = runner.invoke(app, ["forecast", "--entrepot", str(rhone_etl), "--au", "2026-12-01", "--duel", "Le Pen contre Hollande"])
+    said = " ".join(duel.output.split())
+    assert duel.exit_code == 1 and "aucun sondage de second tour ne teste le duel « Le Pen contre Hollande »" in said
+    assert "Duels testés par les sondages" in said and "Édouard Philippe contre Marine Le Pen" in said
+    person = runner.invoke(app, ["forecast", "--entrepot", str(rhone_etl), "--au", "2026-12-01", "--hypothese", "Macron, Le Pen"])
+    said = " ".join(person.output.split())
+    assert person.exit_code == 1 and "candidat(s) inconnu(s) du référentiel : Macron" in said
+    assert "Candidats connus" in said and "Hypothèses disponibles" in said
 
 
 def test_holdout_spread_measures_the_commune_pattern_error_out_of_sample() -> None:

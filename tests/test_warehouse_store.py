@@ -153,3 +153,22 @@ def test_stage_foreign_keys_are_checked_and_rows_replaced(tmp_path: Path) -> Non
         replace_stage_tables(target, "forecasts.sql", broken, {})
     with db.connect(str(target), read_only=True) as con:
         assert con.execute("SELECT scenario FROM fact_prevision").fetchall() == [("tendance",)]
+
+
+def test_recreated_stage_tables_take_the_current_columns(tmp_path: Path) -> None:
+    """A stage table written by an older version (other columns) is dropped and created again by a whole-table rewrite."""
+    import datetime
+
+    import duckdb as db
+
+    from electio.warehouse.store import replace_stage_tables
+
+    target = tmp_path / "w.duckdb"
+    with db.connect(str(target)) as con:
+        con.execute("CREATE TABLE dim_hypothese (hypothese_id VARCHAR, libelle VARCHAR)")  # an older schema
+        con.execute("INSERT INTO dim_hypothese VALUES ('ancienne', 'x')")
+    row = pd.DataFrame({"hypothese_id": ["a"], "libelle": ["Hypothèse A"], "candidats": ["A; B"], "sondages": [2], "sondages_recents": [1],
+                        "dernier_sondage": [datetime.date(2026, 7, 1)], "par_defaut": [True], "retenue": [True], "duels_calcules": [True], "agregat": ["{}"]})
+    assert replace_stage_tables(target, "duels.sql", {"dim_hypothese": row}, {}, recreate=True) == {"dim_hypothese": 1}
+    with db.connect(str(target), read_only=True) as con:
+        assert con.execute("SELECT hypothese_id, duels_calcules FROM dim_hypothese").fetchall() == [("a", True)]

@@ -21,10 +21,10 @@ from flask import Response, json
 from electio import config
 from electio.dashboard import components, data, responses, simulation, views
 from electio.dashboard.components import TOPOJSON_URL
-from electio.dashboard.pages import commune, donnees, precision, scenarios, territoire
+from electio.dashboard.pages import commune, donnees, duels, precision, scenarios, territoire
 from electio.errors import PortBusy
 
-PAGES: tuple[ModuleType, ...] = (territoire, commune, scenarios, precision, donnees)
+PAGES: tuple[ModuleType, ...] = (territoire, commune, scenarios, duels, precision, donnees)
 TITLE = "Electio — tableau de bord"
 INDEX = """<!DOCTYPE html>
 <html lang="fr">

@@ -75,8 +75,14 @@ def duel_polls(inputs: DuelInputs, t2: str, final: Finals) -> Duel | None:
     """The duel of ``t2``'s polls matching the true finalists, as known at :func:`poll_cut`."""
     cut = poll_cut(inputs, t2)
     polls = inputs.data.polls
-    polls = polls[polls["date_fin"] < cut]
-    duels = list_duels(polls, cut, target=t2, names=candidate_names(t2))
+    return polls_of_duel(polls[polls["date_fin"] < cut], cut, t2, final)
+
+
+def polls_of_duel(polls: pd.DataFrame | None, as_of: pd.Timestamp, t2: str, final: Finals) -> Duel | None:
+    """The duel of ``t2`` among ``polls`` (already cut) matching the finalists, its aggregate as of ``as_of``; None without such polls."""
+    if polls is None:
+        return None
+    duels = list_duels(polls, as_of, target=t2, names=candidate_names(t2))
     return next((d for d in duels if set(d.candidats) == set(final.candidats)), None)
 
 
@@ -160,31 +166,41 @@ def backtest_duel(inputs: DuelInputs, t2: str, candidates: pd.DataFrame, draws: 
     if duel is None or national is None:
         raise ValueError(f"{t2} : sondages du duel ou total national du premier tour absents de l'entrepôt")
     first = inputs.data.results[inputs.data.results["scrutin_id"] == t1].set_index("code_commune")
-    second = inputs.second[inputs.second["scrutin_id"] == t2].set_index("code_commune")
-    codes = first.index.intersection(second.index)
-    first, second = first.loc[codes], second.loc[codes]
-    observed = (second[f"voix_{final.blocs[0]}"] / (second[f"voix_{final.blocs[0]}"] + second[f"voix_{final.blocs[1]}"])).to_numpy(float)
+    codes, observed, exprimes = observed_t2(inputs, t2, final, first.index)
+    first = first.loc[codes]
     mix = observed_mix(first.reset_index(), inputs.data.blocs)
     spread = poll_spread(duel.ecart_type_sondages, duel.sondages_fenetre, past_errors(inputs, first_date, candidates))
     rng = np.random.default_rng([seed, 2])
     simulated = simulate_duel(list(codes), np.broadcast_to(mix, (draws, *mix.shape)), first["inscrits"].to_numpy(float), rates, national,
                               duel.part_a, spread, rng)
-    summary = summarise_draws(simulated.communes)
-    exprimes = (second[f"voix_{final.blocs[0]}"] + second[f"voix_{final.blocs[1]}"]).to_numpy(float)
-    actual_territory = float(np.sum(observed * exprimes) / exprimes.sum())
     common = {"scrutin_test": t2, "conditionnel": True, "analogues": ", ".join(rates.scrutins), "sondages": duel.sondages_fenetre,
               "part_sondages": duel.part_a, "communes": len(codes)}
+    return evaluation_rows(common, simulated, observed, exprimes, uniform_swing(inputs, t2, final, duel, earlier, candidates, codes, observed, exprimes))
+
+
+def observed_t2(inputs: DuelInputs, t2: str, final: Finals, communes: pd.Index) -> tuple[pd.Index, np.ndarray, np.ndarray]:
+    """The communes of ``communes`` with a ``t2`` result, the first finalist's true share of the two and their exprimés."""
+    second = inputs.second[inputs.second["scrutin_id"] == t2].set_index("code_commune")
+    codes = pd.Index(communes).intersection(second.index)
+    a, b = (second.loc[codes, f"voix_{bloc}"].to_numpy(float) for bloc in final.blocs)
+    return codes, a / (a + b), a + b
+
+
+def evaluation_rows(common: dict, simulated, observed: np.ndarray, exprimes: np.ndarray, swing: dict[str, float]) -> pd.DataFrame:
+    """``model_evaluation_duel`` rows: the transfer model's scores from its draws, then the uniform swing's (``swing``)."""
+    summary = summarise_draws(simulated.communes)
+    actual_territory = float(np.sum(observed * exprimes) / exprimes.sum())
     rows = [{**common, "methode": "transferts", **score(summary["moyenne"], summary["q10"], summary["q90"], observed),
-             "erreur_territoire_points": 100 * (float(simulated.territory.mean()) - actual_territory)}]
-    rows.append({**common, "methode": "swing_uniforme", **uniform_swing(inputs, t2, final, duel, earlier, candidates, codes, observed, exprimes)})
+             "erreur_territoire_points": 100 * (float(simulated.territory.mean()) - actual_territory)},
+            {**common, "methode": "swing_uniforme", **swing}]
     return pd.DataFrame(rows)[EVALUATION_COLUMNS]
 
 
-def uniform_swing(inputs: DuelInputs, t2: str, final: Finals, duel: Duel, earlier: Sequence[str], candidates: pd.DataFrame,
+def uniform_swing(inputs: DuelInputs, t2: str, final: Finals, duel: Duel | None, earlier: Sequence[str], candidates: pd.DataFrame,
                   codes: pd.Index, observed: np.ndarray, exprimes: np.ndarray) -> dict[str, float]:
-    """Scores of the uniform swing from the previous T2 (module doc); NaN when its France result is unknown."""
+    """Scores of the uniform swing from the previous T2 (module doc); NaN without a duel poll or when that T2's France result is unknown."""
     empty = {"mae_points": float("nan"), "precision_vainqueur": float("nan"), "couverture_80": float("nan"), "erreur_territoire_points": float("nan")}
-    if not earlier:
+    if not earlier or duel is None:
         return empty
     previous = earlier[-1]
     analogue = next((a for a in load_analogues(blocs=inputs.data.blocs).get(final.blocs, ()) if a.scrutin_id == previous), None)

@@ -16,11 +16,16 @@ non-exprimés add to the abstention the commune's blancs and nuls of the last pr
 
 Hypothesis. The stored first round is the forecast stage's for the chosen hypothesis: its territory
 totals come from that hypothesis's polls (:func:`electio.forecasts.engine.poll_hypothesis`, the same
-choice as here), so the draws are used as they are.
+choice as here), so the draws are used as they are. The duels are also stored for the other recent
+hypotheses (:data:`STORED_HYPOTHESES`, the most polled in the last 60 days, so that the dashboard can
+switch between them without computing): their first-round draws are the chosen hypothesis's, each
+bloc's share multiplied in every commune by the ratio of the two hypotheses' national aggregates
+(:func:`recentre`, then closed), with the same random numbers.
 
 National first round (for the poll tie): the chosen hypothesis's poll aggregate per bloc, with
-France's non-exprimés rate of the last présidentielle T1. The backtest
-(:mod:`.duel_backtest`) is run too and stored in ``model_evaluation_duel``.
+France's non-exprimés rate of the last présidentielle T1. The backtests are run too and stored in
+``model_evaluation_duel``: conditional (:mod:`.duel_backtest`) and, given the retained learner, unconditional
+(:mod:`.duel_replay`, one month before the first round).
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ from scipy.stats import norm
 from electio import config
 from electio.errors import ElectioError, InputError
 from electio.forecasts import hypotheses as hy
+from electio.forecasts.duel_backtest import TARGETS as BACKTEST_TARGETS
 from electio.forecasts.duel_backtest import backtest_duels, candidate_blocs, france_mix, france_results, past_errors, with_holdout
 from electio.forecasts.duels import (
     DuelInputs,
@@ -56,6 +62,7 @@ TARGET_T1, TARGET_T2 = "pres2027_t1", "pres2027_t2"
 RANK_CORRELATION = 0.5
 LEVELS = np.array([0.025, 0.1, 0.5, 0.9, 0.975])
 DAYS_PER_MONTH = 30.44
+STORED_HYPOTHESES = 8
 
 
 @dataclass
@@ -66,10 +73,16 @@ class DuelResult:
     duels: list[hy.Duel]
     dim_hypothese: pd.DataFrame
     dim_duel: pd.DataFrame
-    forecasts: pd.DataFrame
+    forecasts: pd.DataFrame  # every stored hypothesis (column hypothese_id)
     evaluation: pd.DataFrame
     notes: list[str] = field(default_factory=list)
     stored: dict[str, int] = field(default_factory=dict)
+
+    def retained(self) -> pd.DataFrame:
+        """The forecasts of the chosen hypothesis."""
+        if self.hypothesis is None or "hypothese_id" not in self.forecasts:
+            return self.forecasts
+        return self.forecasts[self.forecasts["hypothese_id"] == self.hypothesis.hypothese_id]
 
 
 def first_round_draws(quantiles: pd.DataFrame, codes: Sequence[str], blocs: Sequence[str], draws: int, rng: np.random.Generator,
@@ -121,17 +134,37 @@ def national_first_round(inputs: DuelInputs, hypothesis: hy.Hypothesis) -> np.nd
     return mix_from_shares(shares / shares.sum(), non)
 
 
-def hypothesis_rows(hypotheses: Sequence[hy.Hypothesis], chosen: hy.Hypothesis) -> pd.DataFrame:
+def hypothesis_rows(hypotheses: Sequence[hy.Hypothesis], chosen: hy.Hypothesis, stored: Sequence[hy.Hypothesis] = ()) -> pd.DataFrame:
     """``dim_hypothese`` rows."""
+    kept = {h.hypothese_id for h in stored}
     return pd.DataFrame([{"hypothese_id": h.hypothese_id, "libelle": h.libelle, "candidats": "; ".join(h.candidats), "sondages": h.sondages,
                           "sondages_recents": h.sondages_recents, "dernier_sondage": h.dernier_sondage.date(), "par_defaut": i == 0,
-                          "retenue": h.hypothese_id == chosen.hypothese_id,
+                          "retenue": h.hypothese_id == chosen.hypothese_id, "duels_calcules": h.hypothese_id in kept,
                           "agregat": json.dumps({k: round(float(v), 4) for k, v in h.agregat.items()})} for i, h in enumerate(hypotheses)])
 
 
+def stored_hypotheses(hypotheses: Sequence[hy.Hypothesis], chosen: hy.Hypothesis, limit: int = STORED_HYPOTHESES) -> list[hy.Hypothesis]:
+    """The chosen hypothesis, then the others in default order that had polls in the last 60 days, ``limit`` in all."""
+    others = [h for h in hypotheses if h.hypothese_id != chosen.hypothese_id and h.sondages_recents > 0]
+    return [chosen, *others[: max(limit - 1, 0)]]
+
+
+def recentre(shares: np.ndarray, blocs: Sequence[str], source: hy.Hypothesis, target: hy.Hypothesis) -> np.ndarray:
+    """First-round bloc shares (… × k) moved from ``source``'s national aggregate to ``target``'s: each bloc multiplied by the
+    ratio of the two (a bloc absent from ``source`` gets ``target``'s share added), then closed to 1."""
+    before = np.array([float(source.agregat.get(b, 0.0)) for b in blocs])
+    after = np.array([float(target.agregat.get(b, 0.0)) for b in blocs])
+    ratio = np.divide(after, before, out=np.zeros_like(after), where=before > 0)
+    moved = shares * ratio + np.where(before > 0, 0.0, after)
+    return moved / np.maximum(moved.sum(axis=-1, keepdims=True), 1e-12)
+
+
 def run_duels(path: Path, as_of: pd.Timestamp, hypothese: str | None = None, duels: Sequence[str] = (), draws: int = 2000, seed: int = 2026,
-              replicates: int = 60, backtest: bool = True, write: bool = True) -> DuelResult:
-    """Simulate the duels and (if ``write``) replace ``dim_hypothese``, ``dim_duel``, ``fact_prevision_duel``, ``model_evaluation_duel``."""
+              replicates: int = 60, backtest: bool = True, write: bool = True, learner: str | None = None) -> DuelResult:
+    """Simulate the duels and (if ``write``) replace ``dim_hypothese``, ``dim_duel``, ``fact_prevision_duel``, ``model_evaluation_duel``.
+
+    ``learner``: the retained first-round learner; when given, the backtest also replays the past T2 unconditionally
+    (:mod:`.duel_replay`, one month before their first round)."""
     from electio.warehouse.store import file_identity, replace_stage_tables
 
     read_from = file_identity(path)
@@ -156,7 +189,8 @@ def run_duels(path: Path, as_of: pd.Timestamp, hypothese: str | None = None, due
     codes = sorted(set(stored["code_commune"]) - {territory})
     rng = np.random.default_rng([seed, 27])
     shares, abstention = first_round_draws(stored, codes, inputs.data.blocs, draws, rng)
-    mixes = mix_from_shares(shares, np.clip(abstention + blank_rates(inputs, codes)[None, :], 0, 1))
+    non = np.clip(abstention + blank_rates(inputs, codes)[None, :], 0, 1)
+    mixes = mix_from_shares(shares, non)
     inscrits = inputs.data.results.groupby("code_commune")["inscrits"].last().reindex(codes).fillna(0).to_numpy(float)
     earlier = inputs.ballots.loc[inputs.ballots["tour"] == 2, "scrutin_id"].tolist()
     fits = historical_transfers(inputs, earlier, replicates, seed)
@@ -165,32 +199,42 @@ def run_duels(path: Path, as_of: pd.Timestamp, hypothese: str | None = None, due
     errors = past_errors(inputs, as_of, candidates)
     t2_date = pd.Timestamp(pd.read_csv(config.REFERENTIALS_DIR / "calendrier.csv").set_index("scrutin_id").loc[TARGET_T2, "date_scrutin"])
     months = (t2_date - as_of).days / DAYS_PER_MONTH
-    national = national_first_round(inputs, chosen)
     options = (*inputs.data.blocs, "abstention")
+    kept = stored_hypotheses(hypotheses, chosen)
     frames, described = [], []
-    for duel in modelled:
+    for number, duel in enumerate(modelled):
         rates = with_holdout(duel_rates(duel.blocs, analogues, fits, options, france), duel.blocs, analogues, fits, inputs)
         spread = poll_spread(duel.ecart_type_sondages, duel.sondages_fenetre, errors, months)
-        simulated = simulate_duel(codes, mixes, inscrits, rates, national, duel.part_a, spread, np.random.default_rng([seed, 28, len(frames)]))
-        frames.append(duel_rows(duel.duel_id, duel.candidats, simulated, territory))
+        for h in kept:  # the same random numbers for every hypothesis
+            h_mixes = mixes if h is chosen else mix_from_shares(recentre(shares, inputs.data.blocs, chosen, h), non)
+            simulated = simulate_duel(codes, h_mixes, inscrits, rates, national_first_round(inputs, h), duel.part_a, spread,
+                                      np.random.default_rng([seed, 28, number]))
+            frames.append(duel_rows(duel.duel_id, duel.candidats, simulated, territory).assign(hypothese_id=h.hypothese_id))
         described.append({"duel_id": duel.duel_id, "libelle": duel.libelle, "candidat_a": duel.candidats[0], "candidat_b": duel.candidats[1],
                           "bloc_a": duel.blocs[0], "bloc_b": duel.blocs[1], "sondages": duel.sondages, "sondages_fenetre": duel.sondages_fenetre,
                           "premier_sondage": duel.premier_sondage.date(), "dernier_sondage": duel.dernier_sondage.date(), "part_a_sondages": duel.part_a,
                           "ecart_type_logit": spread, "analogues": ", ".join(rates.scrutins), "hypothese_id": chosen.hypothese_id,
                           "date_reference": as_of.date()})
-    forecasts = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["duel_id", "code_commune", "candidat", "moyenne", "q10", "q50", "q90", "p_victoire"])
+    columns = ["hypothese_id", "duel_id", "code_commune", "candidat", "moyenne", "q10", "q50", "q90", "p_victoire"]
+    forecasts = pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
     evaluation = pd.DataFrame()
+    held = [t for t in BACKTEST_TARGETS if t in set(inputs.ballots["scrutin_id"])]  # only past T2 held before the as-of date
     if backtest:
         try:
-            evaluation = backtest_duels(path, draws=draws, seed=seed, replicates=replicates)
+            evaluation = backtest_duels(path, targets=held, draws=draws, seed=seed, replicates=replicates)
         except (ValueError, InputError) as error:  # a warehouse without the past polls or France totals
             backtest, notes = False, [*notes, f"Backtest des duels non calculé : {error}"]
-    result = DuelResult(chosen, modelled, hypothesis_rows(hypotheses, chosen), pd.DataFrame(described), forecasts, evaluation, notes)
+    if backtest and learner is not None:
+        from electio.forecasts.duel_replay import replay_duels
+
+        unconditional, skipped = replay_duels(path, learner, targets=held, draws=draws, seed=seed, replicates=replicates)
+        evaluation, notes = pd.concat([evaluation, unconditional], ignore_index=True), [*notes, *skipped]
+    result = DuelResult(chosen, modelled, hypothesis_rows(hypotheses, chosen, kept), pd.DataFrame(described), forecasts, evaluation, notes)
     if write:
         tables = {"dim_hypothese": result.dim_hypothese, "dim_duel": result.dim_duel, "fact_prevision_duel": forecasts}
         if backtest:
             tables["model_evaluation_duel"] = evaluation
-        result.stored = replace_stage_tables(path, DDL, tables, {}, read_from=read_from)
+        result.stored = replace_stage_tables(path, DDL, tables, {}, read_from=read_from, recreate=True)  # a run replaces every row
     return result
 
 
@@ -204,22 +248,25 @@ def duel_lines(result: DuelResult, territory: str) -> list[str]:
     if result.hypothesis is None:
         return []
     lines = [f"Seconds tours 2027 — {result.hypothesis.libelle}"]
-    rows = result.forecasts[result.forecasts["code_commune"] == territory]
+    retained = result.retained()
+    rows = retained[retained["code_commune"] == territory]
     for duel in result.duels:
         part = rows[rows["duel_id"] == duel.duel_id].set_index("candidat")
-        communes = result.forecasts[(result.forecasts["duel_id"] == duel.duel_id) & (result.forecasts["code_commune"] != territory)
-                                    & (result.forecasts["candidat"] == duel.candidats[0])]
+        communes = retained[(retained["duel_id"] == duel.duel_id) & (retained["code_commune"] != territory)
+                            & (retained["candidat"] == duel.candidats[0])]
         a = part.loc[duel.candidats[0]]
         lines.append(f"  {duel.libelle} : {percent(a['moyenne'])} ({percent(a['q10'])} – {percent(a['q90'])}) pour le premier, "
-                     f"probabilité de victoire dans le territoire {percent(a['p_victoire'], 0)} ; communes gagnées en moyenne : "
-                     f"{int((communes['moyenne'] > 0.5).sum())} sur {len(communes)} (sondages : {percent(duel.part_a)} au niveau national).")
+                     f"probabilité de victoire dans le territoire {percent(a['p_victoire'], 0)} ; communes où il gagne dans plus de la moitié "
+                     f"des simulations : {int((communes['p_victoire'] > 0.5).sum())} sur {len(communes)} (sondages : {percent(duel.part_a)} au niveau national).")
     for row in result.evaluation.itertuples():
         if row.mae_points == row.mae_points:
             cover = "" if row.couverture_80 != row.couverture_80 else f", couverture 80 % {percent(row.couverture_80, 0)}"
-            lines.append(f"  Backtest {row.scrutin_test} ({row.methode}) : erreur absolue moyenne {row.mae_points:.2f} points".replace(".", ",")
+            kind = "conditionnel" if row.conditionnel else "un mois avant"
+            lines.append(f"  Backtest {row.scrutin_test} ({row.methode}, {kind}) : erreur absolue moyenne {row.mae_points:.2f} points".replace(".", ",")
                          + f", bon vainqueur {percent(row.precision_vainqueur, 0)}{cover}, erreur du territoire {row.erreur_territoire_points:+.1f} points".replace(".", ","))
         else:
-            lines.append(f"  Backtest {row.scrutin_test} ({row.methode}) : non calculable (pas de total national du second tour précédent).")
+            lines.append(f"  Backtest {row.scrutin_test} ({row.methode}) : non calculable (pas de total national du second tour précédent, "
+                         "ou pas de sondage du duel à cette date).")
     return lines
 
 

@@ -408,13 +408,15 @@ def duel_hook(result: ForecastResult, inputs: Inputs, warehouse: Path, options: 
         return
     say("Seconds tours de la présidentielle 2027 (duels)")
     try:  # the first round is already stored: a failure of the duels must not undo it (bad --hypothese / --duel stopped earlier)
-        result.duels = run_duels(warehouse, result.as_of, options.hypothesis, options.duel_ids, draws=options.draws, seed=options.seed)
+        result.duels = run_duels(warehouse, result.as_of, options.hypothesis, options.duel_ids, draws=options.draws, seed=options.seed,
+                                 learner=inputs.model_name)
     except (ElectioError, ValueError) as error:
         result.notes.append(f"Seconds tours 2027 non calculés : {error}")
         return
     result.stored.update(result.duels.stored)
     result.notes += result.duels.notes
-    result.figures += draw_duels(result.duels, inputs.communes, inputs.mapping, result.territoire, result.output)
+    colours = dict(zip(inputs.blocs["code_bloc"], inputs.blocs["couleur"], strict=True))
+    result.figures += draw_duels(result.duels, inputs.communes, inputs.mapping, result.territoire, result.output, colours)
 
 
 def territory_table(forecasts: pd.DataFrame, territory: str) -> pd.DataFrame:

@@ -42,6 +42,7 @@ from electio.outputs.report_data import (  # noqa: F401  (re-exported)
     model_france_rows, national_comparison, reference_ballot, size_summary, strongest_by_theme, target_flags, territory_section,
     theme_order, year_ranges,
 )
+from electio.outputs.report_duels import duel_section
 from electio.outputs.report_results import (  # noqa: F401  (re-exported)
     FORECAST_PICKS, FORECAST_TABLES, MODEL_DESCRIPTIONS, accuracy_section, calibration_summary, evaluation_frame, folds,
     forecast_section, forecast_targets, limits_section, markdown_bullets, model_label, models_section, referential_section,
@@ -195,6 +196,7 @@ def build_context(warehouse: Path, france: Path | None = None, output: Path | No
             ctx["replays"] = report_replays.replay_section(con)  # ─── replays hook (report_replays.py)
         ctx["forecast"] = forecast_section(con, output / "previsions", territory, labels)
         ctx["provenance"] = report_replays.provenance_section(con)  # ─── as-of date, polls, hypothesis (report_replays.py)
+        ctx["duels"] = duel_section(con, output / "previsions", figures_dir, territory)  # présidentielle 2027 duels (report_duels.py)
         ctx["referentiel"] = referential_section(con)
         ctx["limits"] = limits_section(con, ctx["indicators"], ctx.get("accuracy", {"horizons_mesures": []}))
         say("Figures")

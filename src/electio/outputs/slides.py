@@ -579,11 +579,22 @@ def slide_recommendations(deck: Presentation, ctx: dict, n: int) -> None:
          (0.5, 1.4, 12.3, 5.4), 20, bullets=True)
 
 
+def slide_duels(deck: Presentation, ctx: dict, n: int) -> None:  # présidentielle 2027 duels (slides_duels.py)
+    from electio.outputs import slides_duels
+    slides_duels.slide_duels(deck, ctx, n)
+
+
+def slide_duels_backtest(deck: Presentation, ctx: dict, n: int) -> None:
+    from electio.outputs import slides_duels
+    slides_duels.slide_duels_backtest(deck, ctx, n)
+
+
 SLIDES = (slide_title, slide_team, slide_brief, slide_territory, slide_indicators, slide_flow, slide_mcd, slide_quality, slide_exploration,
-          slide_q1, slide_q2, slide_models, slide_retained, slide_q3, slide_replays, slide_forecast, slide_forecast_map, slide_planning, slide_tools,
-          slide_limits, slide_recommendations)
+          slide_q1, slide_q2, slide_models, slide_retained, slide_q3, slide_replays, slide_forecast, slide_forecast_map, slide_duels,
+          slide_duels_backtest, slide_planning, slide_tools, slide_limits, slide_recommendations)
 NEEDS_MODELS = frozenset({slide_q2, slide_models, slide_retained, slide_q3, slide_replays})
 NEEDS_FORECASTS = frozenset({slide_forecast_map, slide_planning})
+NEEDS_DUELS = frozenset({slide_duels, slide_duels_backtest})
 
 
 def write_slides(ctx: dict[str, Any], path: Path) -> Path:
@@ -592,7 +603,8 @@ def write_slides(ctx: dict[str, Any], path: Path) -> Path:
     deck.slide_width, deck.slide_height = WIDTH, HEIGHT
     number = 0
     for build in SLIDES:
-        if (build in NEEDS_MODELS and not ctx["has_models"]) or (build in NEEDS_FORECASTS and not ctx["forecast"]["disponible"]):
+        if (build in NEEDS_MODELS and not ctx["has_models"]) or (build in NEEDS_FORECASTS and not ctx["forecast"]["disponible"]) \
+                or (build in NEEDS_DUELS and not ctx.get("duels", {}).get("disponible")):
             continue
         number += 1
         build(deck, ctx, number)

@@ -12,6 +12,7 @@ CREATE TABLE dim_hypothese (
     dernier_sondage   DATE NOT NULL,
     par_defaut        BOOLEAN NOT NULL,
     retenue           BOOLEAN NOT NULL,
+    duels_calcules    BOOLEAN NOT NULL,
     agregat           VARCHAR NOT NULL
 );
 COMMENT ON TABLE dim_hypothese IS 'Hypothèses de candidats des sondages de premier tour de la présidentielle 2027 (une par liste de candidats testée), avec leur agrégat de sondages.';
@@ -23,6 +24,7 @@ COMMENT ON COLUMN dim_hypothese.sondages_recents IS 'Nombre de ces scénarios do
 COMMENT ON COLUMN dim_hypothese.dernier_sondage IS 'Fin de terrain du sondage le plus récent de l''hypothèse.';
 COMMENT ON COLUMN dim_hypothese.par_defaut IS 'Vrai pour l''hypothèse par défaut : la plus sondée récemment : sondages des 60 jours avant la date de référence pondérés par leur fraîcheur (demi-vie 14 jours).';
 COMMENT ON COLUMN dim_hypothese.retenue IS 'Vrai pour l''hypothèse utilisée par les duels de cette exécution (option --hypothese, sinon celle par défaut).';
+COMMENT ON COLUMN dim_hypothese.duels_calcules IS 'Vrai si les duels de cette hypothèse sont dans fact_prevision_duel (l''hypothèse retenue et les plus sondées des 60 derniers jours).';
 COMMENT ON COLUMN dim_hypothese.agregat IS 'Agrégat des sondages de l''hypothèse (JSON : part des exprimés par bloc, fraction de 0 à 1), moyenne des scénarios de ses 60 derniers jours de sondages.';
 
 CREATE TABLE dim_duel (
@@ -60,6 +62,7 @@ COMMENT ON COLUMN dim_duel.hypothese_id IS 'Hypothèse de premier tour utilisée
 COMMENT ON COLUMN dim_duel.date_reference IS 'Date de référence de la prévision : sondages et résultats antérieurs seulement.';
 
 CREATE TABLE fact_prevision_duel (
+    hypothese_id  VARCHAR NOT NULL REFERENCES dim_hypothese (hypothese_id),
     duel_id       VARCHAR NOT NULL REFERENCES dim_duel (duel_id),
     code_commune  VARCHAR NOT NULL,
     candidat      VARCHAR NOT NULL,
@@ -68,9 +71,10 @@ CREATE TABLE fact_prevision_duel (
     q50           FLOAT8 NOT NULL,
     q90           FLOAT8 NOT NULL,
     p_victoire    FLOAT8 NOT NULL,
-    PRIMARY KEY (duel_id, code_commune, candidat)
+    PRIMARY KEY (hypothese_id, duel_id, code_commune, candidat)
 );
-COMMENT ON TABLE fact_prevision_duel IS 'Second tour de la présidentielle 2027 par duel, commune et candidat : part des exprimés simulée (reports de voix du premier tour prévu, calés sur les sondages du duel) et probabilité de victoire.';
+COMMENT ON TABLE fact_prevision_duel IS 'Second tour de la présidentielle 2027 par hypothèse de premier tour, duel, commune et candidat : part des exprimés simulée (reports de voix du premier tour prévu, calés sur les sondages du duel) et probabilité de victoire.';
+COMMENT ON COLUMN fact_prevision_duel.hypothese_id IS 'Hypothèse de premier tour (clé étrangère vers dim_hypothese) : la retenue et les autres hypothèses récentes (dim_hypothese.duels_calcules).';
 COMMENT ON COLUMN fact_prevision_duel.duel_id IS 'Duel (clé étrangère vers dim_duel).';
 COMMENT ON COLUMN fact_prevision_duel.code_commune IS 'Commune (COG 2026, dim_commune), ou code du département pour le total du territoire.';
 COMMENT ON COLUMN fact_prevision_duel.candidat IS 'Clé du candidat (dim_duel.candidat_a ou candidat_b).';
@@ -94,13 +98,13 @@ CREATE TABLE model_evaluation_duel (
     erreur_territoire_points  FLOAT8,
     PRIMARY KEY (scrutin_test, methode, conditionnel)
 );
-COMMENT ON TABLE model_evaluation_duel IS 'Backtest du modèle de duels : second tour passé prévu commune par commune à partir du vrai premier tour, à côté d''un swing uniforme depuis le second tour précédent.';
+COMMENT ON TABLE model_evaluation_duel IS 'Backtest du modèle de duels : second tour passé prévu commune par commune à partir du vrai premier tour (conditionnel) ou un mois avant le premier tour (inconditionnel : premier tour prévu, sondages de l''époque), à côté d''un swing uniforme depuis le second tour précédent.';
 COMMENT ON COLUMN model_evaluation_duel.scrutin_test IS 'Second tour rejoué (pres2017_t2, pres2022_t2).';
 COMMENT ON COLUMN model_evaluation_duel.methode IS 'transferts (modèle de reports de voix) ou swing_uniforme (référence : second tour précédent décalé de l''écart national).';
-COMMENT ON COLUMN model_evaluation_duel.conditionnel IS 'Vrai : le vrai premier tour est donné (seuls les reports et le niveau national sont prévus).';
+COMMENT ON COLUMN model_evaluation_duel.conditionnel IS 'Vrai : le vrai premier tour est donné (seuls les reports et le niveau national sont prévus). Faux : toute la chaîne telle qu''elle aurait tourné un mois avant le premier tour (premier tour rejoué, reports des paires antérieures, sondages du duel publiés avant cette date).';
 COMMENT ON COLUMN model_evaluation_duel.analogues IS 'Seconds tours antérieurs dont les taux de report sont repris.';
-COMMENT ON COLUMN model_evaluation_duel.sondages IS 'Nombre de sondages du duel dans l''agrégat (fin de terrain avant le premier tour + 4 jours, 30 derniers jours).';
-COMMENT ON COLUMN model_evaluation_duel.part_sondages IS 'Agrégat national des sondages : part du premier candidat parmi les deux (fraction).';
+COMMENT ON COLUMN model_evaluation_duel.sondages IS 'Nombre de sondages du duel dans l''agrégat, 30 derniers jours (conditionnel : fin de terrain avant le premier tour + 4 jours ; inconditionnel : avant la date de référence, 0 s''il n''y en avait aucun).';
+COMMENT ON COLUMN model_evaluation_duel.part_sondages IS 'Agrégat national des sondages : part du premier candidat parmi les deux (fraction) ; sans sondage du duel (sondages = 0), la part nationale que donnent les reports appliqués au premier tour des sondages.';
 COMMENT ON COLUMN model_evaluation_duel.communes IS 'Nombre de communes évaluées.';
 COMMENT ON COLUMN model_evaluation_duel.mae_points IS 'Erreur absolue moyenne sur la part du premier candidat, en points (NULL si la méthode ne peut être calculée).';
 COMMENT ON COLUMN model_evaluation_duel.precision_vainqueur IS 'Part des communes dont le vainqueur prévu (part moyenne au-dessus de 50 %) est le vrai vainqueur.';

@@ -217,7 +217,7 @@ def connect(path: Path, read_only: bool = True) -> duckdb.DuckDBPyConnection:
 
 
 def replace_stage_tables(target: Path, ddl_file: str, tables: Mapping[str, pd.DataFrame], keys: Mapping[str, object],
-                         read_from: tuple[int, int, int] | None = None) -> dict[str, int]:
+                         read_from: tuple[int, int, int] | None = None, recreate: bool = False) -> dict[str, int]:
     """Write a later stage's tables into the existing warehouse, in one transaction.
 
     Creates the tables of ``ddl_file`` when absent (its ``CREATE TABLE`` run as ``IF NOT EXISTS``,
@@ -225,7 +225,9 @@ def replace_stage_tables(target: Path, ddl_file: str, tables: Mapping[str, pd.Da
     rows matching ``keys`` (column → value, e.g. the territory) from each table of ``tables``, then inserts
     the frames. Any failure (a broken foreign key included) rolls back: the file is left as it was; a
     success is checkpointed (no WAL left beside the file). With ``read_from`` (:func:`file_identity` when
-    the stage read its inputs), a warehouse replaced meanwhile is refused. Returns the rows inserted per table.
+    the stage read its inputs), a warehouse replaced meanwhile is refused. ``recreate`` (a stage that rewrites
+    whole tables, no ``keys``): the tables of ``tables`` are dropped and created again in the same transaction, so
+    that a table written by an older version with other columns takes the current DDL. Returns the rows inserted per table.
     """
     if read_from is not None and file_identity(target)[0] != read_from[0]:
         raise ElectioError(f"l'entrepôt {target} a été reconstruit pendant le calcul : résultats non écrits, relancez la commande")
@@ -242,6 +244,8 @@ def replace_stage_tables(target: Path, ddl_file: str, tables: Mapping[str, pd.Da
     with connect(target, read_only=False) as con:
         con.execute("BEGIN TRANSACTION")
         try:
+            for table in tables if recreate and not keys else ():
+                con.execute(f'DROP TABLE IF EXISTS "{table}"')
             con.execute(text)
             for table, frame in tables.items():
                 con.execute(f'DELETE FROM "{table}" WHERE {where}', list(keys.values()))
