@@ -161,7 +161,7 @@ def test_report_numbers_are_the_warehouse_numbers(reported: tuple[Path, Path, st
 def test_slides_have_notes_and_stay_on_the_slide(reported: tuple[Path, Path, str]) -> None:
     folder = reported[0]
     deck = Presentation(folder / "soutenance.pptx")
-    assert 14 <= len(deck.slides) <= 22
+    assert 14 <= len(deck.slides) <= 24  # a 30-minute defence: about one slide a minute and a half, annexes in the report
     for number, slide in enumerate(deck.slides, 1):
         assert len(slide.notes_slide.notes_text_frame.text) > 80, number
         for shape in slide.shapes:
