@@ -86,3 +86,46 @@ def test_code_hash_changes_with_an_electio_setting(monkeypatch: pytest.MonkeyPat
     before = run_cache.code_hash()
     monkeypatch.setenv("ELECTIO_SOMETHING", "1")
     assert run_cache.code_hash() != before
+
+
+def test_electio_run_skips_unchanged_stages(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI wiring: a second ``electio run`` with nothing changed calls no stage; ``--tout-recalculer`` calls them all."""
+    import uuid
+
+    from typer.testing import CliRunner
+
+    from electio import cli
+
+    monkeypatch.setenv("ELECTIO_HOME", str(tmp_path))
+    monkeypatch.setenv("ELECTIO_MIRROR", str(tmp_path / "miroir"))  # an empty mirror: every source « absent », quick to hash
+    calls: list[str] = []
+
+    def etl(*_args: object) -> None:
+        calls.append("etl")
+        path = run_cache.config.warehouse_path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_etl_run(path, uuid.uuid4().hex)
+
+    def stage(name: str):
+        def run(**_kwargs: object) -> None:
+            calls.append(name)
+            out = run_cache.config.output_dir() / f"{name}.txt"
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(name, encoding="utf-8")
+        return run
+
+    monkeypatch.setattr(cli, "etl_cmd", etl)
+    for name in ("explore_cmd", "evaluate_cmd", "forecast_cmd", "export_cmd", "report_cmd"):
+        monkeypatch.setattr(cli, name, stage(name))
+    runner = CliRunner()
+    assert runner.invoke(cli.app, ["run"]).exit_code == 0
+    assert len(calls) == 6
+    calls.clear()
+    second = runner.invoke(cli.app, ["run"])
+    assert second.exit_code == 0 and calls == []
+    assert "ETL inchangé" in second.output
+    assert runner.invoke(cli.app, ["run", "--au", "2024-05-15"]).exit_code == 0
+    assert calls == ["explore_cmd", "evaluate_cmd", "forecast_cmd", "export_cmd", "report_cmd"]  # another as-of date
+    calls.clear()
+    assert runner.invoke(cli.app, ["run", "--au", "2024-05-15", "--tout-recalculer"]).exit_code == 0
+    assert len(calls) == 6
