@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -28,17 +29,31 @@ def load() -> str:
     return subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip().split("load average:")[-1].strip()
 
 
-def timed_run(home: Path, departement: str) -> dict:
-    """One ``electio run`` in a fresh interpreter; wall seconds, exit code, load before/after, cached replays after."""
-    env = {**os.environ, "ELECTIO_HOME": str(home)}
+def stage_seconds(lines: list[tuple[float, str]]) -> dict[str, float]:
+    """Wall seconds of each stage, from the time-stamped output lines (a stage starts at its « Étape n/N » rule)."""
+    starts = [(t, re.sub(r"^.*Étape (\d+)/\d+ : (.*?) ─*$", r"\1 \2", line)) for t, line in lines if "Étape " in line and "─" in line]
+    ends = [t for t, _ in starts[1:]] + [lines[-1][0] if lines else 0.0]
+    return {name: round(end - start, 1) for (start, name), end in zip(starts, ends, strict=True)}
+
+
+def timed_run(home: Path, departement: str, name: str) -> dict:
+    """One ``electio run`` in a fresh interpreter; wall seconds, exit code, load before/after, cached replays after,
+    seconds per stage. The whole output is kept in ``<home>/benchmark_<name>.log``."""
+    env = {**os.environ, "ELECTIO_HOME": str(home), "COLUMNS": "120", "PYTHONUNBUFFERED": "1"}  # unbuffered: lines time-stamped as printed
     before = load()
     t0 = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "electio.cli", "run", "--departement", departement], capture_output=True, text=True, env=env, check=False)
+    lines: list[tuple[float, str]] = []
+    with subprocess.Popen([sys.executable, "-m", "electio.cli", "run", "--departement", departement], stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True, env=env) as process:
+        for line in process.stdout:  # type: ignore[union-attr]
+            lines.append((time.perf_counter() - t0, line.rstrip("\n")))
     wall = time.perf_counter() - t0
+    home.mkdir(parents=True, exist_ok=True)
+    (home / f"benchmark_{name}.log").write_text("\n".join(f"{t:8.1f} {line}" for t, line in lines) + "\n", encoding="utf-8")
     cache = home / "data" / "cache" / "replays"
-    return {"secondes": round(wall, 1), "code_retour": done.returncode, "charge_avant": before, "charge_apres": load(),
-            "rejeux_en_cache": len(list(cache.glob("*.parquet"))) if cache.is_dir() else 0,
-            "fin_sortie": done.stdout.strip().splitlines()[-3:] if done.returncode == 0 else done.stderr.strip().splitlines()[-5:]}
+    return {"secondes": round(wall, 1), "code_retour": process.returncode, "charge_avant": before, "charge_apres": load(),
+            "rejeux_en_cache": len(list(cache.glob("*.parquet"))) if cache.is_dir() else 0, "etapes": stage_seconds(lines),
+            "fin_sortie": [line for _, line in lines[-3:]]}
 
 
 def main() -> None:
@@ -51,7 +66,7 @@ def main() -> None:
         home = args.home or Path(scratch)
         runs = {}
         for name in (("chaud",) if args.warm_only else ("froid", "chaud")):
-            run = runs[name] = timed_run(home, args.departement)
+            run = runs[name] = timed_run(home, args.departement, name)
             status = "objectif atteint" if run["secondes"] < GOAL_SECONDS and run["code_retour"] == 0 else "objectif MANQUÉ"
             print(f"{name:<6} {run['secondes']:>8} s  ({status} : < {GOAL_SECONDS} s) charge {run['charge_avant']} → {run['charge_apres']}, "
                   f"{run['rejeux_en_cache']} rejeux en cache", flush=True)
