@@ -381,3 +381,24 @@ def test_learner_weights_follow_sample_size(table) -> None:
     weights = stacked_weights(table, outputs(BLOCS)).reshape(len(BLOCS) + 1, len(table))
     small, big = table["exprimes"].idxmin(), table["exprimes"].idxmax()
     assert (weights[:, big] > weights[:, small]).all()
+
+
+
+@pytest.mark.parametrize("learner_name", ["foret_aleatoire", "mixte_communes"])
+def test_batched_permutations_give_the_one_at_a_time_importances(table, monkeypatch: pytest.MonkeyPatch, learner_name: str) -> None:
+    """Permuted designs predicted in batches (several permutations per call) give the importances of one call each."""
+    from electio.models import evaluate
+    from electio.models.learners import make_learner
+
+    last = table["date_scrutin"].max()
+    learner = make_learner(learner_name, tuple(BLOCS), fast=True).fit(table[table["date_scrutin"] < last])
+    rows = table[table["date_scrutin"] == last].reset_index(drop=True)
+    batched = evaluate.permutation_importance(learner, rows, repeats=2)
+    monkeypatch.setattr(evaluate, "PERMUTED_ROWS_PER_CALL", 1)  # one permutation per call
+    single = evaluate.permutation_importance(learner, rows, repeats=2)
+    assert len(batched) == len(single) > 0
+    keys = ["bloc", "variable"]
+    both = batched.merge(single, on=keys, suffixes=("", "_seul"))
+    assert len(both) == len(batched)
+    np.testing.assert_allclose(both["importance"], both["importance_seul"], rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(both["ecart_type"], both["ecart_type_seul"], rtol=1e-9, atol=1e-12)

@@ -163,11 +163,21 @@ def etl_cmd(departement: DepartementOpt = config.DEFAULT_DEPARTEMENT, france: Fr
 
 @app.command("run")
 def run_cmd(departement: DepartementOpt = config.DEFAULT_DEPARTEMENT, france: FranceOpt = False, entrepot: WarehouseOpt = None,
-            au: AsOfOpt = None) -> None:
-    """Exécuter toute la chaîne sur un territoire : ETL, exploration, modèles, prévisions, exports, rapport."""
-    as_of_date(au)  # a malformed date stops the run before the ETL
+            au: AsOfOpt = None,
+            tout_recalculer: Annotated[bool, typer.Option("--tout-recalculer", help="Refaire chaque étape, même celles dont les entrées n'ont pas changé depuis la dernière exécution.")] = False) -> None:
+    """Exécuter toute la chaîne sur un territoire : ETL, exploration, modèles, prévisions, exports, rapport.
+
+    Une étape dont les entrées n'ont pas changé depuis la dernière exécution (fichiers sources, code, date de référence) est reprise telle quelle."""
+    from datetime import date
+
+    from electio import run_cache
+
+    as_of = as_of_date(au) or date.today()  # a malformed date stops the run before the ETL
+    warehouse = entrepot or config.warehouse_path()
+    code = run_cache.code_hash()
+    territory = territory_from(departement, france)
+    plan = run_cache.StagePlan(warehouse, run_cache.key_of("etl", territory.code, warehouse.resolve(), code, run_cache.sources_hash()), tout_recalculer)
     stages = [
-        ("ETL", lambda: etl_cmd(departement, france, entrepot)),
         ("Analyse exploratoire", lambda: explore_cmd(entrepot=entrepot)),
         ("Modèles et backtests", lambda: evaluate_cmd(entrepot=entrepot, au=au)),
         ("Prévisions des prochains scrutins", lambda: forecast_cmd(entrepot=entrepot, au=au)),
@@ -175,11 +185,27 @@ def run_cmd(departement: DepartementOpt = config.DEFAULT_DEPARTEMENT, france: Fr
         ("Dossier de synthèse, présentation, notebooks", lambda: report_cmd(entrepot=entrepot)),
     ]
     RUN_NOTES.clear()
-    for number, (label, stage) in enumerate(stages, start=1):
-        console.rule(f"Étape {number}/{len(stages)} : {label}")
-        stage()
+    total = len(stages) + 1
+    console.rule(f"Étape 1/{total} : ETL")
+    if plan.skip_etl:
+        console.print("ETL inchangé (mêmes fichiers sources à l'octet près, même code) : entrepôt repris tel quel.")
+    else:
+        etl_cmd(departement, france, entrepot)
+    plan.etl_done()
+    for number, (label, stage) in enumerate(stages, start=2):
+        console.rule(f"Étape {number}/{total} : {label}")
+        key = run_cache.key_of(label, code, as_of, territory.code, warehouse.resolve())
+        notes = plan.skipped_notes(label, key)
+        if notes is None:
+            before = len(RUN_NOTES)
+            stage()
+            notes = RUN_NOTES[before:]
+        else:
+            console.print("Étape inchangée (mêmes entrées que la dernière exécution) : résultats repris tels quels.")
+            RUN_NOTES.extend(notes)
+        plan.done(label, key, list(notes))
     console.rule("Bilan")
-    console.print(f"Les {len(stages)} étapes sont terminées.")
+    console.print(f"Les {total} étapes sont terminées.")
     for note in RUN_NOTES:
         console.print(f"[yellow]{escape(note)}[/yellow]")
 

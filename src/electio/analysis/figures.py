@@ -17,8 +17,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-from matplotlib import colormaps, colors
+from matplotlib import colormaps, colors, image
 from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.cm import ScalarMappable
 from matplotlib.collections import PatchCollection
 from matplotlib.figure import Figure
@@ -529,7 +530,11 @@ def scatter_html(pairs: list[ScatterPair], title: str, caption: str) -> go.Figur
 def save_png(fig: Figure, path: Path) -> Path:
     """Write a matplotlib figure as PNG (figures are built without pyplot: nothing to close)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=DPI, facecolor="white", pil_kwargs={"compress_level": 3})
+    fig.set_dpi(DPI)
+    fig.set_facecolor("white")
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()  # one draw (layout then render); ``savefig`` draws a layout figure twice, for the same pixels
+    image.imsave(path, canvas.buffer_rgba(), format="png", origin="upper", dpi=DPI, pil_kwargs={"compress_level": 3})
     return path
 
 

@@ -73,6 +73,8 @@ class DuelInputs:
     second: pd.DataFrame
     ballots: pd.DataFrame
     france: pd.DataFrame
+    transfer_fits: dict[tuple, Transfers] = field(default_factory=dict, compare=False, repr=False)
+    """Transfer fits already made on these inputs (:func:`historical_transfers`; the stage and its backtests share them)."""
 
 
 def load_duel_inputs(path: Path, as_of: pd.Timestamp | None = None) -> DuelInputs:
@@ -156,7 +158,11 @@ def historical_transfers(inputs: DuelInputs, scrutins: Sequence[str], replicates
         finalists = tuple(c.removeprefix("voix_") for c in second.columns if c.startswith("voix_") and second[c].fillna(0).sum() > 0)
         if len(finalists) != 2:
             continue
-        fits[t2] = fit_transfers(first[first["scrutin_id"] == t2.replace("_t2", "_t1")], second, options, finalists, replicates, seed, t2)  # type: ignore[arg-type]
+        key = (t2, replicates, seed)
+        if key not in inputs.transfer_fits:  # deterministic (seeded): the same inputs give the same fit
+            inputs.transfer_fits[key] = fit_transfers(first[first["scrutin_id"] == t2.replace("_t2", "_t1")], second, options, finalists,
+                                                      replicates, seed, t2)  # type: ignore[arg-type]
+        fits[t2] = inputs.transfer_fits[key]
     return fits
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import time
 from datetime import date
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -300,6 +300,26 @@ def feature_family(name: str) -> str:
     return next((label for prefix, label in families if name.startswith(prefix)), "commune et contexte")
 
 
+PERMUTED_ROWS_PER_CALL = 200_000
+"""Stacked rows predicted per call in :func:`permuted_predictions` (several permutations at once: fewer calls)."""
+
+
+def permuted_predictions(learner: PooledLearner, x: np.ndarray, groups: np.ndarray, n_outputs: int,
+                         orders: Sequence[tuple[int, np.ndarray]]) -> Iterator[np.ndarray]:
+    """The learner's predictions (communes × outputs) with feature ``j`` permuted by ``order``, for each (j, order),
+    in order; the permuted designs go through the learner in batches (each stacked row is predicted alone)."""
+    n = len(x) // n_outputs
+    batch = max(1, PERMUTED_ROWS_PER_CALL // max(len(x), 1))
+    for start in range(0, len(orders), batch):
+        chunk = orders[start:start + batch]
+        shuffled = np.tile(x, (len(chunk), 1))
+        for i, (j, order) in enumerate(chunk):
+            shuffled[i * len(x):(i + 1) * len(x), j] = x[:, j].reshape(n_outputs, n)[:, order].ravel()
+        values = learner.predict_stacked(shuffled, np.tile(groups, len(chunk)))
+        for i in range(len(chunk)):
+            yield values[i * len(x):(i + 1) * len(x)].reshape(n_outputs, n).T
+
+
 def permutation_importance(learner: PooledLearner, rows: pd.DataFrame, repeats: int = IMPORTANCE_REPEATS, seed: int = 0) -> pd.DataFrame:
     """Rise of the MAE (points, per output and mean over blocs) when one stacked feature is permuted.
 
@@ -325,15 +345,11 @@ def permutation_importance(learner: PooledLearner, rows: pd.DataFrame, repeats: 
     x, _, groups = learner.design(rows)
     base = errors(lambda _rows: learner.predict_stacked(x, groups).reshape(len(names), len(rows)).T)
     rng = np.random.default_rng(seed)
+    orders = [(j, rng.permutation(len(rows))) for j in range(len(learner.features)) for _ in range(repeats)]
+    predicted = permuted_predictions(learner, x, groups, len(names), orders)
     records = []
     for j, feature in enumerate(learner.features):
-        rises = []
-        for _ in range(repeats):
-            order = rng.permutation(len(rows))
-            shuffled = x.copy()
-            shuffled[:, j] = x[:, j].reshape(len(names), len(rows))[:, order].ravel()
-            rises.append(errors(lambda _rows, s=shuffled: learner.predict_stacked(s, groups).reshape(len(names), len(rows)).T) - base)
-        rises = np.array(rises)
+        rises = np.array([errors(lambda _rows, p=next(predicted): p) - base for _ in range(repeats)])
         stood = present.any(axis=0)
         for k, name in enumerate(names):
             if stood[k]:
