@@ -7,7 +7,9 @@ ballot — and, given an as-of date ``D``, keeps only what was public before ``D
 (:func:`cut_to_date`):
 
 * ballots held before ``D`` (results, commune facts, France and département totals, and the
-  official bloc results of 1965–2019 kept with the polls);
+  official bloc results of 1965–2019 kept with the polls); an estimated arrondissement row (a
+  commune total split with the shares of a reference ballot, docs/units.md) only when its
+  reference ballot is also before ``D`` (the split uses that ballot's results);
 * polls whose publication date, or failing it (no compiler gives it) whose fieldwork end, is
   before ``D``;
 * indicators published before ``D`` (``date_publication``; a derived rate is dated by the later
@@ -43,12 +45,15 @@ class ElectionData:
 
     ``ballots``: scrutin_id, type_scrutin, date_scrutin (Timestamp), one bool column per bloc
     (the bloc stood), sorted by date. ``results``: scrutin_id, code_commune, code_departement,
-    inscrits, votants, exprimes and ``voix_<bloc>``. ``indicators``: code_commune, indicateur,
+    inscrits, votants, exprimes, ``voix_<bloc>``, ``estime`` and ``date_estimation`` (reference
+    ballot's date of an estimated row, else NaT); ``code_commune`` is the unit of analysis (the
+    commune, or an arrondissement municipal: :func:`load_election_data`). ``indicators``: code_commune, indicateur,
     annee, valeur, date_publication — or None when the warehouse has none. ``polls``: one row per
     poll scenario and bloc (see :func:`load_polls`). ``totals``: France and département shares of
     every ballot, blocs and abstention (see :func:`load_totals`). ``poll_history``: official bloc
     results 1965–2019 published with the polls (scrutin_cible, date_scrutin, code_bloc, part).
-    ``as_of``: the cut date (None: everything in the warehouse).
+    ``as_of``: the cut date (None: everything in the warehouse). ``arrondissements``: the codes of
+    ``results`` that are units below the commune (empty when read by commune).
     """
 
     blocs: tuple[str, ...]
@@ -60,6 +65,7 @@ class ElectionData:
     totals: pd.DataFrame | None = None
     poll_history: pd.DataFrame | None = None
     as_of: pd.Timestamp | None = None
+    arrondissements: frozenset[str] = frozenset()
 
 
 # ─── Reading ─────────────────────────────────────────────────────────────────────────────
@@ -149,8 +155,80 @@ def load_totals(con: duckdb.DuckDBPyConnection) -> pd.DataFrame | None:
     return frame
 
 
-def load_election_data(path: Path, territoire: str | None = None, as_of: date | pd.Timestamp | None = None) -> ElectionData:
-    """Read a warehouse (read-only) as known on ``as_of`` (default: everything it holds)."""
+MODELLED_UNIT_TYPES: tuple[str, ...] = ("commune", "arrondissement")
+
+
+def _commune_frames(con: duckdb.DuckDBPyConnection) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Bloc results and participation of every commune (Paris, Lyon, Marseille as one row each)."""
+    long = con.execute(
+        """SELECT r.scrutin_id, r.code_commune, c.code_departement, r.bloc, r.voix
+           FROM v_resultat_bloc_commune r JOIN dim_commune c USING (code_commune)
+           WHERE c.type_unite = 'commune'"""
+    ).df()
+    participation = con.execute(
+        """SELECT p.scrutin_id, p.code_commune, p.inscrits, p.votants, p.exprimes,
+                  FALSE AS estime, CAST(NULL AS DATE) AS date_estimation
+           FROM v_participation_commune p JOIN dim_commune c USING (code_commune)
+           WHERE c.type_unite = 'commune' AND p.exprimes > 0 AND p.inscrits > 0"""
+    ).df()
+    return long, participation
+
+
+def _unit_frames(con: duckdb.DuckDBPyConnection) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Bloc results and participation per unit of analysis (``code_commune`` holds ``code_unite``).
+
+    ``estime``: the row splits a commune total (docs/units.md); ``date_estimation``: the date of
+    its reference ballot, after which only the row may be known (see :func:`cut_to_date`).
+    """
+    types = ", ".join(f"'{t}'" for t in MODELLED_UNIT_TYPES)
+    long = con.execute(
+        f"""SELECT r.scrutin_id, r.code_unite AS code_commune, u.code_departement, r.bloc, r.voix
+            FROM v_resultat_bloc_unite r JOIN dim_unite u USING (code_unite)
+            WHERE u.type_unite IN ({types})"""
+    ).df()
+    participation = con.execute(
+        f"""SELECT p.scrutin_id, p.code_unite AS code_commune, p.inscrits, p.votants, p.exprimes,
+                   p.estime, s.date_scrutin AS date_estimation
+            FROM v_participation_unite p JOIN dim_unite u USING (code_unite)
+            LEFT JOIN dim_scrutin s ON s.scrutin_id = p.scrutin_reference
+            WHERE u.type_unite IN ({types}) AND p.exprimes > 0 AND p.inscrits > 0"""
+    ).df()
+    return long, participation
+
+
+def unit_parents(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """Arrondissement → its commune, for the units below the commune (empty without ``dim_unite``)."""
+    if not _has_relation(con, "dim_unite"):
+        return {}
+    rows = con.execute("SELECT code_unite, code_commune FROM dim_unite WHERE code_unite <> code_commune").fetchall()
+    return dict(rows)
+
+
+def unit_indicators(indicators: pd.DataFrame | None, parents: dict[str, str]) -> pd.DataFrame | None:
+    """Indicators per unit of analysis: a unit's own value where published (rows keyed by its code),
+    else its commune's (an arrondissement without its own value gets the whole city's)."""
+    if indicators is None or not parents:
+        return indicators
+    keys = ["code_commune", "indicateur", "annee"]
+    inherited = [indicators[indicators["code_commune"] == parent].assign(code_commune=unit) for unit, parent in parents.items()]
+    frame = pd.concat([indicators, *inherited], ignore_index=True).drop_duplicates(keys, keep="first")
+    return frame[~frame["code_commune"].isin(set(parents.values()))].reset_index(drop=True)
+
+
+def has_units(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the warehouse carries units below the commune (``v_participation_unite``)."""
+    return _has_relation(con, "v_participation_unite") and _has_relation(con, "dim_unite")
+
+
+def load_election_data(path: Path, territoire: str | None = None, as_of: date | pd.Timestamp | None = None,
+                       units: bool = True) -> ElectionData:
+    """Read a warehouse (read-only) as known on ``as_of`` (default: everything it holds).
+
+    ``units``: one row per unit of analysis — the commune, or in a commune with arrondissements
+    municipaux each arrondissement (``code_commune`` then holds the unit's code, e.g. 69381);
+    False: one row per commune (Lyon as one). Rule for estimated unit rows: :func:`cut_to_date`
+    and ``features.modelling_table.target_rows``.
+    """
     from electio.warehouse.store import connect
 
     with connect(path) as con:
@@ -159,22 +237,17 @@ def load_election_data(path: Path, territoire: str | None = None, as_of: date | 
         ballots = con.execute(
             f"SELECT scrutin_id, type_scrutin, date_scrutin FROM dim_scrutin WHERE tour = 1 AND type_scrutin IN ({types}) ORDER BY date_scrutin"
         ).df()
-        long = con.execute(
-            """SELECT r.scrutin_id, r.code_commune, c.code_departement, r.bloc, r.voix
-               FROM v_resultat_bloc_commune r JOIN dim_commune c USING (code_commune)
-               WHERE c.type_unite = 'commune'"""
-        ).df()
-        participation = con.execute(
-            """SELECT p.scrutin_id, p.code_commune, p.inscrits, p.votants, p.exprimes
-               FROM v_participation_commune p JOIN dim_commune c USING (code_commune)
-               WHERE c.type_unite = 'commune' AND p.exprimes > 0 AND p.inscrits > 0"""
-        ).df()
-        indicators = load_indicators(con)
+        by_unit = units and has_units(con)
+        long, participation = _unit_frames(con) if by_unit else _commune_frames(con)
+        parents = unit_parents(con) if by_unit else {}
+        indicators = unit_indicators(load_indicators(con), parents)
         polls, totals, history = load_polls(con), load_totals(con), load_poll_history(con)
         run_territory = con.execute("SELECT territoire FROM etl_run ORDER BY started_at DESC LIMIT 1").fetchone()
     long = long[long["scrutin_id"].isin(ballots["scrutin_id"])]
+    participation = participation.assign(estime=participation["estime"].astype(bool),
+                                         date_estimation=pd.to_datetime(participation["date_estimation"]))
     data = assemble(blocs, ballots, long, participation, indicators, territoire or (run_territory[0] if run_territory else "69"))
-    data = replace(data, polls=polls, totals=totals, poll_history=history)
+    data = replace(data, polls=polls, totals=totals, poll_history=history, arrondissements=frozenset(parents))
     return data if as_of is None else checked_cut(data, pd.Timestamp(as_of), path)
 
 
@@ -217,7 +290,10 @@ def cut_to_date(data: ElectionData, as_of: pd.Timestamp) -> ElectionData:
     if data.as_of is not None and data.as_of < as_of:
         raise ValueError(f"données déjà coupées au {data.as_of.date()} : impossible de les couper au {as_of.date()}, plus tard")
     ballots = _before(data.ballots, "date_scrutin", as_of)
-    results = data.results[data.results["scrutin_id"].isin(ballots["scrutin_id"])].reset_index(drop=True)
+    results = data.results[data.results["scrutin_id"].isin(ballots["scrutin_id"])]
+    if "date_estimation" in results.columns:  # an estimated unit row is known once its reference ballot is
+        results = results[~(results["date_estimation"] >= as_of)]
+    results = results.reset_index(drop=True)
     return replace(data, ballots=ballots, results=results, indicators=_before(data.indicators, "date_publication", as_of),
                    polls=_before(data.polls, "date_connue", as_of), totals=_before(data.totals, "date_scrutin", as_of),
                    poll_history=_before(data.poll_history, "date_scrutin", as_of), as_of=as_of)

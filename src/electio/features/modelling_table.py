@@ -14,6 +14,10 @@ Features use only what was known before the target ballot:
 Only first rounds of présidentielles, législatives and européennes are used: second rounds
 (two blocs) and the single municipales file are different contests. Targets are présidentielles
 and européennes only (the same offer in every commune); législatives feed the features.
+Rows are units of analysis (``load_election_data``: the commune, or its arrondissements municipaux).
+Rule for estimated unit rows (a commune total split with a reference ballot's shares): never a
+target (no row of the table), a feature only once the cut data hold them (``cut_to_date``: the
+reference ballot is before the as-of date).
 A bloc that did not stand in a ballot has no row in ``v_resultat_bloc_commune``: its share is
 taken as 0, its deviation as undefined (NaN, left to the learners' imputation). A bloc without a
 candidate in one commune only (législatives: each circonscription has its own offer) is a
@@ -116,6 +120,7 @@ def ballot_profile(data: ElectionData, scrutin_id: str) -> pd.DataFrame:
         out[f"T_{o}"] = t_all[:, j]
     out["exprimes"] = exprimes
     out["inscrits"] = rows["inscrits"].to_numpy(float)
+    out["estime"] = rows["estime"].to_numpy(bool) if "estime" in rows.columns else False
     return out
 
 
@@ -234,6 +239,7 @@ def target_rows(data: ElectionData, profiles: dict[str, pd.DataFrame], target: s
     known_profiles = [profiles[s] for s in newest_first["scrutin_id"]]
     seen = np.unique(np.concatenate([p.index.to_numpy() for p in known_profiles]))
     now = profiles[target][profiles[target].index.isin(seen)]  # communes with some history only
+    now = now[~now["estime"]]  # an estimated unit row is never a target (docs/units.md, rule for the model)
     index, departements = now.index, now["code_departement"]
     last = profiles[last_id].reindex(index)
     last_territory = territory_values(profiles[last_id], names, departements)

@@ -1,0 +1,66 @@
+"""Lyon's arrondissements as units of the model (issue 18, item 4) on the real Rhône warehouse:
+the rule for estimated rows, and the other communes unchanged."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from electio.features.election_data import cut_to_date, load_election_data
+from electio.features.modelling_table import build_modelling_table
+from electio.forecasts.targets import latest_rows
+
+pytestmark = pytest.mark.realdata
+
+LYON = "69123"
+ARRONDISSEMENTS = {f"6938{i}" for i in range(1, 10)}
+
+
+@pytest.fixture(scope="module")
+def both(rhone_etl: Path) -> tuple:
+    return load_election_data(rhone_etl, units=False), load_election_data(rhone_etl, units=True)
+
+
+def test_lyon_is_nine_units_and_the_other_communes_are_unchanged(both: tuple) -> None:
+    communes, units = both
+    assert ARRONDISSEMENTS <= set(units.results["code_commune"]) and LYON not in set(units.results["code_commune"])
+    assert f"{LYON}_HA" not in set(units.results["code_commune"])  # hors_arrondissement: out of the model
+    columns = [c for c in communes.results.columns if c not in ("estime", "date_estimation")]
+    keys = ["scrutin_id", "code_commune"]
+    other = communes.results[communes.results["code_commune"] != LYON][columns].sort_values(keys).reset_index(drop=True)
+    same = units.results[~units.results["code_commune"].isin(units.arrondissements)][columns].sort_values(keys).reset_index(drop=True)
+    pd.testing.assert_frame_equal(other, same, check_dtype=False)
+
+
+def test_estimated_rows_are_known_only_after_their_reference_and_never_targets(both: tuple) -> None:
+    _, units = both
+    estimated = units.results[units.results["estime"]]
+    assert not estimated.empty and estimated["date_estimation"].notna().all()
+    for as_of in ("2019-06-01", "2022-03-10", "2024-05-15"):
+        cut = cut_to_date(units, pd.Timestamp(as_of))
+        assert (cut.results.loc[cut.results["estime"], "date_estimation"] < pd.Timestamp(as_of)).all()
+        table = build_modelling_table(cut)
+        rows = table.merge(cut.results[["scrutin_id", "code_commune", "estime"]], on=["scrutin_id", "code_commune"])
+        assert len(rows) == len(table) and not rows["estime"].any()
+    # euro2019 of Lyon is estimated from euro2024: no arrondissement is a euro2019 target
+    table = build_modelling_table(units)
+    assert not set(table.loc[table["scrutin_id"] == "euro2019_t1", "code_commune"]) & ARRONDISSEMENTS
+    assert ARRONDISSEMENTS <= set(table.loc[table["scrutin_id"] == "pres2022_t1", "code_commune"])
+
+
+def test_forecast_target_keeps_units_whose_latest_ballot_is_not_yet_known(both: tuple) -> None:
+    _, units = both
+    cut = cut_to_date(units, pd.Timestamp("2022-03-10"))  # euro2019 of Lyon: estimated from 2024, unknown then
+    latest = latest_rows(cut)
+    assert ARRONDISSEMENTS <= set(latest["code_commune"]) and not latest["estime"].any()
+    assert set(latest.loc[latest["code_commune"].isin(ARRONDISSEMENTS), "scrutin_id"]) == {"pres2017_t1"}
+
+
+def test_arrondissement_indicators_inherit_the_city_where_not_published(both: tuple) -> None:
+    communes, units = both
+    city = communes.indicators[communes.indicators["code_commune"] == LYON]
+    first = units.indicators[units.indicators["code_commune"] == "69381"]
+    assert set(city["indicateur"]) <= set(first["indicateur"])
+    assert LYON not in set(units.indicators["code_commune"])
