@@ -64,3 +64,19 @@ def test_arrondissement_indicators_inherit_the_city_where_not_published(both: tu
     first = units.indicators[units.indicators["code_commune"] == "69381"]
     assert set(city["indicateur"]) <= set(first["indicateur"])
     assert LYON not in set(units.indicators["code_commune"])
+    assert communes.arrondissements == {LYON} and units.arrondissements == ARRONDISSEMENTS | {f"{LYON}_HA"}
+
+
+def test_indicators_published_by_arrondissement_are_kept_and_gaps_stated(rhone_etl: Path) -> None:
+    import duckdb
+
+    with duckdb.connect(str(rhone_etl), read_only=True) as con:
+        cover = con.execute("SELECT indicateur, unites_couvertes, unites_attendues, statut FROM couverture_indicateur_unite").df().set_index("indicateur")
+        population = con.execute("SELECT code_unite, valeur FROM fact_indicateur_unite WHERE indicateur = 'population' AND annee = 2018").df()
+        city = con.execute("SELECT valeur FROM fact_indicateur_commune WHERE code_commune = '69123' AND indicateur = 'population' AND annee = 2018").fetchone()[0]
+        rates = con.execute("SELECT count(DISTINCT code_unite) FROM fact_indicateur_unite WHERE indicateur = 'part_cadres' AND annee = 2022").fetchone()[0]
+    assert (cover["unites_attendues"] == 9).all()
+    assert cover.loc["revenu_median", "statut"] == "ok" and cover.loc["part_cadres", "statut"] == "ok" and rates == 9
+    assert (cover.loc[cover["statut"] == "lacune", "unites_couvertes"] == 0).all() and (cover["statut"] == "lacune").any()
+    # the comparateur's arrondissement populations sum to the city's own row
+    assert set(population["code_unite"]) == ARRONDISSEMENTS and population["valeur"].sum() == pytest.approx(city)

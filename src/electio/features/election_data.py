@@ -53,7 +53,8 @@ class ElectionData:
     every ballot, blocs and abstention (see :func:`load_totals`). ``poll_history``: official bloc
     results 1965–2019 published with the polls (scrutin_cible, date_scrutin, code_bloc, part).
     ``as_of``: the cut date (None: everything in the warehouse). ``arrondissements``: the codes of
-    ``results`` that are units below the commune (empty when read by commune).
+    ``results`` that stand for a commune with arrondissements municipaux: its arrondissements, or
+    the commune itself when read by commune (so that both readings score the same other communes).
     """
 
     blocs: tuple[str, ...]
@@ -79,19 +80,23 @@ def _relation_columns(con: duckdb.DuckDBPyConnection, name: str) -> set[str]:
     return {r[0] for r in rows}
 
 
-def load_indicators(con: duckdb.DuckDBPyConnection, availability: Path = AVAILABILITY_CSV) -> pd.DataFrame | None:
+def load_indicators(con: duckdb.DuckDBPyConnection, availability: Path = AVAILABILITY_CSV,
+                    relation: str = "v_indicateur_commune") -> pd.DataFrame | None:
     """Indicator values with their publication date, or None when the warehouse has none.
 
     The date comes from the view's ``date_publication`` column when it has one, else from
     ``referentials/indicateurs_disponibilite.csv`` joined on (source, annee). Values without a
-    publication date are dropped: their availability cannot be proven.
+    publication date are dropped: their availability cannot be proven. ``relation``:
+    ``v_indicateur_unite`` reads the arrondissements' own rows (``code_commune`` = ``code_unite``).
     """
-    if not _has_relation(con, "v_indicateur_commune"):
+    if not _has_relation(con, relation):
         return None
-    columns = _relation_columns(con, "v_indicateur_commune")
+    columns = _relation_columns(con, relation)
     dated = "date_publication" in columns
-    select = "code_commune, indicateur, annee, valeur" + (", date_publication" if dated else ", source")
-    frame = con.execute(f"SELECT {select} FROM v_indicateur_commune WHERE valeur IS NOT NULL").df()
+    code = "code_unite AS code_commune" if "code_unite" in columns else "code_commune"
+    select = f"{code}, indicateur, annee, valeur" + (", date_publication" if dated else ", source")
+    where = " AND code_unite <> code_commune" if "code_unite" in columns else ""
+    frame = con.execute(f"SELECT {select} FROM {relation} WHERE valeur IS NOT NULL{where}").df()
     if not dated:
         if not availability.is_file():
             return None
@@ -204,15 +209,21 @@ def unit_parents(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     return dict(rows)
 
 
-def unit_indicators(indicators: pd.DataFrame | None, parents: dict[str, str]) -> pd.DataFrame | None:
-    """Indicators per unit of analysis: a unit's own value where published (rows keyed by its code),
-    else its commune's (an arrondissement without its own value gets the whole city's)."""
+def unit_indicators(indicators: pd.DataFrame | None, own: pd.DataFrame | None, parents: dict[str, str]) -> pd.DataFrame | None:
+    """Indicators per unit of analysis: an arrondissement's own values of an indicator where its
+    sources publish them (``own``), else every value of its commune (the whole city's) for that
+    indicator — never a mix of the two for one indicator."""
     if indicators is None or not parents:
         return indicators
-    keys = ["code_commune", "indicateur", "annee"]
-    inherited = [indicators[indicators["code_commune"] == parent].assign(code_commune=unit) for unit, parent in parents.items()]
-    frame = pd.concat([indicators, *inherited], ignore_index=True).drop_duplicates(keys, keep="first")
-    return frame[~frame["code_commune"].isin(set(parents.values()))].reset_index(drop=True)
+    own = own if own is not None else indicators.iloc[:0]
+    has_own = set(zip(own["code_commune"], own["indicateur"], strict=True))
+    inherited = []
+    for unit, parent in parents.items():
+        rows = indicators[indicators["code_commune"] == parent]
+        keep = [(unit, i) not in has_own for i in rows["indicateur"]]
+        inherited.append(rows[keep].assign(code_commune=unit))
+    frame = pd.concat([indicators[~indicators["code_commune"].isin(set(parents.values()))], own, *inherited], ignore_index=True)
+    return frame.reset_index(drop=True)
 
 
 def has_units(con: duckdb.DuckDBPyConnection) -> bool:
@@ -239,15 +250,17 @@ def load_election_data(path: Path, territoire: str | None = None, as_of: date | 
         ).df()
         by_unit = units and has_units(con)
         long, participation = _unit_frames(con) if by_unit else _commune_frames(con)
-        parents = unit_parents(con) if by_unit else {}
-        indicators = unit_indicators(load_indicators(con), parents)
+        parents = unit_parents(con)
+        own = load_indicators(con, relation="v_indicateur_unite") if by_unit else None
+        indicators = unit_indicators(load_indicators(con), own, parents if by_unit else {})
         polls, totals, history = load_polls(con), load_totals(con), load_poll_history(con)
         run_territory = con.execute("SELECT territoire FROM etl_run ORDER BY started_at DESC LIMIT 1").fetchone()
     long = long[long["scrutin_id"].isin(ballots["scrutin_id"])]
     participation = participation.assign(estime=participation["estime"].astype(bool),
                                          date_estimation=pd.to_datetime(participation["date_estimation"]))
     data = assemble(blocs, ballots, long, participation, indicators, territoire or (run_territory[0] if run_territory else "69"))
-    data = replace(data, polls=polls, totals=totals, poll_history=history, arrondissements=frozenset(parents))
+    divided = frozenset(parents) if by_unit else frozenset(parents.values())
+    data = replace(data, polls=polls, totals=totals, poll_history=history, arrondissements=divided)
     return data if as_of is None else checked_cut(data, pd.Timestamp(as_of), path)
 
 

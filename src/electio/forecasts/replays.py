@@ -282,7 +282,8 @@ GROUP_METRICS = ("mae", "acc_tete", "brier", "couv80", "couv95")
 
 def group_metrics(prediction: Prediction, full: ElectionData) -> list[tuple]:
     """The main metrics on the arrondissements and on the other communes apart (``<metrique>_<groupe>``,
-    ``classe_taille`` = the group); none when the warehouse is read by commune."""
+    ``classe_taille`` = the group). Read by commune, the group ``arrondissements`` is the city with
+    arrondissements as one row (Lyon), so the other communes are the same set in both readings."""
     if not full.arrondissements:
         return []
     member = prediction.rows["code_commune"].isin(full.arrondissements).to_numpy()
