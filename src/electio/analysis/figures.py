@@ -29,6 +29,8 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 from shapely.geometry.base import BaseGeometry
 from shapely.geometry.polygon import orient
 
+from electio.parse.indicators_common import is_arrondissement
+
 MISSING_COLOUR = "#d9d9d9"
 DPI = 150
 CORRELATION_CMAP = "RdBu_r"
@@ -255,13 +257,21 @@ def name_communes(ax: Axes, labels: list[Label]) -> None:
                     arrowprops={"arrowstyle": "-", "color": "#333333", "lw": 0.5, "shrinkA": 0, "shrinkB": 3} if moved else None)
 
 
+def short_name(name: str) -> str:
+    """Map label of a unit: « Lyon 3e Arrondissement » → « Lyon 3e »."""
+    return name.removesuffix(" Arrondissement")
+
+
 def main_communes(shapes: gpd.GeoDataFrame, count: int = NAMED_COMMUNES) -> pd.DataFrame:
-    """Name and a point inside each of the ``count`` most populous communes (none without a population column)."""
+    """Name and a point inside each of the ``count`` most populous communes, and inside every
+    arrondissement municipal (units of analysis; none without a population column)."""
     if "population" not in shapes or "nom_commune" not in shapes:
         return pd.DataFrame(columns=["name", "x", "y"])
-    top = shapes[shapes.geometry.notna()].nlargest(count, "population")
+    drawn = shapes[shapes.geometry.notna()]
+    below = drawn[is_arrondissement(drawn["code_commune"].astype(str))]
+    top = pd.concat([drawn.drop(below.index).nlargest(count, "population"), below])
     inside = top.geometry.representative_point()
-    return pd.DataFrame({"name": top["nom_commune"].to_numpy(), "x": inside.x.to_numpy(), "y": inside.y.to_numpy()})
+    return pd.DataFrame({"name": top["nom_commune"].map(short_name).to_numpy(), "x": inside.x.to_numpy(), "y": inside.y.to_numpy()})
 
 
 def map_figure(shapes: gpd.GeoDataFrame, layers: list[Layer], title: str, caption: str, without_shape: tuple[str, ...] = ()) -> Figure:
