@@ -144,10 +144,10 @@ def read_data(con: duckdb.DuckDBPyConnection, scrutins: tuple[str, ...] = ()) ->
     data = Data(
         territoire=run[2], run_id=run[0], run_date=run[1], scrutins=ballots,
         blocs=con.sql("SELECT code_bloc, libelle, ordre, couleur FROM dim_bloc ORDER BY ordre").df(),
-        communes=con.sql("SELECT code_commune, nom_commune, code_departement, population FROM dim_commune "
-                         "WHERE type_unite = 'commune' ORDER BY code_commune").df(),
-        results=con.sql("SELECT scrutin_id, code_commune, bloc, voix, exprimes FROM v_resultat_bloc_commune").df(),
-        turnout=con.sql("SELECT scrutin_id, code_commune, inscrits, votants FROM v_participation_commune").df(),
+        communes=con.sql("SELECT code_commune, nom_commune, code_departement, population FROM v_unite_analyse ORDER BY code_commune").df(),
+        # units of analysis (Lyon's arrondissements), measured rows only: an estimated row is no result
+        results=con.sql("SELECT scrutin_id, code_unite AS code_commune, bloc, voix, exprimes FROM v_resultat_bloc_unite WHERE NOT estime").df(),
+        turnout=con.sql("SELECT scrutin_id, code_unite AS code_commune, inscrits, votants FROM v_participation_unite WHERE NOT estime").df(),
         mapping=con.sql("SELECT code_source, code_reference FROM map_commune_cog").df(),
         input_sources=[r[0] for r in con.execute("SELECT DISTINCT source_id FROM etl_input ORDER BY 1").fetchall()],
     )
