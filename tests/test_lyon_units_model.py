@@ -80,3 +80,24 @@ def test_indicators_published_by_arrondissement_are_kept_and_gaps_stated(rhone_e
     assert (cover.loc[cover["statut"] == "lacune", "unites_couvertes"] == 0).all() and (cover["statut"] == "lacune").any()
     # the comparateur's arrondissement populations sum to the city's own row
     assert set(population["code_unite"]) == ARRONDISSEMENTS and population["valeur"].sum() == pytest.approx(city)
+
+
+def test_maps_draw_and_label_every_arrondissement_inside_the_city(rhone_etl: Path) -> None:
+    import duckdb
+
+    from electio.analysis.figures import main_communes, with_units_note
+    from electio.analysis.geometry import commune_shapes, dissolve_to_reference, load_polygons
+
+    with duckdb.connect(str(rhone_etl), read_only=True) as con:
+        units = con.execute("SELECT code_commune, nom_commune, code_departement, population FROM v_unite_analyse").df()
+        mapping = con.execute("SELECT code_source, code_reference FROM map_commune_cog").df()
+    shapes, cover, _ = commune_shapes(units, mapping)
+    assert cover.complete
+    cells = shapes[shapes["code_commune"].isin(ARRONDISSEMENTS)]
+    city = dissolve_to_reference(load_polygons(["69"])[0], mapping)[0].set_index("code_commune").to_crs(cells.crs).geometry[LYON]
+    assert len(cells) == 9 and cells.geometry.notna().all()
+    assert cells.union_all().symmetric_difference(city).area < 1e-6 * city.area  # they tile the city
+    assert cells.area.sum() == pytest.approx(city.area, rel=1e-6)  # without overlaps
+    names = set(main_communes(shapes.merge(units[["code_commune", "population"]], on="code_commune"))["name"])
+    assert {f"Lyon {n}" for n in ("1er", "2e", "9e")} <= names
+    assert "contours approchés" in with_units_note("Carte.", shapes)

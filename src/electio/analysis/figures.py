@@ -262,6 +262,14 @@ def short_name(name: str) -> str:
     return name.removesuffix(" Arrondissement")
 
 
+APPROXIMATE_NOTE = "Arrondissements municipaux : contours approchés (cellules autour de leur centre IGN), pas leurs limites légales."
+
+
+def with_units_note(caption: str, shapes: gpd.GeoDataFrame) -> str:
+    """The caption, plus a note when the map draws arrondissements municipaux (approximate shapes)."""
+    return f"{caption} {APPROXIMATE_NOTE}" if is_arrondissement(shapes["code_commune"].astype(str)).any() else caption
+
+
 def main_communes(shapes: gpd.GeoDataFrame, count: int = NAMED_COMMUNES) -> pd.DataFrame:
     """Name and a point inside each of the ``count`` most populous communes, and inside every
     arrondissement municipal (units of analysis; none without a population column)."""
@@ -295,7 +303,7 @@ def map_figure(shapes: gpd.GeoDataFrame, layers: list[Layer], title: str, captio
     if without_shape:
         label = f"Sans contour, non dessinées : {', '.join(without_shape)}"
         fig.legend(handles=[Patch(facecolor="white", edgecolor="red", label=label)], loc="outside lower right", fontsize=8)
-    return finish_figure(fig, title, caption)
+    return finish_figure(fig, title, with_units_note(caption, drawn))
 
 
 def histogram_figure(layers: list[Layer], title: str, caption: str) -> Figure:
@@ -494,7 +502,7 @@ def map_html(shapes: gpd.GeoDataFrame, layers: list[Layer], title: str, caption:
     fig.update_layout(updatemenus=dropdown_menu([layer.title for layer in layers], args), hoverlabel={"namelength": -1})
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False, scaleanchor="x")
-    return html_page_layout(fig, f"{title}<br><sub>{layers[0].title}</sub>", caption, 820)
+    return html_page_layout(fig, f"{title}<br><sub>{layers[0].title}</sub>", with_units_note(caption, drawn), 820)
 
 
 def heatmap_html(matrix: pd.DataFrame, hover: pd.DataFrame, title: str, caption: str) -> go.Figure:
