@@ -3,6 +3,7 @@ the rule for estimated rows, and the other communes unchanged."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -52,10 +53,14 @@ def test_estimated_rows_are_known_only_after_their_reference_and_never_targets(b
 
 def test_forecast_target_keeps_units_whose_latest_ballot_is_not_yet_known(both: tuple) -> None:
     _, units = both
-    cut = cut_to_date(units, pd.Timestamp("2022-03-10"))  # euro2019 of Lyon: estimated from 2024, unknown then
-    latest = latest_rows(cut)
+    cut = cut_to_date(units, pd.Timestamp("2022-03-10"))
+    gone = (cut.results["scrutin_id"] == "euro2019_t1") & cut.results["code_commune"].isin(ARRONDISSEMENTS)
+    latest = latest_rows(replace(cut, results=cut.results[~gone]))  # a unit absent from the latest ballot
     assert ARRONDISSEMENTS <= set(latest["code_commune"]) and not latest["estime"].any()
-    assert set(latest.loc[latest["code_commune"].isin(ARRONDISSEMENTS), "scrutin_id"]) == {"pres2017_t1"}
+    kept = cut.results[~gone & cut.results["code_commune"].isin(ARRONDISSEMENTS)].merge(cut.ballots[["scrutin_id", "date_scrutin"]])
+    newest = kept.loc[kept["date_scrutin"] == kept["date_scrutin"].max(), "scrutin_id"].iloc[0]
+    assert newest != "euro2019_t1"
+    assert set(latest.loc[latest["code_commune"].isin(ARRONDISSEMENTS), "scrutin_id"]) == {newest}
 
 
 def test_arrondissement_indicators_inherit_the_city_where_not_published(both: tuple) -> None:
@@ -101,3 +106,23 @@ def test_maps_draw_and_label_every_arrondissement_inside_the_city(rhone_etl: Pat
     names = set(main_communes(shapes.merge(units[["code_commune", "population"]], on="code_commune"))["name"])
     assert {f"Lyon {n}" for n in ("1er", "2e", "9e")} <= names
     assert "contours approchés" in with_units_note("Carte.", shapes)
+
+
+def test_rows_estimated_from_a_later_ballot_are_rebuilt_from_what_was_known(both: tuple) -> None:
+    _, units = both
+    cut = cut_to_date(units, pd.Timestamp("2024-05-15"))  # euro2019 of Lyon: the ETL split it with euro2024
+    rows = cut.results[(cut.results["scrutin_id"] == "euro2019_t1") & cut.results["code_commune"].isin(ARRONDISSEMENTS)]
+    assert len(rows) == 9 and rows["estime"].all() and (rows["date_estimation"] < pd.Timestamp("2024-05-15")).all()
+    city = units.cities[units.cities["scrutin_id"] == "euro2019_t1"].iloc[0]
+    voix = [c for c in rows.columns if c.startswith("voix_")]
+    for column in ["inscrits", "votants", "exprimes", *voix]:
+        assert rows[column].sum() == pytest.approx(0 if pd.isna(city[column]) else city[column]), column
+    full = units.results[(units.results["scrutin_id"] == "euro2019_t1") & units.results["code_commune"].isin(ARRONDISSEMENTS)]
+    assert not rows.set_index("code_commune")["voix_gauche"].round().equals(full.set_index("code_commune")["voix_gauche"].astype(float))
+
+
+def test_backtest_features_never_use_a_split_dated_after_the_target(both: tuple) -> None:
+    _, units = both
+    table = build_modelling_table(units)
+    # pres2012 and euro2014 of Lyon are split with 2017 and 2024 shares: unknown before pres2017
+    assert not set(table.loc[table["scrutin_id"] == "pres2017_t1", "code_commune"]) & ARRONDISSEMENTS

@@ -32,6 +32,7 @@ import pandas as pd
 
 from electio import config
 from electio.errors import ElectioError
+from electio.features.unit_estimates import reestimate
 
 BALLOT_TYPES: tuple[str, ...] = ("presidentielle", "legislatives", "europeennes")
 AVAILABILITY_CSV = config.REFERENTIALS_DIR / "indicateurs_disponibilite.csv"
@@ -55,6 +56,8 @@ class ElectionData:
     ``as_of``: the cut date (None: everything in the warehouse). ``arrondissements``: the codes of
     ``results`` that stand for a commune with arrondissements municipaux: its arrondissements, or
     the commune itself when read by commune (so that both readings score the same other communes).
+    ``cities``: the city-level rows (``results`` layout) of the communes read by arrondissement, and
+    ``parents`` the (arrondissement, city) pairs: :func:`cut_to_date` re-estimates from them.
     """
 
     blocs: tuple[str, ...]
@@ -67,6 +70,8 @@ class ElectionData:
     poll_history: pd.DataFrame | None = None
     as_of: pd.Timestamp | None = None
     arrondissements: frozenset[str] = frozenset()
+    cities: pd.DataFrame | None = None
+    parents: tuple[tuple[str, str], ...] = ()
 
 
 # ─── Reading ─────────────────────────────────────────────────────────────────────────────
@@ -250,6 +255,7 @@ def load_election_data(path: Path, territoire: str | None = None, as_of: date | 
         ).df()
         by_unit = units and has_units(con)
         long, participation = _unit_frames(con) if by_unit else _commune_frames(con)
+        city_frames = _commune_frames(con) if by_unit else None
         parents = unit_parents(con)
         own = load_indicators(con, relation="v_indicateur_unite") if by_unit else None
         indicators = unit_indicators(load_indicators(con), own, parents if by_unit else {})
@@ -260,7 +266,13 @@ def load_election_data(path: Path, territoire: str | None = None, as_of: date | 
                                          date_estimation=pd.to_datetime(participation["date_estimation"]))
     data = assemble(blocs, ballots, long, participation, indicators, territoire or (run_territory[0] if run_territory else "69"))
     divided = frozenset(parents) if by_unit else frozenset(parents.values())
-    data = replace(data, polls=polls, totals=totals, poll_history=history, arrondissements=divided)
+    cities = None
+    if by_unit:
+        city_long, city_part = city_frames
+        city_long = city_long[city_long["code_commune"].isin(set(parents.values()))]
+        cities = assemble(blocs, ballots, city_long, city_part.assign(date_estimation=pd.NaT), None).results
+    data = replace(data, polls=polls, totals=totals, poll_history=history, arrondissements=divided, cities=cities,
+                   parents=tuple(sorted(parents.items())))
     return data if as_of is None else checked_cut(data, pd.Timestamp(as_of), path)
 
 
@@ -306,6 +318,9 @@ def cut_to_date(data: ElectionData, as_of: pd.Timestamp) -> ElectionData:
     results = data.results[data.results["scrutin_id"].isin(ballots["scrutin_id"])]
     if "date_estimation" in results.columns:  # an estimated unit row is known once its reference ballot is
         results = results[~(results["date_estimation"] >= as_of)]
+        if data.cities is not None:  # ... else re-estimated from the ballots measured before the date
+            cities = data.cities[data.cities["scrutin_id"].isin(ballots["scrutin_id"])]
+            results = pd.concat([results, reestimate(results, cities, ballots, dict(data.parents))], ignore_index=True)
     results = results.reset_index(drop=True)
     return replace(data, ballots=ballots, results=results, indicators=_before(data.indicators, "date_publication", as_of),
                    polls=_before(data.polls, "date_connue", as_of), totals=_before(data.totals, "date_scrutin", as_of),

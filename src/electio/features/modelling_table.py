@@ -121,6 +121,7 @@ def ballot_profile(data: ElectionData, scrutin_id: str) -> pd.DataFrame:
     out["exprimes"] = exprimes
     out["inscrits"] = rows["inscrits"].to_numpy(float)
     out["estime"] = rows["estime"].to_numpy(bool) if "estime" in rows.columns else False
+    out["date_estimation"] = rows["date_estimation"].to_numpy() if "date_estimation" in rows.columns else pd.NaT
     return out
 
 
@@ -224,6 +225,12 @@ def _previous_territory(profiles: Sequence[pd.DataFrame], names: Sequence[str], 
     return out
 
 
+def known_rows(profile: pd.DataFrame, informed: pd.Timestamp) -> pd.DataFrame:
+    """A ballot's profile without the estimated unit rows whose reference ballot is not before ``informed``
+    (the split uses that ballot's results: unknown on the information date)."""
+    return profile[~(pd.to_datetime(profile["date_estimation"]) >= informed)]
+
+
 def target_rows(data: ElectionData, profiles: dict[str, pd.DataFrame], target: str, horizon: int | None = None) -> pd.DataFrame:
     """Rows of one target ballot: keys, targets (``y_``), auxiliary (``aux_``, ``ref_``) and feature (``f_``) columns."""
     names = outputs(data.blocs)
@@ -233,6 +240,8 @@ def target_rows(data: ElectionData, profiles: dict[str, pd.DataFrame], target: s
         return pd.DataFrame()
     date, kind = meta.loc[target, "date_scrutin"], meta.loc[target, "type_scrutin"]
     newest_first = known.iloc[::-1]
+    informed = information_date(data.ballots, target, horizon)
+    profiles = {s: (p if s == target else known_rows(p, informed)) for s, p in profiles.items()}
     last_id = newest_first["scrutin_id"].iloc[0]
     same_ids = newest_first.loc[newest_first["type_scrutin"] == kind, "scrutin_id"]
     same_id = same_ids.iloc[0] if len(same_ids) else None
