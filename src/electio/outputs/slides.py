@@ -33,15 +33,6 @@ TOP = Inches(1.25)  # below the title
 Box = tuple[float, float, float, float]  # left, top, width, height in inches
 
 
-# ─── Text measurement (every text fits its box) ──────────────────────────────────────────
-
-INSET = 0.1  # inches: python-pptx's default left + right (and top + bottom) text insets
-LINE = 1.2  # line height, in font sizes
-MIN_SCALE = 0.6  # a text is shrunk down to 60 % of its size at most, never cut
-
-
-@lru_cache(maxsize=64)
-
 def split_text(largest: dict) -> str:
     """How the largest commune is counted: by arrondissement when it has some, else as one commune."""
     count = int(largest.get("arrondissements") or 0)
@@ -50,6 +41,15 @@ def split_text(largest: dict) -> str:
                 "(résultats par bureau de vote depuis 2017 ; avant, parts estimées, jamais cibles).")
     return "compte pour une seule commune."
 
+
+# ─── Text measurement (every text fits its box) ──────────────────────────────────────────
+
+INSET = 0.1  # inches: python-pptx's default left + right (and top + bottom) text insets
+LINE = 1.2  # line height, in font sizes
+MIN_SCALE = 0.6  # a text is shrunk down to 60 % of its size at most, never cut
+
+
+@lru_cache(maxsize=64)
 def _font(size: float, bold: bool) -> ImageFont.FreeTypeFont:
     """The deck's font (Liberation Sans, metric-compatible with Arial; matplotlib's DejaVu Sans, wider, otherwise) at ``size`` pt × 10 px."""
     from matplotlib import font_manager
