@@ -156,11 +156,14 @@ def read_data(con: duckdb.DuckDBPyConnection, scrutins: tuple[str, ...] = ()) ->
 
 
 def read_indicators(con: duckdb.DuckDBPyConnection) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
-    """Rows of ``v_indicateur_commune`` and the ``dim_indicateur`` labels; (None, None) while absent."""
+    """Indicator rows per unit of analysis (``v_indicateur_unite``: the communes' rows and the arrondissements'
+    own rows, ``code_commune`` = the unit; else ``v_indicateur_commune``) and the ``dim_indicateur`` labels;
+    (None, None) while absent."""
     if not (has_relation(con, "v_indicateur_commune") and has_relation(con, "dim_indicateur")):
         return None, None
-    return (con.sql("SELECT * FROM v_indicateur_commune").df(),
-            con.sql("SELECT indicateur, libelle, theme, unite FROM dim_indicateur").df())
+    rows = (con.sql("SELECT * EXCLUDE (code_commune) FROM v_indicateur_unite").df().rename(columns={"code_unite": "code_commune"})
+            if has_relation(con, "v_indicateur_unite") else con.sql("SELECT * FROM v_indicateur_commune").df())
+    return rows, con.sql("SELECT indicateur, libelle, theme, unite FROM dim_indicateur").df()
 
 
 def short_publisher(publisher: str) -> str:

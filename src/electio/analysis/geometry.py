@@ -146,7 +146,8 @@ def commune_shapes(communes: pd.DataFrame, mapping: pd.DataFrame) -> tuple[gpd.G
         extra, more = arrondissement_shapes(below, dissolved, mapping)
         dissolved, sources = pd.concat([dissolved, extra], ignore_index=True), [*sources, *more]
     found = coverage(communes, dissolved, unmapped)
-    shapes = communes[["code_commune", "nom_commune"]].merge(dissolved, on="code_commune", how="left")
+    kept = ["code_commune", "nom_commune", *(["population"] if "population" in communes else [])]  # population: map labels
+    shapes = communes[kept].merge(dissolved, on="code_commune", how="left")
     shapes = gpd.GeoDataFrame(shapes, geometry="geometry", crs=SOURCE_CRS).to_crs(PLOT_CRS)
     return shapes, found, sources
 
