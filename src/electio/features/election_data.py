@@ -232,8 +232,9 @@ def unit_indicators(indicators: pd.DataFrame | None, own: pd.DataFrame | None, p
 
 
 def has_units(con: duckdb.DuckDBPyConnection) -> bool:
-    """Whether the warehouse carries units below the commune (``v_participation_unite``)."""
-    return _has_relation(con, "v_participation_unite") and _has_relation(con, "dim_unite")
+    """Whether the warehouse carries the units of analysis (``v_participation_unite`` and a filled ``dim_unite``)."""
+    return (_has_relation(con, "v_participation_unite") and _has_relation(con, "dim_unite")
+            and bool(con.execute("SELECT count(*) FROM dim_unite").fetchone()[0]))
 
 
 def load_election_data(path: Path, territoire: str | None = None, as_of: date | pd.Timestamp | None = None,
