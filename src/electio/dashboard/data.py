@@ -344,7 +344,7 @@ def indicator_latest(path: Path) -> pd.DataFrame:
     that year (share of communes with a value at most as high, %) and the territory median of that year."""
     sql = """
         WITH v AS (
-            SELECT i.code_commune, i.indicateur, i.annee, i.valeur,
+            SELECT i.code_unite AS code_commune, i.indicateur, i.annee, i.valeur,
                    100 * CUME_DIST() OVER (PARTITION BY i.indicateur, i.annee ORDER BY i.valeur) AS centile
             FROM v_indicateur_unite i JOIN v_unite_analyse c ON c.code_commune = i.code_unite
             WHERE i.valeur IS NOT NULL
