@@ -322,7 +322,7 @@ def slide_mcd(deck: Presentation, ctx: dict, n: int) -> None:
                       f"depuis le DDL, donc toujours à jour ; chaque table et colonne porte un commentaire, repris dans le dictionnaire de données.", n)
     picture(slide, figure_path(ctx, "mcd"), (0.5, 1.3, 6.0, 5.6))
     rows = [(r["table_name"], r["famille"], entier(r["lignes"])) for r in facts]
-    table(slide, ["Table", "Rôle", "Lignes"], rows, (6.9, 1.4, 5.9, 0.36 * (len(rows) + 1)), 11, (2.6, 1.2, 1.1))
+    table(slide, ["Table", "Rôle", "Lignes"], rows, (6.9, 1.4, 5.9, min(0.36 * (len(rows) + 1), 5.5)), 11, (2.6, 1.2, 1.1))  # on the slide
 
 
 def slide_quality(deck: Presentation, ctx: dict, n: int) -> None:
