@@ -330,7 +330,7 @@ def test_explore_writes_figures_that_open(explored: tuple[Path, str]) -> None:
     for page in folder.glob("*.html"):
         assert "plotly-graph-div" in page.read_text(encoding="utf-8"), page.name
     assert (folder / "plotly.min.js").is_file()
-    assert "Contours : 266/266 communes couvertes" in " ".join(output.split())
+    assert "Contours : 274/274 communes couvertes" in " ".join(output.split())  # 265 communes + Lyon's 9 arrondissements
     if (folder / "correlations.csv").is_file():  # indicators loaded by the ETL
         assert {"correlations_pres2022_t1.png", "nuages_pres2022_t1.png", "carte_indicateurs.html"} <= {p.name for p in folder.iterdir()}
         assert "corrélation n'est pas une causalité" in " ".join(output.split())

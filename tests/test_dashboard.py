@@ -77,7 +77,7 @@ def test_forecast_slices_split_communes_and_territory(warehouse: Path) -> None:
     pd.testing.assert_series_equal(total.sort_index(), expected.sort_index(), check_names=False)
     communes = data.commune_forecasts(warehouse, key)
     assert TERRITORY not in set(communes["code_commune"])
-    assert communes["code_commune"].nunique() == len(data.communes(warehouse)) == 266
+    assert communes["code_commune"].nunique() == len(data.communes(warehouse)) == 274  # units: 265 communes + Lyon's 9 arrondissements
     shares = communes[communes["bloc"] != "abstention"].groupby("code_commune")["moyenne"].sum()
     assert np.allclose(shares, 1.0, atol=1e-6)
 
@@ -189,7 +189,7 @@ def test_scenarios_use_the_stored_rows_or_the_forecast_engine(warehouse: Path) -
     assert after == pytest.approx(before + 0.015, abs=1e-9)
     communes = swung[(swung["code_commune"] != TERRITORY) & (swung["bloc"] != "abstention")]
     assert np.allclose(communes.groupby("code_commune")["moyenne"].sum(), 1.0, atol=1e-6)
-    assert communes["code_commune"].nunique() == 266
+    assert communes["code_commune"].nunique() == 274  # units of analysis
 
 
 def test_every_page_renders(warehouse: Path) -> None:

@@ -206,7 +206,7 @@ def test_backtest_2022_on_the_rhone(rhone_etl: Path) -> None:
     model, swing = rows.loc["transferts"], rows.loc["swing_uniforme"]
     print(f"\npres2022_t2 Rhône : transferts MAE {model.mae_points:.2f} pts, vainqueur {model.precision_vainqueur:.3f}, "
           f"couverture 80 % {model.couverture_80:.3f} ; swing uniforme MAE {swing.mae_points:.2f}, vainqueur {swing.precision_vainqueur:.3f}")
-    assert model.communes == 266 and "pres2022_t2" not in model.analogues and "pres2017_t2" in model.analogues
+    assert model.communes == 265 and "pres2022_t2" not in model.analogues and "pres2017_t2" in model.analogues  # pres2022_t2 of Lyon is estimated: its arrondissements are not scored
     assert 0 <= model.precision_vainqueur <= 1 and 0 <= model.couverture_80 <= 1 and np.isfinite(model.mae_points)
     assert np.isfinite(swing.mae_points) and np.isnan(swing.couverture_80)
 

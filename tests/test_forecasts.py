@@ -269,7 +269,7 @@ def test_forecast_tables_are_consistent(forecast_run) -> None:
     horizons = facts.groupby("scrutin_cible")["horizon_ans"].first()
     assert all(horizons[t.scrutin_cible] == t.horizon_ans for t in expected)
     assert "scénario « Tendance »" in output and "Présidentielle" in output and "Extrême droite" in output
-    assert facts["code_commune"].nunique() == 267 and "69" in set(facts["code_commune"])
+    assert facts["code_commune"].nunique() == 275 and "69" in set(facts["code_commune"])  # 274 units (Lyon as 9 arrondissements) + the territory
     blocs = facts[facts["bloc"] != "abstention"]
     np.testing.assert_allclose(blocs.groupby(["scenario", "scrutin_cible", "code_commune"])["moyenne"].sum(), 1.0, atol=1e-9)
     np.testing.assert_allclose(blocs.groupby(["scenario", "scrutin_cible", "code_commune"])["p_tete"].sum(), 1.0, atol=1e-9)
@@ -309,6 +309,7 @@ def test_forecast_files_open(forecast_run) -> None:
     polled = table[table["methode_totaux"] == "sondages"]
     assert (polled["nb_sondages"] > 0).all() and polled["sondage_fin"].notna().all() and (polled["sondage_fin"] < polled["date_reference"]).all()
     assert table["nom_commune"].notna().all() and table["libelle_cible"].notna().all() and table["libelle_bloc"].notna().all()
-    assert table.loc[table["code_commune"] == "69123", "nom_commune"].iloc[0] == "Lyon"
+    assert table.loc[table["code_commune"] == "69383", "nom_commune"].iloc[0] == "Lyon 3e Arrondissement"  # Lyon by arrondissement
+    assert "69123" not in set(table["code_commune"])
     assert table["moyenne_pct"].between(0, 100).all() and table["moyenne_pct"].max() > 1  # percentages, not fractions
     assert "," in first.split(";")[9] and "." not in first.split(";")[9]

@@ -144,10 +144,10 @@ def read_data(con: duckdb.DuckDBPyConnection, scrutins: tuple[str, ...] = ()) ->
     data = Data(
         territoire=run[2], run_id=run[0], run_date=run[1], scrutins=ballots,
         blocs=con.sql("SELECT code_bloc, libelle, ordre, couleur FROM dim_bloc ORDER BY ordre").df(),
-        communes=con.sql("SELECT code_commune, nom_commune, code_departement, population FROM dim_commune "
-                         "WHERE type_unite = 'commune' ORDER BY code_commune").df(),
-        results=con.sql("SELECT scrutin_id, code_commune, bloc, voix, exprimes FROM v_resultat_bloc_commune").df(),
-        turnout=con.sql("SELECT scrutin_id, code_commune, inscrits, votants FROM v_participation_commune").df(),
+        communes=con.sql("SELECT code_commune, nom_commune, code_departement, population FROM v_unite_analyse ORDER BY code_commune").df(),
+        # units of analysis (Lyon's arrondissements), measured rows only: an estimated row is no result
+        results=con.sql("SELECT scrutin_id, code_unite AS code_commune, bloc, voix, exprimes FROM v_resultat_bloc_unite WHERE NOT estime").df(),
+        turnout=con.sql("SELECT scrutin_id, code_unite AS code_commune, inscrits, votants FROM v_participation_unite WHERE NOT estime").df(),
         mapping=con.sql("SELECT code_source, code_reference FROM map_commune_cog").df(),
         input_sources=[r[0] for r in con.execute("SELECT DISTINCT source_id FROM etl_input ORDER BY 1").fetchall()],
     )
@@ -156,11 +156,14 @@ def read_data(con: duckdb.DuckDBPyConnection, scrutins: tuple[str, ...] = ()) ->
 
 
 def read_indicators(con: duckdb.DuckDBPyConnection) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
-    """Rows of ``v_indicateur_commune`` and the ``dim_indicateur`` labels; (None, None) while absent."""
+    """Indicator rows per unit of analysis (``v_indicateur_unite``: the communes' rows and the arrondissements'
+    own rows, ``code_commune`` = the unit; else ``v_indicateur_commune``) and the ``dim_indicateur`` labels;
+    (None, None) while absent."""
     if not (has_relation(con, "v_indicateur_commune") and has_relation(con, "dim_indicateur")):
         return None, None
-    return (con.sql("SELECT * FROM v_indicateur_commune").df(),
-            con.sql("SELECT indicateur, libelle, theme, unite FROM dim_indicateur").df())
+    rows = (con.sql("SELECT * EXCLUDE (code_commune) FROM v_indicateur_unite").df().rename(columns={"code_unite": "code_commune"})
+            if has_relation(con, "v_indicateur_unite") else con.sql("SELECT * FROM v_indicateur_commune").df())
+    return rows, con.sql("SELECT indicateur, libelle, theme, unite FROM dim_indicateur").df()
 
 
 def short_publisher(publisher: str) -> str:

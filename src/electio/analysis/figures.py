@@ -30,6 +30,8 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 from shapely.geometry.base import BaseGeometry
 from shapely.geometry.polygon import orient
 
+from electio.parse.indicators_common import is_arrondissement
+
 MISSING_COLOUR = "#d9d9d9"
 DPI = 150
 CORRELATION_CMAP = "RdBu_r"
@@ -256,13 +258,29 @@ def name_communes(ax: Axes, labels: list[Label]) -> None:
                     arrowprops={"arrowstyle": "-", "color": "#333333", "lw": 0.5, "shrinkA": 0, "shrinkB": 3} if moved else None)
 
 
+def short_name(name: str) -> str:
+    """Map label of a unit: « Lyon 3e Arrondissement » → « Lyon 3e »."""
+    return name.removesuffix(" Arrondissement")
+
+
+APPROXIMATE_NOTE = "Arrondissements municipaux : contours approchés (cellules autour de leur centre IGN), pas leurs limites légales."
+
+
+def with_units_note(caption: str, shapes: gpd.GeoDataFrame) -> str:
+    """The caption, plus a note when the map draws arrondissements municipaux (approximate shapes)."""
+    return f"{caption} {APPROXIMATE_NOTE}" if is_arrondissement(shapes["code_commune"].astype(str)).any() else caption
+
+
 def main_communes(shapes: gpd.GeoDataFrame, count: int = NAMED_COMMUNES) -> pd.DataFrame:
-    """Name and a point inside each of the ``count`` most populous communes (none without a population column)."""
+    """Name and a point inside each of the ``count`` most populous communes, and inside every
+    arrondissement municipal (units of analysis; none without a population column)."""
     if "population" not in shapes or "nom_commune" not in shapes:
         return pd.DataFrame(columns=["name", "x", "y"])
-    top = shapes[shapes.geometry.notna()].nlargest(count, "population")
+    drawn = shapes[shapes.geometry.notna()]
+    below = drawn[is_arrondissement(drawn["code_commune"].astype(str))]
+    top = pd.concat([drawn.drop(below.index).nlargest(count, "population"), below])
     inside = top.geometry.representative_point()
-    return pd.DataFrame({"name": top["nom_commune"].to_numpy(), "x": inside.x.to_numpy(), "y": inside.y.to_numpy()})
+    return pd.DataFrame({"name": top["nom_commune"].map(short_name).to_numpy(), "x": inside.x.to_numpy(), "y": inside.y.to_numpy()})
 
 
 def map_figure(shapes: gpd.GeoDataFrame, layers: list[Layer], title: str, caption: str, without_shape: tuple[str, ...] = ()) -> Figure:
@@ -286,7 +304,7 @@ def map_figure(shapes: gpd.GeoDataFrame, layers: list[Layer], title: str, captio
     if without_shape:
         label = f"Sans contour, non dessinées : {', '.join(without_shape)}"
         fig.legend(handles=[Patch(facecolor="white", edgecolor="red", label=label)], loc="outside lower right", fontsize=8)
-    return finish_figure(fig, title, caption)
+    return finish_figure(fig, title, with_units_note(caption, drawn))
 
 
 def histogram_figure(layers: list[Layer], title: str, caption: str) -> Figure:
@@ -485,7 +503,7 @@ def map_html(shapes: gpd.GeoDataFrame, layers: list[Layer], title: str, caption:
     fig.update_layout(updatemenus=dropdown_menu([layer.title for layer in layers], args), hoverlabel={"namelength": -1})
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False, scaleanchor="x")
-    return html_page_layout(fig, f"{title}<br><sub>{layers[0].title}</sub>", caption, 820)
+    return html_page_layout(fig, f"{title}<br><sub>{layers[0].title}</sub>", with_units_note(caption, drawn), 820)
 
 
 def heatmap_html(matrix: pd.DataFrame, hover: pd.DataFrame, title: str, caption: str) -> go.Figure:

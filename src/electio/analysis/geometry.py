@@ -15,10 +15,12 @@ from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
+import shapely
 
 from electio.catalogue import Source, get_source
 from electio.fetch import fetch
 
+CENTRES_SOURCE = "communes_attributes__datas_fun_communes"
 SOURCE_CRS = "EPSG:4326"
 PLOT_CRS = "EPSG:2154"  # Lambert-93, the French metropolitan projection (areas in m²)
 
@@ -96,16 +98,56 @@ def coverage(communes: pd.DataFrame, shapes: gpd.GeoDataFrame, unmapped: list[st
     )
 
 
+def arrondissement_centres(codes: list[str]) -> tuple[pd.DataFrame, Source]:
+    """IGN centre (lon, lat) of each arrondissement municipal of ``codes`` (COG 2024 attributes file)."""
+    source = get_source(CENTRES_SOURCE)
+    table = pd.read_csv(fetch(source).path, dtype={"insee_com": str}, usecols=["insee_com", "commune_type", "lat", "lng"])
+    table = table[(table["commune_type"] == "ARM") & table["insee_com"].isin(codes)]
+    return table.rename(columns={"insee_com": "code_commune"})[["code_commune", "lng", "lat"]], source
+
+
+def arrondissement_shapes(codes: list[str], dissolved: gpd.GeoDataFrame, mapping: pd.DataFrame) -> tuple[gpd.GeoDataFrame, list[Source]]:
+    """APPROXIMATE shapes of arrondissements municipaux (the mirror has no arrondissement boundaries):
+    the Voronoi cells of their IGN centres, clipped to the parent commune's polygon. Good enough to
+    place and colour each arrondissement on a map; not their legal boundaries."""
+    parents = mapping[mapping["code_source"].isin(codes)].set_index("code_source")["code_reference"]
+    if parents.empty:
+        return gpd.GeoDataFrame({"code_commune": [], "geometry": []}, geometry="geometry", crs=SOURCE_CRS), []
+    centres, source = arrondissement_centres(list(parents.index))
+    points = gpd.GeoDataFrame(centres, geometry=gpd.points_from_xy(centres["lng"], centres["lat"]), crs=SOURCE_CRS).to_crs(PLOT_CRS)
+    outlines = dissolved.set_index("code_commune").geometry.to_crs(PLOT_CRS)
+    rows = []
+    for parent, group in points.groupby(points["code_commune"].map(parents)):
+        if parent not in outlines.index:
+            continue
+        outline = outlines.loc[parent]
+        cells = shapely.voronoi_polygons(shapely.MultiPoint(list(group.geometry)), extend_to=outline)
+        for cell in shapely.get_parts(cells):
+            owner = group[group.geometry.within(cell)]
+            if len(owner):
+                rows.append({"code_commune": owner["code_commune"].iloc[0], "geometry": cell.intersection(outline)})
+    shapes = gpd.GeoDataFrame(rows, geometry="geometry", crs=PLOT_CRS).to_crs(SOURCE_CRS) if rows else \
+        gpd.GeoDataFrame({"code_commune": [], "geometry": []}, geometry="geometry", crs=SOURCE_CRS)
+    return shapes, [source]
+
+
 def commune_shapes(communes: pd.DataFrame, mapping: pd.DataFrame) -> tuple[gpd.GeoDataFrame, Coverage, list[Source]]:
-    """Shapes of every commune of ``communes`` (one row each, geometry None when missing), in Lambert-93.
+    """Shapes of every unit of ``communes`` (one row each, geometry None when missing), in Lambert-93.
 
     ``communes`` needs ``code_commune, nom_commune, code_departement``; polygons outside it are dropped.
+    An arrondissement municipal (a unit of analysis below the commune) gets an approximate shape
+    (:func:`arrondissement_shapes`).
     """
     departements = sorted(communes["code_departement"].unique())
     polygons, sources = load_polygons(departements)
     dissolved, unmapped = dissolve_to_reference(polygons, mapping)
+    below = sorted(set(communes["code_commune"]) - set(dissolved["code_commune"]))
+    if below:
+        extra, more = arrondissement_shapes(below, dissolved, mapping)
+        dissolved, sources = pd.concat([dissolved, extra], ignore_index=True), [*sources, *more]
     found = coverage(communes, dissolved, unmapped)
-    shapes = communes[["code_commune", "nom_commune"]].merge(dissolved, on="code_commune", how="left")
+    kept = ["code_commune", "nom_commune", *(["population"] if "population" in communes else [])]  # population: map labels
+    shapes = communes[kept].merge(dissolved, on="code_commune", how="left")
     shapes = gpd.GeoDataFrame(shapes, geometry="geometry", crs=SOURCE_CRS).to_crs(PLOT_CRS)
     return shapes, found, sources
 

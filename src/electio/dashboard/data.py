@@ -113,9 +113,8 @@ def bloc_colours(path: Path) -> dict[str, str]:
 
 @lru_cache(maxsize=8)
 def communes(path: Path) -> pd.DataFrame:
-    """Real communes of the territory (no unit for votes abroad), sorted by name."""
-    return query(path, "SELECT code_commune, nom_commune, population FROM dim_commune "
-                       "WHERE type_unite = 'commune' ORDER BY nom_commune, code_commune")
+    """Units of analysis of the territory (communes, and Lyon's arrondissements instead of Lyon), sorted by name."""
+    return query(path, "SELECT code_commune, nom_commune, population FROM v_unite_analyse ORDER BY nom_commune, code_commune")
 
 
 def commune_name(path: Path, code: str) -> str:
@@ -151,7 +150,7 @@ def outlines(path: Path) -> dict | None:
     from electio.analysis.geometry import SOURCE_CRS, commune_shapes
 
     try:
-        rows = query(path, "SELECT code_commune, nom_commune, code_departement FROM dim_commune WHERE type_unite = 'commune'")
+        rows = query(path, "SELECT code_commune, nom_commune, code_departement FROM v_unite_analyse")
         mapping = query(path, "SELECT code_source, code_reference FROM map_commune_cog")
         shapes, _, _ = commune_shapes(rows, mapping)
     except (ElectioError, OSError, KeyError):
@@ -190,13 +189,15 @@ def outlines_url(path: Path) -> str | dict:
 
 @lru_cache(maxsize=8)
 def history(path: Path) -> pd.DataFrame:
-    """Bloc shares of every commune at every first round (and the territory total, its code)."""
+    """Bloc shares of every unit of analysis at every first round (and the territory total, its code);
+    an arrondissement only at the ballots measured by bureau (estimated rows are no result)."""
     code, _ = territory(path)
     sql = """
         WITH r AS (
-            SELECT v.scrutin_id, v.code_commune, v.bloc, v.voix, v.exprimes
-            FROM v_resultat_bloc_commune v JOIN dim_scrutin s USING (scrutin_id)
-            WHERE s.tour = 1 AND s.type_scrutin IN ('presidentielle', 'europeennes', 'legislatives')
+            SELECT v.scrutin_id, v.code_unite AS code_commune, v.bloc, v.voix, v.exprimes
+            FROM v_resultat_bloc_unite v JOIN dim_scrutin s USING (scrutin_id)
+            WHERE s.tour = 1 AND s.type_scrutin IN ('presidentielle', 'europeennes', 'legislatives') AND NOT v.estime
+              AND v.type_unite IN ('commune', 'arrondissement')
         ), t AS (
             SELECT scrutin_id, ? AS code_commune, bloc, SUM(voix) AS voix, SUM(exprimes) AS exprimes FROM r GROUP BY ALL
         )
@@ -343,10 +344,10 @@ def indicator_latest(path: Path) -> pd.DataFrame:
     that year (share of communes with a value at most as high, %) and the territory median of that year."""
     sql = """
         WITH v AS (
-            SELECT i.code_commune, i.indicateur, i.annee, i.valeur,
+            SELECT i.code_unite AS code_commune, i.indicateur, i.annee, i.valeur,
                    100 * CUME_DIST() OVER (PARTITION BY i.indicateur, i.annee ORDER BY i.valeur) AS centile
-            FROM v_indicateur_commune i JOIN dim_commune c USING (code_commune)
-            WHERE c.type_unite = 'commune' AND i.valeur IS NOT NULL
+            FROM v_indicateur_unite i JOIN v_unite_analyse c ON c.code_commune = i.code_unite
+            WHERE i.valeur IS NOT NULL
         ), m AS (
             SELECT indicateur, annee, MEDIAN(valeur) AS mediane, COUNT(*) AS communes FROM v GROUP BY ALL
         ), latest AS (

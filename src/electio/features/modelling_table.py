@@ -14,6 +14,10 @@ Features use only what was known before the target ballot:
 Only first rounds of présidentielles, législatives and européennes are used: second rounds
 (two blocs) and the single municipales file are different contests. Targets are présidentielles
 and européennes only (the same offer in every commune); législatives feed the features.
+Rows are units of analysis (``load_election_data``: the commune, or its arrondissements municipaux).
+Rule for estimated unit rows (a commune total split with a reference ballot's shares): never a
+target (no row of the table), a feature only once the cut data hold them (``cut_to_date``: the
+reference ballot is before the as-of date).
 A bloc that did not stand in a ballot has no row in ``v_resultat_bloc_commune``: its share is
 taken as 0, its deviation as undefined (NaN, left to the learners' imputation). A bloc without a
 candidate in one commune only (législatives: each circonscription has its own offer) is a
@@ -116,6 +120,8 @@ def ballot_profile(data: ElectionData, scrutin_id: str) -> pd.DataFrame:
         out[f"T_{o}"] = t_all[:, j]
     out["exprimes"] = exprimes
     out["inscrits"] = rows["inscrits"].to_numpy(float)
+    out["estime"] = rows["estime"].to_numpy(bool) if "estime" in rows.columns else False
+    out["date_estimation"] = rows["date_estimation"].to_numpy() if "date_estimation" in rows.columns else pd.NaT
     return out
 
 
@@ -260,6 +266,12 @@ def _memo(store: dict, key: tuple, compute):  # noqa: ANN001, ANN202 - tiny memo
     return store[key]
 
 
+def known_rows(profile: pd.DataFrame, informed: pd.Timestamp) -> pd.DataFrame:
+    """A ballot's profile without the estimated unit rows whose reference ballot is not before ``informed``
+    (the split uses that ballot's results: unknown on the information date)."""
+    return profile[~(pd.to_datetime(profile["date_estimation"]) >= informed)]
+
+
 def target_rows(data: ElectionData, profiles: dict[str, pd.DataFrame], target: str, horizon: int | None = None,
                 blends: dict | None = None) -> pd.DataFrame:
     """Rows of one target ballot: keys, targets (``y_``), auxiliary (``aux_``, ``ref_``) and feature (``f_``) columns."""
@@ -270,12 +282,15 @@ def target_rows(data: ElectionData, profiles: dict[str, pd.DataFrame], target: s
         return pd.DataFrame()
     date, kind = meta.loc[target, "date_scrutin"], meta.loc[target, "type_scrutin"]
     newest_first = known.iloc[::-1]
+    informed = information_date(data.ballots, target, horizon)
+    profiles = {s: (p if s == target else known_rows(p, informed)) for s, p in profiles.items()}
     last_id = newest_first["scrutin_id"].iloc[0]
     same_ids = newest_first.loc[newest_first["type_scrutin"] == kind, "scrutin_id"]
     same_id = same_ids.iloc[0] if len(same_ids) else None
     known_profiles = [profiles[s] for s in newest_first["scrutin_id"]]
     seen = np.unique(np.concatenate([p.index.to_numpy() for p in known_profiles]))
     now = profiles[target][profiles[target].index.isin(seen)]  # communes with some history only
+    now = now[~now["estime"]]  # an estimated unit row is never a target (docs/units.md, rule for the model)
     index, departements = now.index, now["code_departement"]
     last = profiles[last_id].reindex(index)
     last_territory = territory_values(profiles[last_id], names, departements)

@@ -85,14 +85,17 @@ def load_duel_inputs(path: Path, as_of: pd.Timestamp | None = None) -> DuelInput
     data = load_election_data(path, as_of=as_of)
     with connect(path) as con:
         ballots = con.execute("SELECT scrutin_id, tour, date_scrutin FROM dim_scrutin WHERE type_scrutin = 'presidentielle' ORDER BY date_scrutin").df()
+        # Second rounds per unit of analysis, like the first rounds of ``data``; an estimated
+        # arrondissement row (a city total split with a reference ballot's shares) is never used.
         long = con.execute(
-            """SELECT r.scrutin_id, r.code_commune, r.bloc, sum(r.voix) AS voix FROM v_resultat_bloc_commune r
-               JOIN dim_scrutin s USING (scrutin_id) JOIN dim_commune c USING (code_commune)
-               WHERE s.type_scrutin = 'presidentielle' AND s.tour = 2 AND c.type_unite = 'commune' GROUP BY ALL"""
+            """SELECT r.scrutin_id, r.code_unite AS code_commune, r.bloc, sum(r.voix) AS voix FROM v_resultat_bloc_unite r
+               JOIN dim_scrutin s USING (scrutin_id)
+               WHERE s.type_scrutin = 'presidentielle' AND s.tour = 2 AND r.type_unite IN ('commune', 'arrondissement')
+                 AND NOT r.estime GROUP BY ALL"""
         ).df()
         participation = con.execute(
-            """SELECT p.scrutin_id, p.code_commune, p.inscrits, p.exprimes FROM v_participation_commune p JOIN dim_scrutin s USING (scrutin_id)
-               WHERE s.type_scrutin = 'presidentielle' AND s.tour = 2 AND p.inscrits > 0"""
+            """SELECT p.scrutin_id, p.code_unite AS code_commune, p.inscrits, p.exprimes FROM v_participation_unite p JOIN dim_scrutin s USING (scrutin_id)
+               WHERE s.type_scrutin = 'presidentielle' AND s.tour = 2 AND p.inscrits > 0 AND NOT p.estime"""
         ).df()
         france = con.execute(
             "SELECT scrutin_id, inscrits, votants, exprimes FROM fact_participation_territoire WHERE niveau = 'france'"

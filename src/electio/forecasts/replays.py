@@ -243,8 +243,10 @@ def cached_replay(data: ElectionData, target: Target, case: ReplayCase, learner:
 # ─── Scoring ─────────────────────────────────────────────────────────────────────────────
 
 def truth(full: ElectionData, scrutin_id: str) -> pd.DataFrame:
-    """Real shares of a ballot per commune (code_commune, inscrits, exprimes, one column per output)."""
+    """Real shares of a ballot per unit (code_commune, inscrits, exprimes, one column per output); an
+    estimated arrondissement row is not a result, so it is never scored."""
     rows = full.results[full.results["scrutin_id"] == scrutin_id]
+    rows = rows[~rows["estime"]] if "estime" in rows.columns else rows
     shares = rows[[f"voix_{b}" for b in full.blocs]].div(rows["exprimes"], axis=0).set_axis(list(full.blocs), axis=1)
     shares[ABSTENTION] = 1 - rows["votants"] / rows["inscrits"]
     return pd.concat([rows[["code_commune", "code_departement", "inscrits", "exprimes"]], shares], axis=1).reset_index(drop=True)
@@ -274,6 +276,26 @@ def as_prediction(summary: pd.DataFrame, real: pd.DataFrame, blocs: Sequence[str
                       np.nan_to_num(block("moyenne")), present, **intervals)
 
 
+UNIT_GROUPS = ("arrondissements", "autres_communes")
+GROUP_METRICS = ("mae", "acc_tete", "brier", "couv80", "couv95")
+
+
+def group_metrics(prediction: Prediction, full: ElectionData) -> list[tuple]:
+    """The main metrics on the arrondissements and on the other communes apart (``<metrique>_<groupe>``,
+    ``classe_taille`` = the group). Read by commune, the group ``arrondissements`` is the city with
+    arrondissements as one row (Lyon), so the other communes are the same set in both readings."""
+    if not full.arrondissements:
+        return []
+    member = prediction.rows["code_commune"].isin(full.arrondissements).to_numpy()
+    out = []
+    for group, mask in zip(UNIT_GROUPS, (member, ~member), strict=True):
+        if mask.any():
+            out += [(bloc, f"{metric}_{group}", value, low, high, n, group)
+                    for bloc, metric, value, low, high, n, _size in prediction_metrics(prediction.subset(mask), full.blocs)
+                    if metric in GROUP_METRICS]
+    return out
+
+
 def score(summaries: pd.DataFrame, full: ElectionData, case: ReplayCase) -> pd.DataFrame:
     """``model_evaluation`` rows (with ``date_reference``) of one replay's models, and the noise floor of the case."""
     real = truth(full, case.scrutin_id)
@@ -281,7 +303,7 @@ def score(summaries: pd.DataFrame, full: ElectionData, case: ReplayCase) -> pd.D
     out = []
     for name, summary in summaries.groupby("modele", sort=False):
         prediction = as_prediction(summary, real, full.blocs, case, stood)
-        out += [(name, *row) for row in prediction_metrics(prediction, full.blocs)]
+        out += [(name, *row) for row in [*prediction_metrics(prediction, full.blocs), *group_metrics(prediction, full)]]
         if name == RETAINED:
             out += [(NOISE_FLOOR, *row) for row in noise_floor_metrics(prediction, full.blocs)]
     frame = pd.DataFrame(out, columns=["modele", *EVALUATION_COLUMNS[5:]])  # metric rows: bloc, metrique, valeur, ic…, classe_taille
@@ -302,12 +324,13 @@ def percent_indicators(warehouse: Path) -> frozenset[str]:
 
 def run_replays(warehouse: Path, learner: str, ballots: Sequence[str] = REPLAYED, offsets: Sequence[int] | None = None,
                 progress: Progress | None = None, folder: Path | None = None, fast: bool = False,
-                as_of: date | None = None) -> ReplayResult:
+                as_of: date | None = None, units: bool = True) -> ReplayResult:
     """Every replay case of the warehouse (``offsets``: stored horizons to keep, default all), scored on the real ballots.
 
-    ``as_of``: the evaluation's own date of reference; only ballots held before it are replayed and scored."""
+    ``as_of``: the evaluation's own date of reference; only ballots held before it are replayed and scored.
+    ``units``: arrondissements municipaux as units (False: Lyon, Paris, Marseille as one commune each)."""
     say = progress or (lambda _message: None)
-    full = load_election_data(warehouse, as_of=as_of)
+    full = load_election_data(warehouse, as_of=as_of, units=units)
     percent = percent_indicators(warehouse)
     modelled = frozenset(full.ballots["type_scrutin"])
     folder = folder or cache_dir()

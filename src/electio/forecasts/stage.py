@@ -181,7 +181,7 @@ def read_inputs(warehouse: Path, model: Path | None = None, as_of: pd.Timestamp 
         run = con.execute("SELECT finished_at FROM etl_run ORDER BY finished_at DESC LIMIT 1").fetchone()
         inputs = Inputs(
             data=data, learner=saved["learner"], model_name=saved["modele"], backtests=read_backtests(con, data.territoire),
-            communes=con.sql("SELECT code_commune, nom_commune, population FROM dim_commune WHERE type_unite = 'commune'").df(),
+            communes=con.sql("SELECT code_commune, nom_commune, population FROM v_unite_analyse").df(),
             blocs=con.sql("SELECT code_bloc, libelle, couleur FROM dim_bloc ORDER BY ordre").df(),
             ballots=con.sql("SELECT scrutin_id, libelle FROM dim_scrutin").df(),
             percent=frozenset(r[0] for r in con.execute("SELECT indicateur FROM dim_indicateur WHERE unite = '%'").fetchall())

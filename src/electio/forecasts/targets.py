@@ -98,12 +98,21 @@ def stored_targets(frame: pd.DataFrame) -> list[Target]:
     return [Target(r.scrutin_cible, r.type_scrutin, pd.Timestamp(r.date_scrutin), int(r.horizon_ans), r.statut) for r in kept.itertuples(index=False)]
 
 
+def latest_rows(data: ElectionData) -> pd.DataFrame:
+    """Each unit's row at the latest ballot where the cut data hold it (an arrondissement whose latest
+    ballot is estimated from a later one is absent there), marked measured: a placeholder target row."""
+    dates = data.results["scrutin_id"].map(data.ballots.set_index("scrutin_id")["date_scrutin"])
+    latest = data.results.assign(_date=dates).sort_values("_date", kind="stable").groupby("code_commune").tail(1)
+    latest = latest.drop(columns="_date").sort_values("code_commune").reset_index(drop=True)
+    return latest.assign(estime=False) if "estime" in latest.columns else latest
+
+
 def with_target(data: ElectionData, target: Target, standing: np.ndarray | None = None) -> ElectionData:
     """``data`` plus the target as a ballot without results.
 
     Blocs standing: ``standing`` when given (k flags, e.g. those the polls of the target test), else those
-    of the last ballot of the same type (else of the latest ballot). Communes: those of the latest ballot,
-    with its inscrits and exprimés (never used as targets).
+    of the last ballot of the same type (else of the latest ballot). Units: each with its inscrits and
+    exprimés at its latest ballot (:func:`latest_rows`; never used as targets).
     """
     ballots = data.ballots
     same = ballots[ballots["type_scrutin"] == target.type_scrutin]
@@ -112,8 +121,7 @@ def with_target(data: ElectionData, target: Target, standing: np.ndarray | None 
     if standing is not None:
         row[list(data.blocs)] = np.asarray(standing, dtype=bool)[None, :]
     extended = pd.concat([ballots, row], ignore_index=True).astype(ballots.dtypes.to_dict())
-    latest = ballots["scrutin_id"].iloc[-1]
-    results = data.results[data.results["scrutin_id"] == latest].assign(scrutin_id=target.scrutin_cible)
+    results = latest_rows(data).assign(scrutin_id=target.scrutin_cible)
     results[[f"voix_{b}" for b in data.blocs]] = np.nan
     return replace(data, ballots=extended.sort_values("date_scrutin").reset_index(drop=True),
                    results=pd.concat([data.results, results], ignore_index=True))

@@ -219,6 +219,8 @@ def table_sources(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
         "fact_indicateur_commune": catalogue(*_distinct(con, "fact_indicateur_commune", "source_id"), GEO_SOURCES["cog_history"])
         + " (populations des communes fusionnées) ; " + referential(COMPLEMENTS_CSV),
         "couverture_indicateur": "calcul : fact_indicateur_commune et dim_commune",
+        "fact_indicateur_unite": catalogue(*_distinct(con, "fact_indicateur_unite", "source_id")),
+        "couverture_indicateur_unite": "calcul : fact_indicateur_unite et dim_unite",
         "couverture_scrutin": "calcul : fact_participation et dim_commune",
         "etl_run": lineage, "etl_input": lineage, "etl_step": lineage,
         "dq_check": "contrats de qualité de « electio etl »",

@@ -161,7 +161,8 @@ def ddl_model(tables: Sequence[str] | None = None) -> Model:
 # code in code_commune) and the abstention (in bloc), members of no dimension. The MCD and Power BI draw them
 # (optional on the fact's side: those rows match no member).
 LOGICAL_RELATIONS: tuple[Relation, ...] = (
-    Relation("fact_prevision", ("code_commune",), "dim_commune", ("code_commune",), True),
+    # forecasts are per unit of analysis (a commune, or an arrondissement of Lyon, Paris, Marseille)
+    Relation("fact_prevision", ("code_commune",), "dim_unite", ("code_unite",), True),
     Relation("fact_prevision", ("bloc",), "dim_bloc", ("code_bloc",), True),
 )
 

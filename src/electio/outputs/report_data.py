@@ -64,8 +64,10 @@ def size_summary(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
         SELECT count(*) AS communes, SUM(population) AS population, MEDIAN(population) AS mediane,
                MIN(population) AS minimum, SUM(CASE WHEN population < ? THEN 1 ELSE 0 END) AS petites
         FROM dim_commune WHERE type_unite = 'commune'""", SMALL_COMMUNE).iloc[0].to_dict()
-    largest = query(con, """SELECT nom_commune, population FROM dim_commune WHERE type_unite = 'commune'
-                            ORDER BY population DESC NULLS LAST LIMIT 3""")
+    units = "(SELECT count(*) FROM dim_unite u WHERE u.code_commune = c.code_commune AND u.type_unite = 'arrondissement')" \
+        if has_relation(con, "dim_unite") else "0"
+    largest = query(con, f"""SELECT nom_commune, population, {units} AS arrondissements FROM dim_commune c WHERE type_unite = 'commune'
+                             ORDER BY population DESC NULLS LAST LIMIT 3""")
     largest["part"] = largest["population"] / size["population"]
     density = query(con, """
         SELECT annee, MIN(valeur) AS minimum, MEDIAN(valeur) AS mediane, MAX(valeur) AS maximum, count(valeur) AS communes
@@ -222,7 +224,21 @@ def indicators_section(con: duckdb.DuckDBPyConnection, ballot: str | None, label
     return {"themes": themes, "indicateurs": records(per_indicator.sort_values(["theme", "indicateur"])), "n_indicateurs": len(per_indicator),
             "n_themes": len(themes), "annees_matrice": matrix_years, "matrice": matrix, "n_modele": int(per_indicator["modele"].sum()),
             "lacunes": records(gaps), "annees_entreprises": year_ranges(cover.loc[cover["theme"] == "entreprises", "annee"]),
-            "securite_publication": None if security is None else pd.Timestamp(security).strftime("%d/%m/%Y")}
+            "securite_publication": None if security is None else pd.Timestamp(security).strftime("%d/%m/%Y"),
+            "arrondissements": unit_indicator_coverage(con, per_indicator)}
+
+
+def unit_indicator_coverage(con: duckdb.DuckDBPyConnection, per_indicator: pd.DataFrame) -> dict[str, Any] | None:
+    """Indicators published by arrondissement municipal (``couverture_indicateur_unite``): counts and the
+    labels of the gaps (an arrondissement then takes its city's value); None without such units."""
+    if not has_relation(con, "couverture_indicateur_unite"):
+        return None
+    cover = query(con, "SELECT indicateur, statut, unites_attendues FROM couverture_indicateur_unite")
+    if cover.empty or int(cover["unites_attendues"].max()) == 0:
+        return None
+    labels = per_indicator.set_index("indicateur")["libelle"]
+    gaps = cover.loc[cover["statut"] == "lacune", "indicateur"].map(labels).dropna().sort_values()
+    return {"publies": int((cover["statut"] == "ok").sum()), "lacunes": list(gaps), "unites": int(cover["unites_attendues"].max())}
 
 
 def method_section(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:

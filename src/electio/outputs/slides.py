@@ -34,6 +34,15 @@ TOP = Inches(1.25)  # below the title
 Box = tuple[float, float, float, float]  # left, top, width, height in inches
 
 
+def split_text(largest: dict) -> str:
+    """How the largest commune is counted: by arrondissement when it has some, else as one commune."""
+    count = int(largest.get("arrondissements") or 0)
+    if count:
+        return (f"est découpée en ses {count} arrondissements : chacun est une unité des modèles, des prévisions et des cartes "
+                "(résultats par bureau de vote depuis 2017 ; avant, parts estimées, jamais cibles).")
+    return "compte pour une seule commune."
+
+
 # ─── Text measurement (every text fits its box) ──────────────────────────────────────────
 
 INSET = 0.1  # inches: python-pptx's default left + right (and top + bottom) text insets
@@ -257,8 +266,8 @@ def slide_territory(deck: Presentation, ctx: dict, n: int) -> None:
                       f"Taille : {entier(size['communes'])} communes, {entier(size['population'])} habitants, assez pour apprendre commune par commune, "
                       f"assez peu pour tout recalculer en quelques minutes. Représentativité : de {largest['nom_commune']} "
                       f"({entier(largest['population'])} habitants) à des villages ; {entier(size['petites'])} communes de moins de "
-                      f"{entier(size['seuil_petite'])} habitants. {standing}{comparison} Limite : {largest['nom_commune']} "
-                      f"({pct(largest['part'], 0)} de la population) compte pour une seule commune.", n)
+                      f"{entier(size['seuil_petite'])} habitants. {standing}{comparison} {'Unités' if largest.get('arrondissements') else 'Limite'} : {largest['nom_commune']} "
+                      f"({pct(largest['part'], 0)} de la population) {split_text(largest)}", n)
     kpis(slide, [(entier(size["communes"]), "communes"), (entier(size["population"]), "habitants"),
                  (f"{entier(t['couverture_complete'])}/{entier(t['scrutins'])}", "scrutins complets"),
                  (entier(size["petites"]), f"communes < {entier(size['seuil_petite'])} hab.")], (0.5, 1.35, 12.3, 1.3))
@@ -266,8 +275,8 @@ def slide_territory(deck: Presentation, ctx: dict, n: int) -> None:
     table(slide, ["Scrutin", "Communes", "Participation"], rows, (0.5, 2.8, 6.4, 4.1), 11, (3.2, 1.4, 1.4))
     if mine:
         picture(slide, figure_path(ctx, "departements"), (7.1, 2.8, 5.8, 3.2))
-        text(slide, [f"**{largest['nom_commune']}** ({pct(largest['part'], 0)} de la population) compte pour une seule commune : "
-                     "ses arrondissements seront distingués dans une version ultérieure."], (7.1, 6.05, 5.8, 0.9), 12, colour=GREY)
+        text(slide, [f"**{largest['nom_commune']}** ({pct(largest['part'], 0)} de la population) {split_text(largest)}"],
+             (7.1, 6.05, 5.8, 0.9), 12, colour=GREY)
     elif france:
         header = ["Bloc", *(s["scrutin_id"] for s in france["scrutins"])]
         body = [(r["bloc"], *(f"{pct(v['local'], 0) if v['local'] is not None else '—'} / {pct(v['fr'], 0) if v['fr'] is not None else '—'}"

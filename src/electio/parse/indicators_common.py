@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 import pandas as pd
@@ -223,11 +225,42 @@ def wide_to_long(
     return finalize(pd.concat(parts, ignore_index=True) if parts else pd.DataFrame())
 
 
+_COLLECTED: ContextVar[list[pd.DataFrame] | None] = ContextVar("arrondissement_rows", default=None)
+
+
+@contextmanager
+def collecting_arrondissements() -> Iterator[list[pd.DataFrame]]:
+    """Collect the arrondissement rows that the parsers called inside the block take out of their
+    commune frames (:func:`drop_arrondissements`, :func:`sum_arrondissements`, IRIS aggregates):
+    the indicators of the units of analysis below the commune (docs/units.md)."""
+    rows: list[pd.DataFrame] = []
+    token = _COLLECTED.set(rows)
+    try:
+        yield rows
+    finally:
+        _COLLECTED.reset(token)
+
+
+def collecting() -> bool:
+    """Whether a :func:`collecting_arrondissements` block is active."""
+    return _COLLECTED.get() is not None
+
+
+def keep_arrondissement_rows(frame: pd.DataFrame) -> None:
+    """Hand the arrondissement rows of a long frame to :func:`collecting_arrondissements`, if active."""
+    rows = _COLLECTED.get()
+    if rows is not None:
+        own = frame[is_arrondissement(frame["code_commune_source"].astype(str))]
+        if not own.empty:
+            rows.append(finalize(own))
+
+
 def drop_arrondissements(frame: pd.DataFrame) -> pd.DataFrame:
     """Drop arrondissement rows of a long frame (their values are inside Paris, Lyon, Marseille).
 
     Use it only for files that also carry the parent commune's own row.
     """
+    keep_arrondissement_rows(frame)
     return frame[~is_arrondissement(frame["code_commune_source"])].reset_index(drop=True)
 
 
@@ -242,6 +275,7 @@ def sum_arrondissements(frame: pd.DataFrame) -> pd.DataFrame:
     arr = is_arrondissement(frame["code_commune_source"])
     if not arr.any():
         return frame
+    keep_arrondissement_rows(frame)
     arr |= frame["code_commune_source"].isin(set(parent_commune(frame.loc[arr, "code_commune_source"])))
     parts = frame[arr].assign(code_commune_source=parent_commune(frame.loc[arr, "code_commune_source"]))
     keys = ["code_commune_source", "cog_annee", "indicateur", "annee"]

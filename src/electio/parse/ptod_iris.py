@@ -8,7 +8,8 @@ is found next to the file (or given) the parser checks that each kept rate is a 
 
 The file only holds rates (shares in %), plus two stocks per year that serve as weights:
 ``Pyy_POP`` (population) and ``men_tot_stock_yy`` (households = résidences principales).
-IRIS → commune (arrondissements of Lyon → 69123): the commune value is the weighted mean of
+IRIS → commune (arrondissements of Lyon → 69123; also per arrondissement inside
+``collecting_arrondissements``): the commune value is the weighted mean of
 its IRIS values, Σ(rate × weight) / Σ weight over IRIS where both are known:
 
 =============================  ====================  =========  ===============================
@@ -52,7 +53,9 @@ from electio.parse.indicators_common import (
     DERIVE,
     OK,
     SECRET,
+    collecting,
     finalize,
+    keep_arrondissement_rows,
     keep_communes,
     parent_commune,
     parse_numbers,
@@ -159,6 +162,13 @@ def parse_iris(path: Path, dictionary: Path | None = None) -> pd.DataFrame:
     iris = keep_communes(iris, "COM", path)
     iris = iris.assign(_commune=parent_commune(iris["COM"]))
     iris = iris.assign(**{c: numeric(iris, c, path) for c in columns[1:]})
+    if collecting():  # each IRIS of Lyon, Paris, Marseille carries its arrondissement in COM
+        keep_arrondissement_rows(aggregated(iris.assign(_commune=iris["COM"])))
+    return aggregated(iris)
+
+
+def aggregated(iris: pd.DataFrame) -> pd.DataFrame:
+    """Long frame of the IRIS rates aggregated to ``_commune`` (weighted means, see the module table)."""
     parts = []
     for spec in SPECS:
         for yy in spec.periods:

@@ -224,7 +224,8 @@ def run_etl(territory: Territory, target: Path | None = None, progress: Progress
 
     # Indicators first: their working database is freed before the election frames are built.
     say("Indicateurs locaux")
-    indicators = build_indicators(lineage, mapping, dims["dim_commune"], say)
+    below = dims["dim_unite"].loc[dims["dim_unite"]["type_unite"] == "arrondissement", "code_unite"]
+    indicators = build_indicators(lineage, mapping, dims["dim_commune"], say, frozenset(below))
 
     dim_bloc = blocs.load_blocs()
     assignments = blocs.load_assignments(blocs.ASSIGNMENTS_CSV, dim_bloc)

@@ -26,6 +26,7 @@ from electio.fetch import fetch
 from electio.frames import registered
 from electio.harmonise import geography
 from electio.harmonise import indicators as harmonise
+from electio.parse.indicators_common import collecting_arrondissements
 from electio.quality import contracts
 from electio.referentials import read_referential
 from electio.pipeline.lineage import Lineage, now
@@ -125,14 +126,17 @@ def fetch_facts(con: duckdb.DuckDBPyConnection, dim: pd.DataFrame, communes: pd.
     return con.sql(f"SELECT {select} FROM ind_faits").to_arrow_table()
 
 
-def load_sources(con: duckdb.DuckDBPyConnection, lineage: Lineage) -> None:
+def load_sources(con: duckdb.DuckDBPyConnection, lineage: Lineage, unit_codes: frozenset[str] = frozenset()) -> list[pd.DataFrame]:
     """Parse every indicator source, check its values' plausible ranges and append the territory's rows
-    (codes of ``ind_passage``) to ``ind_brut``."""
+    (codes of ``ind_passage``) to ``ind_brut``. Returns the rows the parsers published for the units
+    ``unit_codes`` (arrondissements municipaux), one frame per source with ``source_id`` and ``src_ord``."""
     ranges = contracts.load_plausibility()
+    below = []
     for order, source in enumerate(indicator_sources()):
         t0 = now()
         path = lineage.record_input(fetch(source))
-        frame = parse_indicator(source, path, lineage)
+        with collecting_arrondissements() as unit_rows:
+            frame = parse_indicator(source, path, lineage)
         contracts.check_plausibility(frame, path, ranges)
         kept = harmonise.add_rows(con, frame, source.id, order, restrict=True)
         duplicate = harmonise.first_duplicate(con, source.id)
@@ -140,6 +144,45 @@ def load_sources(con: duckdb.DuckDBPyConnection, lineage: Lineage) -> None:
             code, indicateur, annee, line = duplicate
             raise InputError(path, f"plusieurs lignes pour la commune {code}, {indicateur} {annee}", line=line)
         lineage.record_step("parse_indicateur", source.id, len(frame), kept, len(frame) - kept, t0)
+        rows = [r[r["code_commune_source"].isin(unit_codes)] for r in unit_rows]
+        below += [r.assign(source_id=source.id, src_ord=order) for r in rows if not r.empty]
+    return below
+
+
+def unit_facts(rows: list[pd.DataFrame], dim: pd.DataFrame, unit_codes: frozenset[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``fact_indicateur_unite`` and ``couverture_indicateur_unite`` from the units' published rows.
+
+    The same SQL as the commune facts, on a geography where each unit maps to itself: derived
+    rates (per-capita rates need the unit's own population row), dated by the source's publication.
+    An indicator of the referential with no unit row is a gap (``statut = lacune``).
+    """
+    columns = ["code_unite", "indicateur", "annee", "valeur", "source_id", "qualite", "date_publication"]
+    with tempfile.TemporaryDirectory(prefix="electio-unites-") as spill, duckdb.connect(config=work_config(spill)) as con:
+        harmonise.create_work_tables(con)
+        codes = sorted(unit_codes)
+        harmonise.set_geography(con, pd.DataFrame({"code_source": codes, "code_reference": codes}), {})
+        for frame in rows:
+            harmonise.add_rows(con, frame, str(frame["source_id"].iloc[0]), int(frame["src_ord"].iloc[0]))
+        harmonise.population_from_rows(con)
+        harmonise.map_to_reference_cog(con)
+        harmonise.derive(con)
+        con.register("ind_disponibilite", load_availability()[["source_id", "annee", "date_publication"]])
+        harmonise.run_sql(con, "indicators_facts.sql")
+        facts = con.execute("SELECT * FROM ind_faits").df().rename(columns={"code_commune": "code_unite"})[columns]
+    facts = facts.drop_duplicates(["code_unite", "indicateur", "annee", "source_id"]).reset_index(drop=True)
+    return facts, unit_coverage(facts, dim, len(unit_codes))
+
+
+def unit_coverage(facts: pd.DataFrame, dim: pd.DataFrame, expected: int) -> pd.DataFrame:
+    """Per indicator of the referential: units with a value, the years, and ``ok`` or ``lacune``."""
+    known = facts[facts["valeur"].notna()]
+    per = known.groupby("indicateur").agg(unites_couvertes=("code_unite", "nunique"), annees=("annee", lambda a: ", ".join(map(str, sorted(set(a))))),
+                                          sources=("source_id", lambda a: ", ".join(sorted(set(a)))))
+    frame = dim[["theme", "indicateur"]].merge(per, left_on="indicateur", right_index=True, how="left")
+    frame["unites_couvertes"] = frame["unites_couvertes"].fillna(0).astype(int)
+    frame["unites_attendues"] = expected
+    frame["statut"] = frame["unites_couvertes"].gt(0).map({True: "ok", False: "lacune"})
+    return frame[["theme", "indicateur", "unites_couvertes", "unites_attendues", "annees", "sources", "statut"]].reset_index(drop=True)
 
 
 def complete_population(con: duckdb.DuckDBPyConnection, lineage: Lineage) -> None:
@@ -164,8 +207,10 @@ def harmonised_facts(con: duckdb.DuckDBPyConnection, dim: pd.DataFrame, communes
     return facts
 
 
-def build_indicators(lineage: Lineage, mapping: pd.DataFrame, communes: pd.DataFrame, say: Say) -> dict[str, pd.DataFrame | pa.Table]:
-    """``dim_indicateur``, ``fact_indicateur_commune`` (an Arrow table) and ``couverture_indicateur`` for the territory.
+def build_indicators(lineage: Lineage, mapping: pd.DataFrame, communes: pd.DataFrame, say: Say,
+                     unit_codes: frozenset[str] = frozenset()) -> dict[str, pd.DataFrame | pa.Table]:
+    """``dim_indicateur``, ``fact_indicateur_commune`` (an Arrow table) and ``couverture_indicateur`` for the territory,
+    plus ``fact_indicateur_unite`` and ``couverture_indicateur_unite`` for the units below the commune ``unit_codes``.
 
     Parsed rows go into an in-memory DuckDB database where the SQL of ``harmonise/sql/``
     maps them to COG 2026, derives the rates, dates the values and measures the coverage.
@@ -175,7 +220,7 @@ def build_indicators(lineage: Lineage, mapping: pd.DataFrame, communes: pd.DataF
     with tempfile.TemporaryDirectory(prefix="electio-indicateurs-") as spill, duckdb.connect(config=work_config(spill)) as con:
         harmonise.create_work_tables(con)
         harmonise.set_geography(con, territory, expected_codes_by_year(lineage))
-        load_sources(con, lineage)
+        below = load_sources(con, lineage, unit_codes)
         unknown = harmonise.unknown_indicators(con)
         if unknown:
             raise InputError(INDICATORS_CSV, f"indicateurs absents du référentiel : {', '.join(unknown)}")
@@ -186,4 +231,8 @@ def build_indicators(lineage: Lineage, mapping: pd.DataFrame, communes: pd.DataF
         expected = int((communes["type_unite"] == "commune").sum())
         coverage = con.execute(harmonise.sql_text("indicators_coverage.sql"), [expected]).df()
     coverage["annee"] = coverage["annee"].astype("Int64")
-    return {"dim_indicateur": dim, "fact_indicateur_commune": facts, "couverture_indicateur": coverage}
+    t0 = now()
+    unit_values, unit_cover = unit_facts(below, dim, unit_codes)
+    lineage.record_step("indicateurs_unites", None, sum(len(r) for r in below), len(unit_values), 0, t0)
+    return {"dim_indicateur": dim, "fact_indicateur_commune": facts, "couverture_indicateur": coverage,
+            "fact_indicateur_unite": unit_values, "couverture_indicateur_unite": unit_cover}

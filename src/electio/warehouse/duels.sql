@@ -76,7 +76,7 @@ CREATE TABLE fact_prevision_duel (
 COMMENT ON TABLE fact_prevision_duel IS 'Second tour de la présidentielle 2027 par hypothèse de premier tour, duel, commune et candidat : part des exprimés simulée (reports de voix du premier tour prévu, calés sur les sondages du duel) et probabilité de victoire.';
 COMMENT ON COLUMN fact_prevision_duel.hypothese_id IS 'Hypothèse de premier tour (clé étrangère vers dim_hypothese) : la retenue et les autres hypothèses récentes (dim_hypothese.duels_calcules).';
 COMMENT ON COLUMN fact_prevision_duel.duel_id IS 'Duel (clé étrangère vers dim_duel).';
-COMMENT ON COLUMN fact_prevision_duel.code_commune IS 'Commune (COG 2026, dim_commune), ou code du département pour le total du territoire.';
+COMMENT ON COLUMN fact_prevision_duel.code_commune IS 'Unité d''analyse (dim_unite.code_unite : commune, ou arrondissement municipal), ou code du département pour le total du territoire.';
 COMMENT ON COLUMN fact_prevision_duel.candidat IS 'Clé du candidat (dim_duel.candidat_a ou candidat_b).';
 COMMENT ON COLUMN fact_prevision_duel.moyenne IS 'Moyenne simulée de la part du candidat parmi les exprimés du second tour (fraction).';
 COMMENT ON COLUMN fact_prevision_duel.q10 IS 'Quantile à 10 % (borne basse de l''intervalle à 80 %).';

@@ -5,7 +5,7 @@
 -- not in dim_scrutin). DuckDB cannot delete parent rows in the transaction that deletes their children, so
 -- the warehouse file checks these keys in bulk before committing (electio.warehouse.store.replace_stage_tables);
 -- PostgreSQL, the MCD and Power BI keep them declared. code_commune and bloc also hold the territory total
--- (département code) and the abstention, which are members of no dimension: their links to dim_commune and
+-- (département code) and the abstention, which are members of no dimension: their links to dim_unite and
 -- dim_bloc are declared as relationships of the MCD and of Power BI (electio.outputs.mcd.LOGICAL_RELATIONS).
 
 CREATE TABLE dim_scenario (
@@ -79,7 +79,7 @@ COMMENT ON TABLE fact_prevision IS 'Prévisions par scénario, scrutin cible, co
 COMMENT ON COLUMN fact_prevision.scenario IS 'Scénario (clé étrangère vers dim_scenario).';
 COMMENT ON COLUMN fact_prevision.horizon_ans IS 'Années entre la date de référence de la prévision et le scrutin cible, arrondies au supérieur (dim_scrutin_cible.horizon_ans).';
 COMMENT ON COLUMN fact_prevision.scrutin_cible IS 'Scrutin prévu (clé étrangère vers dim_scrutin_cible), identifié comme le scrutin réel du calendrier : presAAAA_t1, euroAAAA_t1, legAAAA_t1.';
-COMMENT ON COLUMN fact_prevision.code_commune IS 'Commune (COG 2026, dim_commune), ou code du département (dim_departement) pour le total du territoire.';
+COMMENT ON COLUMN fact_prevision.code_commune IS 'Unité d''analyse (dim_unite.code_unite) : commune (COG 2026), ou arrondissement municipal de Lyon, Paris, Marseille (69381…) ; ou code du département (dim_departement) pour le total du territoire.';
 COMMENT ON COLUMN fact_prevision.bloc IS 'Bloc (dim_bloc, part des exprimés) ou abstention (taux d''abstention des inscrits).';
 COMMENT ON COLUMN fact_prevision.moyenne IS 'Moyenne de la distribution prédictive (fraction, de 0 à 1).';
 COMMENT ON COLUMN fact_prevision.q025 IS 'Quantile à 2,5 % (borne basse de l''intervalle à 95 %).';

@@ -80,7 +80,7 @@ COMMENT ON COLUMN model_prediction_backtest.scrutin_test IS 'Scrutin prévu.';
 COMMENT ON COLUMN model_prediction_backtest.territoire IS 'Territoire d''évaluation : code département ou FR.';
 COMMENT ON COLUMN model_prediction_backtest.horizon_ans IS 'Années entre le dernier scrutin connu et le scrutin prévu.';
 COMMENT ON COLUMN model_prediction_backtest.conditionnel IS 'Vrai si les vrais totaux départementaux étaient donnés.';
-COMMENT ON COLUMN model_prediction_backtest.code_commune IS 'Commune (COG 2026).';
+COMMENT ON COLUMN model_prediction_backtest.code_commune IS 'Unité d''analyse (dim_unite.code_unite) : commune (COG 2026) ou arrondissement municipal.';
 COMMENT ON COLUMN model_prediction_backtest.bloc IS 'Bloc, ou abstention (taux d''abstention des inscrits).';
 COMMENT ON COLUMN model_prediction_backtest.part_observee IS 'Part observée des exprimés (taux d''abstention pour abstention).';
 COMMENT ON COLUMN model_prediction_backtest.part_prevue IS 'Part prévue (fraction, de 0 à 1).';

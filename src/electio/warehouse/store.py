@@ -52,6 +52,8 @@ TABLE_ORDER = [
     "fact_participation_arrondissement",
     "fact_resultat_arrondissement",
     "map_bureau_unite",
+    "fact_indicateur_unite",
+    "couverture_indicateur_unite",
 ]
 ETL_DDL = ("schema.sql", "indicators.sql", "polls.sql", "units.sql")  # the tables the ETL builds; later stages add their own DDL files
 BULK_TABLES = ("fact_participation", "fact_resultat_commune", "map_commune_scrutin", "fact_indicateur_commune")

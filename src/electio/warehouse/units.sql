@@ -116,3 +116,65 @@ FROM v_participation_unite p
 JOIN blocs_scrutin b ON b.scrutin_id = p.scrutin_id
 LEFT JOIN voix_bloc v
        ON v.scrutin_id = p.scrutin_id AND v.code_unite = p.code_unite AND v.code_bloc = b.code_bloc;
+
+-- Indicators published for the arrondissements themselves (issue 18, item 3): the rows the source
+-- files give per arrondissement municipal (Filosofi, comparateur de territoires, CNAF, URSSAF, RNA,
+-- IRIS census data aggregated per arrondissement), with the same derived rates and dates as the
+-- commune facts. An indicator not published for the arrondissements is a gap (couverture_indicateur_unite).
+CREATE TABLE fact_indicateur_unite (
+    code_unite        VARCHAR NOT NULL REFERENCES dim_unite (code_unite),
+    indicateur        VARCHAR NOT NULL REFERENCES dim_indicateur (indicateur),
+    annee             INTEGER NOT NULL,
+    valeur            FLOAT8,
+    source_id         VARCHAR NOT NULL,
+    qualite           VARCHAR NOT NULL,
+    date_publication  DATE,
+    PRIMARY KEY (code_unite, indicateur, annee, source_id)
+);
+COMMENT ON TABLE fact_indicateur_unite IS 'Valeur d''un indicateur publiée pour un arrondissement municipal (unité d''analyse sous la commune) et une année.';
+COMMENT ON COLUMN fact_indicateur_unite.code_unite IS 'Arrondissement municipal (dim_unite).';
+COMMENT ON COLUMN fact_indicateur_unite.indicateur IS 'Indicateur.';
+COMMENT ON COLUMN fact_indicateur_unite.annee IS 'Année de référence de la valeur.';
+COMMENT ON COLUMN fact_indicateur_unite.valeur IS 'Valeur ; NULL si secret statistique ou non publiée.';
+COMMENT ON COLUMN fact_indicateur_unite.source_id IS 'Source du catalogue (calcul pour une valeur dérivée sans source directe).';
+COMMENT ON COLUMN fact_indicateur_unite.qualite IS 'ok, derive (calculée ou agrégée des IRIS), non_publie, secret.';
+COMMENT ON COLUMN fact_indicateur_unite.date_publication IS 'Date de publication : utilisable pour un scrutin postérieur seulement.';
+
+CREATE TABLE couverture_indicateur_unite (
+    theme             VARCHAR NOT NULL,
+    indicateur        VARCHAR NOT NULL REFERENCES dim_indicateur (indicateur),
+    unites_couvertes  INTEGER NOT NULL,
+    unites_attendues  INTEGER NOT NULL,
+    annees            VARCHAR,
+    sources           VARCHAR,
+    statut            VARCHAR NOT NULL
+);
+COMMENT ON TABLE couverture_indicateur_unite IS 'Couverture des indicateurs par arrondissement municipal : publiés (ok) ou lacune (le modèle reprend alors la valeur de la commune entière).';
+COMMENT ON COLUMN couverture_indicateur_unite.theme IS 'Thème.';
+COMMENT ON COLUMN couverture_indicateur_unite.indicateur IS 'Indicateur.';
+COMMENT ON COLUMN couverture_indicateur_unite.unites_couvertes IS 'Unités sous la commune (arrondissements, et 69123_HA) ayant au moins une valeur.';
+COMMENT ON COLUMN couverture_indicateur_unite.unites_attendues IS 'Unités sous la commune du territoire.';
+COMMENT ON COLUMN couverture_indicateur_unite.annees IS 'Années de référence publiées par arrondissement.';
+COMMENT ON COLUMN couverture_indicateur_unite.sources IS 'Sources qui publient l''indicateur par arrondissement.';
+COMMENT ON COLUMN couverture_indicateur_unite.statut IS 'ok, ou lacune (aucune valeur par arrondissement dans les sources disponibles).';
+
+-- Indicators per unit of analysis: a commune's own rows, and an arrondissement's own rows.
+CREATE VIEW v_indicateur_unite AS
+SELECT f.code_commune AS code_unite, f.code_commune, f.indicateur, f.annee, f.valeur, d.unite, f.source_id AS source,
+       f.qualite, f.date_publication
+FROM fact_indicateur_commune f
+JOIN dim_indicateur d ON d.indicateur = f.indicateur
+WHERE f.code_commune IN (SELECT code_unite FROM dim_unite)
+UNION ALL
+SELECT f.code_unite, u.code_commune, f.indicateur, f.annee, f.valeur, d.unite, f.source_id AS source, f.qualite, f.date_publication
+FROM fact_indicateur_unite f
+JOIN dim_indicateur d ON d.indicateur = f.indicateur
+JOIN dim_unite u ON u.code_unite = f.code_unite;
+
+-- The units the model forecasts, named like the commune dimension (code_commune = the unit's code):
+-- every commune, except those with arrondissements municipaux, replaced by their arrondissements.
+CREATE VIEW v_unite_analyse AS
+SELECT code_unite AS code_commune, nom_unite AS nom_commune, code_departement, population, type_unite,
+       code_commune AS code_commune_parente
+FROM dim_unite
+WHERE type_unite IN ('commune', 'arrondissement');
