@@ -262,7 +262,8 @@ LAYOUT = {"dim_unite": (1.9, 11.4), "dim_scrutin": (9.0, 11.4), "dim_candidat": 
           ("dim_candidat", "dim_scrutin"): (12.8, 11.3), ("dim_candidat", "dim_bloc"): (16.6, 8.8),
           ("dim_duel", "dim_hypothese"): (20.4, 9.85)}
 CONCEPT_LEGEND = ("Rectangles : entités (clé, un attribut) · ovales : associations (ce qu'elles mesurent) · "
-                  "(min,max) : cardinalités · tirets : lien facultatif")
+                  "(min,max) : cardinalités · tirets : lien facultatif · MESURER existe aussi par unité d'analyse")
+CONCEPT_OMITTED = frozenset({"fact_indicateur_unite"})  # drawn as MESURER already (the legend says so): one more long edge would cross the entities
 MEASURES = {"fact_participation": "inscrits, votants", "fact_resultat_commune": "voix", "fact_indicateur_commune": "valeur, année",
             "fact_prevision": "parts, intervalles, P(tête)", "fact_participation_territoire": "France, département",
             "fact_resultat_territoire": "voix : France, département", "fact_participation_arrondissement": "par arrondissement",
@@ -298,7 +299,7 @@ def conceptual(model: Model) -> tuple[list[Box], list[Link]]:
     """Boxes and links of the conceptual MCD: entities (dimensions), associations (facts, and foreign keys
     between dimensions, chains' shortcuts left out) with their cardinalities on each entity's side."""
     dims = [e for e in model.entities if not model_is_fact(e.name)]
-    facts = [e for e in model.entities if model_is_fact(e.name)]
+    facts = [e for e in model.entities if model_is_fact(e.name) and e.name not in CONCEPT_OMITTED]
     spare = iter((2.0 + 3.4 * i, -1.0) for i in range(len(model.entities)))
     boxes = [_entity_box(e, LAYOUT.get(e.name) or next(spare)) for e in dims]
     links: list[Link] = []
