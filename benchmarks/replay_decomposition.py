@@ -40,7 +40,7 @@ from electio import config
 from electio.features.election_data import ElectionData, cut_to_date, load_election_data
 from electio.features.modelling_table import table_hash
 from electio.forecasts import scenarios as sc
-from electio.forecasts.engine import DRAWS, SEED, THRESHOLD, EngineSettings, poll_hypothesis, scenario_rows, setup_with, target_setup, tiled
+from electio.forecasts.engine import DRAWS, SEED, THRESHOLD, EngineSettings, scenario_rows, setup_with, target_setup, tiled
 from electio.forecasts.replays import (
     NOISE_FLOOR,
     PERSISTENCE,
@@ -112,7 +112,7 @@ def decompose(full: ElectionData, case: ReplayCase, percent: frozenset[str], fit
     target = replay_target(case, frozenset(full.ballots["type_scrutin"]))
     calibration, learner = cached_fit(data, target, fits_dir)
     settings = EngineSettings(DRAWS, SEED, THRESHOLD)
-    base, projected, setup, totals = target_setup(data, target, calibration, settings, percent, poll_hypothesis(data, target, None))
+    base, projected, setup, totals = target_setup(data, target, calibration, settings, percent)
     shares, abstention = true_totals(full, case.scrutin_id)
     present = shares > 0
     conditional = setup_with(target, blocs, tiled(shares, abstention, len(base)), np.zeros(k + 1), calibration, settings)
@@ -139,7 +139,7 @@ def coverage_by_scale(full: ElectionData, case: ReplayCase, percent: frozenset[s
     target = replay_target(case, frozenset(full.ballots["type_scrutin"]))
     calibration, learner = cached_fit(data, target, fits_dir)
     settings = EngineSettings(DRAWS, SEED, THRESHOLD)
-    base, projected, setup, _ = target_setup(data, target, calibration, settings, percent, poll_hypothesis(data, target, None))
+    base, projected, setup, _ = target_setup(data, target, calibration, settings, percent)
     out = {}
     for scale in SCALES:
         scaled = setup_with(target, list(full.blocs), setup.center, setup.variance * scale ** 2, calibration, settings)

@@ -68,8 +68,7 @@ def _context(inputs: object, target: object, predictions: list) -> Context:
     from electio.forecasts.uncertainty import horizon_calibration
 
     calibration, _ = horizon_calibration(predictions, target.horizon_ans)
-    hypothesis = forecast_engine.poll_hypothesis(inputs.data, target, None)  # the CLI's default first-round hypothesis
-    rows, projected, setup, _totals = forecast_engine.target_setup(inputs.data, target, calibration, percent=inputs.percent, hypothesis=hypothesis)
+    rows, projected, setup, _totals = forecast_engine.target_setup(inputs.data, target, calibration, percent=inputs.percent)  # the CLI's default hypothesis
     return Context(rows, projected, setup, target.horizon_ans)
 
 

@@ -97,12 +97,13 @@ def setup_with(target: Target, blocs: Sequence[str], center: Totals, variance: n
 
 
 def target_setup(data: ElectionData, target: Target, calibration: Calibration, settings: EngineSettings = EngineSettings(),
-                 percent: frozenset[str] = frozenset(), hypothesis: str | None = None
+                 percent: frozenset[str] = frozenset(), hypothesis_query: str | None = None
                  ) -> tuple[pd.DataFrame, pd.DataFrame, TargetSetup, TerritoryForecast]:
     """What every scenario of one target shares: its modelling rows (blocs standing: the last same-type
     ballot's and those the polls test, :func:`electio.models.territory.standing_blocs`), projected indicators,
-    the territory totals (:func:`electio.models.territory.territory_totals`, from the polls of ``hypothesis``
-    when given: a ``candidats`` list of the polls) and the common random numbers."""
+    the territory totals (:func:`electio.models.territory.territory_totals`, from the polls of the first-round
+    hypothesis :func:`poll_hypothesis` picks for ``hypothesis_query``) and the common random numbers."""
+    hypothesis = poll_hypothesis(data, target, hypothesis_query)
     base = target_table(data, target, standing_blocs(data, target.scrutin_cible, target.type_scrutin, hypothesis))
     projected = project(data.indicators, target.date, percent) if data.indicators is not None else pd.DataFrame()
     totals = territory_totals(data, target.scrutin_cible, target.type_scrutin, target.date, present=present_mask(base, data.blocs)[0], hypothesis=hypothesis)
@@ -136,6 +137,5 @@ def forecast_target(data: ElectionData, learner: PooledLearner, target: Target, 
     """Long summary rows of every scenario of one target, and the target's territory totals.
 
     ``hypothesis_query``: the first-round hypothesis asked for (``--hypothese``; default: the highest recency weight of polls in 60 days)."""
-    hypothesis = poll_hypothesis(data, target, hypothesis_query)
-    base, projected, setup, totals = target_setup(data, target, calibration, settings, percent, hypothesis)
+    base, projected, setup, totals = target_setup(data, target, calibration, settings, percent, hypothesis_query)
     return scenario_rows(data, learner, target, base, projected, setup, scenarios, settings.threshold), totals

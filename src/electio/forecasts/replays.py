@@ -45,7 +45,7 @@ from electio.features.election_data import ElectionData, cut_to_date, load_elect
 from electio.features.modelling_table import ABSTENTION, available_horizons, build_modelling_table, outputs, table_hash
 from electio.forecasts import scenarios as sc
 from electio.forecasts.calendar import load_calendar
-from electio.forecasts.engine import DRAWS, SEED, THRESHOLD, EngineSettings, TargetSetup, poll_hypothesis, scenario_rows, setup_with, target_setup
+from electio.forecasts.engine import DRAWS, SEED, THRESHOLD, EngineSettings, TargetSetup, scenario_rows, setup_with, target_setup
 from electio.forecasts.simulate import STORED_QUANTILES
 from electio.forecasts.targets import Target, forecast_targets
 from electio.forecasts.uncertainty import closest_horizon, horizon_calibration, swings, yearly_variance
@@ -218,7 +218,7 @@ def compute_replay(data: ElectionData, target: Target, learner_name: str, percen
     previous territory model's totals, and persistence."""
     calibration, learner = fitted(data, target, learner_name, fast, {} if fits is None else fits)
     settings = EngineSettings(DRAWS, SEED, THRESHOLD)
-    base, projected, setup, _ = target_setup(data, target, calibration, settings, percent, poll_hypothesis(data, target, None))
+    base, projected, setup, _ = target_setup(data, target, calibration, settings, percent)
     frames = []
     for name, chosen in ((RETAINED, setup), (PREVIOUS, previous_setup(data, target, base, calibration, settings))):
         forecast = scenario_rows(data, learner, target, base, projected, chosen, [sc.TREND_SCENARIO], settings.threshold)
