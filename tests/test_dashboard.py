@@ -358,3 +358,20 @@ def test_report_slides_and_dashboard_show_the_same_duels(warehouse: Path, tmp_pa
     assert len(replay) == 1  # the unconditional backtest is stored
     mae = f"{replay.iloc[0, 0]:.1f}".replace(".", ",") + " pt"
     assert mae in page and mae in deck_text
+
+
+def test_commune_chart_draws_same_day_targets_side_by_side() -> None:
+    """Européennes and législatives 2029 fall on the same day: two bars at two positions, each named."""
+    from electio.dashboard.charts import fan_chart
+
+    past = pd.DataFrame({"annee": pd.to_datetime(["2022-04-10", "2024-06-09"]), "part": [0.2, 0.3], "libelle": ["prés. 2022", "euro. 2024"],
+                         "type_scrutin": ["presidentielle", "europeennes"]})
+    future = pd.DataFrame({"annee": pd.to_datetime(["2027-04-11", "2029-06-10", "2029-06-10"]), "moyenne": [0.3, 0.25, 0.2],
+                           "q025": [0.1] * 3, "q10": [0.2] * 3, "q90": [0.4] * 3, "q975": [0.5] * 3,
+                           "label": ["Présidentielle 2027", "Européennes 2029", "Législatives 2029"], "court": ["prés. 2027", "euro. 2029", "légis. 2029"]})
+    fig = fan_chart(past, future, "#D55E00", "Lyon")
+    forecast = next(t for t in fig.data if t.name == "Prévision (moyenne)")
+    assert len(set(pd.to_datetime(list(forecast.x)))) == 3 and list(forecast.customdata) == list(future["label"])
+    names = next(t for t in fig.data if t.name == "Scrutin prévu")
+    assert list(names.x) == list(forecast.x) and [t.replace("<br>", " ") for t in names.text] == list(future["court"])
+    assert all(list(t.x) == list(forecast.x) for t in fig.data if t.name and t.name.startswith("Intervalle"))

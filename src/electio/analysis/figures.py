@@ -157,6 +157,32 @@ def grid(count: int, max_columns: int = 4) -> tuple[int, int]:
     return math.ceil(count / columns), columns
 
 
+def side_by_side(positions: pd.Series, gap: float | pd.Timedelta) -> pd.Series:
+    """Positions moved apart so that no two are closer than ``gap`` (numbers or dates, order kept).
+
+    Positions closer than ``gap`` to their neighbour form a cluster, spread evenly ``gap`` apart around
+    the cluster's centre: two targets on the same day (européennes and législatives 2029) get two bars.
+    """
+    if positions.empty:
+        return positions
+    dates = pd.api.types.is_datetime64_any_dtype(positions)
+    day, epoch = pd.Timedelta(days=1), pd.Timestamp("1970-01-01")
+    values = ((positions - epoch) / day).to_numpy(float) if dates else positions.to_numpy(float)
+    step = pd.Timedelta(gap) / day if dates else float(gap)
+    order = np.argsort(values, kind="stable")
+    out = values.copy()
+    cluster = [order[0]]
+    for index in [*order[1:], None]:
+        if index is not None and values[index] - values[cluster[-1]] < step:
+            cluster.append(index)
+            continue
+        centre = values[cluster].mean()
+        out[cluster] = centre + (np.arange(len(cluster)) - (len(cluster) - 1) / 2) * step
+        cluster = [index]
+    result = pd.Series(out, index=positions.index)
+    return epoch + pd.to_timedelta(result, unit="D") if dates else result
+
+
 def finish_figure(fig: Figure, title: str, caption: str) -> Figure:
     fig.suptitle(title, fontsize=14, fontweight="bold")
     fig.supxlabel(wrap(caption, fig.get_figwidth()), x=0.01, ha="left", fontsize=7, color="#444444")

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-from electio.analysis.figures import MISSING_COLOUR, bloc_cmap, fr_number, plotly_scale
+from electio.analysis.figures import MISSING_COLOUR, bloc_cmap, fr_number, plotly_scale, side_by_side
 
 FONT = {"family": "Arial, Helvetica, sans-serif", "size": 16, "color": "#1a1a1a"}
 MAP_HEIGHT = 640
@@ -104,6 +104,8 @@ def probability_bars(rows: pd.DataFrame, colours: dict[str, str], labels: dict[s
     return styled(fig, title, 420)
 
 
+TARGET_GAP = {False: 1.0, True: pd.Timedelta(days=365)}
+"""Least distance between two forecast bars (years, or days on a date axis): same-day targets stand side by side."""
 HISTORY_STYLES = {"presidentielle": ("Présidentielles (observé)", "solid", "circle"), "europeennes": ("Européennes (observé)", "dot", "square"),
                   "legislatives": ("Législatives (observé)", "dashdot", "triangle-up")}
 
@@ -113,7 +115,9 @@ def fan_chart(past: pd.DataFrame, future: pd.DataFrame, colour: str, title: str)
 
     Past results are drawn as one line per ballot type (``type_scrutin`` when given); each forecast target is a
     point (the mean, the central value everywhere) with its 80 % interval (q10–q90, thick bar) and 95 % interval
-    (q025–q975, thin bar): targets of different types are never joined by a line (no sawtooth).
+    (q025–q975, thin bar): targets of different types are never joined by a line (no sawtooth). Targets on the
+    same day or close dates are drawn side by side (:func:`side_by_side`), each labelled above its bar (``court`` when
+    given, else ``label``).
     """
     fig = go.Figure()
     kinds = past.groupby("type_scrutin", sort=False) if "type_scrutin" in past.columns else [("", past)]
@@ -124,14 +128,18 @@ def fan_chart(past: pd.DataFrame, future: pd.DataFrame, colour: str, title: str)
                         hovertemplate="%{customdata} : %{y:.1f} %<extra></extra>")
     if not future.empty:
         mean = future["moyenne"].to_numpy(float) * 100
+        x = side_by_side(future["annee"], TARGET_GAP[pd.api.types.is_datetime64_any_dtype(future["annee"])])
         for low, high, name, width, opacity in (("q025", "q975", "Intervalle à 95 %", 1.5, 0.45), ("q10", "q90", "Intervalle à 80 %", 5, 0.8)):
-            fig.add_scatter(x=future["annee"], y=mean, mode="markers", marker={"size": 1, "color": colour}, name=name, hoverinfo="skip",
+            fig.add_scatter(x=x, y=mean, mode="markers", marker={"size": 1, "color": colour}, name=name, hoverinfo="skip",
                             error_y={"type": "data", "symmetric": False, "array": future[high].to_numpy(float) * 100 - mean,
                                      "arrayminus": mean - future[low].to_numpy(float) * 100, "thickness": width, "width": 0,
                                      "color": _rgba(colour, opacity)})
-        fig.add_scatter(x=future["annee"], y=mean, mode="markers", name="Prévision (moyenne)",
+        fig.add_scatter(x=x, y=mean, mode="markers", name="Prévision (moyenne)",
                         marker={"size": 12, "symbol": "diamond", "color": colour, "line": {"color": "white", "width": 1.5}},
                         customdata=future["label"], hovertemplate="%{customdata} : %{y:.1f} %<extra></extra>")
+        names = future["court"] if "court" in future.columns else future["label"]
+        fig.add_scatter(x=x, y=future["q975"].to_numpy(float) * 100, mode="text", text=names.str.replace(" ", "<br>", n=1), textposition="top center",
+                        textfont={"size": 11, "color": "#333333"}, name="Scrutin prévu", showlegend=False, hoverinfo="skip", cliponaxis=False)
     fig.update_yaxes(title={"text": "Part des exprimés"}, ticksuffix=" %", rangemode="tozero", gridcolor="#e5e5e5")
     fig.update_xaxes(title={"text": "Année"}, dtick="M24", tickformat="%Y", gridcolor="#f0f0f0")
     fig.update_layout(legend={"orientation": "h", "y": -0.22})

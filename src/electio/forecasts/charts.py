@@ -46,6 +46,8 @@ SCENARIO_COLOURS = ("#000000", "#E69F00", "#56B4E9", "#009E73", "#CC79A7", "#D55
 SCENARIO_MARKERS = ("o", "s", "D", "^", "v", "P")
 BANDS = (("q025", "q975", "95 %", 0.15), ("q10", "q90", "80 %", 0.25), ("q25", "q75", "50 %", 0.4))
 TYPE_STYLES = {"presidentielle": ("o", "-"), "europeennes": ("s", "--")}
+TARGET_GAP = 0.6
+"""Least distance (years) between two forecast bars on the curves: same-day targets stand side by side."""
 
 
 def percent(value: float, digits: int = 1) -> str:
@@ -168,10 +170,12 @@ def history(inputs: Inputs, code: str) -> pd.DataFrame:
 
 
 def forecast_points(result: ForecastResult, scenario: str, code: str) -> pd.DataFrame:
-    """Forecast statistics of one code with the target's type and decimal year."""
+    """Forecast statistics of one code with the target's type, decimal year, short label (``court``) and drawing
+    ``position``: targets closer than :data:`TARGET_GAP` (same day, or a few weeks apart) stand side by side."""
     rows = select(result.forecasts, scenario, code=code)
-    meta = pd.DataFrame([(t.scrutin_cible, t.type_scrutin, decimal_year(t.date)) for t in result.targets], columns=["scrutin_cible", "type_scrutin", "annee"])
-    return rows.merge(meta, on="scrutin_cible")
+    meta = pd.DataFrame([(t.scrutin_cible, t.type_scrutin, decimal_year(t.date), t.court.split(" (")[0]) for t in result.targets],
+                        columns=["scrutin_cible", "type_scrutin", "annee", "court"])
+    return rows.merge(meta.assign(position=figures.side_by_side(meta["annee"], TARGET_GAP)), on="scrutin_cible")
 
 
 def _draw_history(ax: Axes, past: pd.DataFrame, colour: str) -> None:
@@ -181,19 +185,24 @@ def _draw_history(ax: Axes, past: pd.DataFrame, colour: str) -> None:
 
 
 def _draw_forecast(ax: Axes, points: pd.DataFrame, past: pd.DataFrame, colour: str) -> None:
+    """One bar per target at its ``position`` (never a band joining two targets), dotted from the last result of its type."""
     for kind, rows in points.groupby("type_scrutin"):
-        rows = rows.sort_values("annee")
+        first = rows.sort_values("annee").iloc[0]
         same = past[past["type_scrutin"] == kind].sort_values("annee")
         if len(same):
-            ax.plot([same["annee"].iloc[-1], rows["annee"].iloc[0]], [100 * same["valeur"].iloc[-1], 100 * rows["moyenne"].iloc[0]],
-                    linestyle=":", color=colour, linewidth=1)
-        if len(rows) > 1:
-            for low, high, _, alpha in BANDS:
-                ax.fill_between(rows["annee"], 100 * rows[low], 100 * rows[high], color=colour, alpha=alpha, linewidth=0)
-        else:
-            for (low, high, _, alpha), width in zip(BANDS, (1.5, 4, 7), strict=True):
-                ax.vlines(rows["annee"], 100 * rows[low], 100 * rows[high], color=colour, alpha=min(1.0, 2 * alpha), linewidth=width)
-        ax.plot(rows["annee"], 100 * rows["moyenne"], marker="D", markersize=4, color="black", markerfacecolor=colour, linewidth=0.8)
+            ax.plot([same["annee"].iloc[-1], first["position"]], [100 * same["valeur"].iloc[-1], 100 * first["moyenne"]], linestyle=":", color=colour, linewidth=1)
+    for (low, high, _, alpha), width in zip(BANDS, (1.5, 4, 7), strict=True):
+        ax.vlines(points["position"], 100 * points[low], 100 * points[high], color=colour, alpha=min(1.0, 2 * alpha), linewidth=width)
+    ax.plot(points["position"], 100 * points["moyenne"], marker="D", markersize=4, color="black", markerfacecolor=colour, linestyle="none")
+
+
+def _target_ticks(ax: Axes, past: pd.DataFrame, points: pd.DataFrame) -> None:
+    """Year ticks under the results, and each target's short label under its bar."""
+    years = list(range(int(past["annee"].min()), int(past["annee"].max()) + 1, 3)) if len(past) else []
+    targets = points.drop_duplicates("scrutin_cible").sort_values("position")
+    ax.set_xticks([*years, *targets["position"]], [*map(str, years), *targets["court"]])
+    for label in ax.get_xticklabels()[len(years):]:
+        label.set_rotation(90)
 
 
 def curves_figure(result: ForecastResult, inputs: Inputs, code: str, scenario: sc.Scenario) -> Figure:
@@ -211,8 +220,8 @@ def curves_figure(result: ForecastResult, inputs: Inputs, code: str, scenario: s
         ax.set_ylim(bottom=0)
         ax.yaxis.set_major_locator(figures.nice_ticks())
         ax.yaxis.set_major_formatter(figures.fr_formatter(0, "%"))
-        ax.set_xticks(range(int(past["annee"].min()), int(points["annee"].max()) + 2, 3))
         ax.tick_params(labelsize=7)
+        _target_ticks(ax, past, points[points["bloc"] == output])
         ax.grid(axis="y", color="#e0e0e0", linewidth=0.6)
     for ax in list(axes.flat)[len(shown):]:
         ax.set_visible(False)
@@ -224,7 +233,8 @@ def curves_figure(result: ForecastResult, inputs: Inputs, code: str, scenario: s
     title = f"{names(inputs)[code]} : historique et prévisions par bloc — scénario « {scenario.libelle} »"
     note = (method_note(result) + " Parts des exprimés (abstention : part des inscrits). Losanges : moyenne de la distribution "
             "(la médiane est plus basse pour les petits blocs, distributions asymétriques). Pointillés : du dernier scrutin observé du même type "
-            "à la première prévision ; les prévisions de type européennes (bande) et la présidentielle (barres) ne se comparent qu'au même type.")
+            "à la première prévision du même type ; une barre par scrutin prévu, nommé sous l'axe (deux scrutins le même jour sont dessinés côte à côte) ; "
+            "une prévision ne se compare qu'aux résultats du même type.")
     return finish_figure(fig, title, caption(inputs, note))
 
 
@@ -241,13 +251,14 @@ def curves_html(result: ForecastResult, inputs: Inputs, code: str, scenario: sc.
             fig.add_scatter(x=part["annee"], y=100 * part["valeur"], mode="lines+markers", name=f"{TYPE_LABELS.get(kind, kind).capitalize()} (observé)",
                             line={"color": colour[output], "dash": "dash" if kind == "europeennes" else "solid"}, showlegend=False,
                             text=part["scrutin_id"], hovertemplate="%{text} : %{y:.1f} %<extra></extra>", **place)
-        for _, part in points[points["bloc"] == output].groupby("type_scrutin"):
-            hover = [f"{t} : moyenne {percent(m)} ; 80 % : {percent(lo)} – {percent(hi)}" for t, m, lo, hi
-                     in zip(part["scrutin_cible"], part["moyenne"], part["q10"], part["q90"], strict=True)]
-            fig.add_scatter(x=part["annee"], y=100 * part["moyenne"], mode="markers+lines", marker={"symbol": "diamond", "color": colour[output], "size": 8},
-                            line={"color": colour[output], "width": 1}, showlegend=False, text=hover, hovertemplate="%{text}<extra></extra>",
-                            error_y={"type": "data", "symmetric": False, "array": 100 * (part["q90"] - part["moyenne"]),
-                                     "arrayminus": 100 * (part["moyenne"] - part["q10"]), "color": colour[output]}, **place)
+        part = points[points["bloc"] == output]
+        hover = [f"{t} : moyenne {percent(m)} ; 80 % : {percent(lo)} – {percent(hi)}" for t, m, lo, hi
+                 in zip(part["court"], part["moyenne"], part["q10"], part["q90"], strict=True)]
+        fig.add_scatter(x=part["position"], y=100 * part["moyenne"], mode="markers+text", marker={"symbol": "diamond", "color": colour[output], "size": 8},
+                        showlegend=False, text=part["court"].str.replace(" ", "<br>", n=1), textposition="middle right", textfont={"size": 9},
+                        hovertext=hover, hovertemplate="%{hovertext}<extra></extra>",
+                        error_y={"type": "data", "symmetric": False, "array": 100 * (part["q90"] - part["moyenne"]),
+                                 "arrayminus": 100 * (part["moyenne"] - part["q10"]), "color": colour[output]}, **place)
         fig.update_yaxes(ticksuffix=" %", rangemode="tozero", **place)
     title = f"{names(inputs)[code]} : historique et prévisions par bloc — scénario « {scenario.libelle} »"
     note = method_note(result) + " Losanges : moyenne ; barres : intervalle à 80 %."

@@ -73,12 +73,14 @@ def past_points(path: Path, code: str, bloc: str) -> pd.DataFrame:
 
 
 def future_points(path: Path, code: str, bloc: str) -> pd.DataFrame:
-    """Forecast quantiles of a bloc in a commune for every target, dated (tendance scenario)."""
+    """Forecast quantiles of a bloc in a commune for every target, dated, with its short label ``court`` (tendance scenario)."""
     targets = data.targets(path)
     rows = data.forecasts(path)
     rows = rows[(rows["scenario"] == data.TENDANCE) & (rows["code_commune"] == code) & (rows["bloc"] == bloc)]
     rows = rows.merge(targets, on=["horizon_ans", "scrutin_cible"])
-    return rows.assign(annee=pd.to_datetime(rows["date"])).sort_values("annee").reset_index(drop=True)
+    short = data.stored_targets(path).set_index("scrutin_cible")["libelle_court"].to_dict()
+    court = [str(short.get(t) or label).split(" (")[0] for t, label in zip(rows["scrutin_cible"], rows["label"], strict=True)]
+    return rows.assign(annee=pd.to_datetime(rows["date"]), court=court).sort_values("annee").reset_index(drop=True)
 
 
 def fan_sentence(name: str, label: str, past: pd.DataFrame, future: pd.DataFrame) -> str:
