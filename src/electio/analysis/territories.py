@@ -5,6 +5,16 @@ Every warehouse holds the totals of France and of every département for every n
 each département's distance to France is the mean absolute gap of the bloc shares (points of the votes
 cast, every bloc of the ballot, a bloc without candidate counting 0) and the mean absolute gap of turnout
 (points of the registered voters). Départements are ranked by the bloc distance (1 = closest to France).
+
+Two more rankings, when the warehouse holds the ETL's national views (``fact_indicateur_territoire``,
+``disponibilite_territoire``, see ``electio.harmonise.territory_indicators``):
+
+* socio-economic profile: for each indicator of :data:`SOCIO_INDICATORS` (latest year), the département's gap to
+  France in standard deviations of the départements (z-gap; density on a log scale), and their mean absolute value
+  (``distance_socio``, 1 = the profile closest to France's);
+* data availability: for every ballot and indicator file the ETL read, the share of the département's communes with
+  a value (0 when the file has none); the mean over the ballot files and the mean over the indicator files, and
+  their average (``disponibilite``, 1 = the best-covered département).
 """
 
 from __future__ import annotations
@@ -12,12 +22,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from electio.analysis.explore import has_relation
 
+FRANCE = "FR"
 NATIONAL_TYPES = ("presidentielle", "legislatives", "europeennes")  # municipales are local contests: not comparable
 RECENT_FROM = 2017  # two full electoral cycles (présidentielle, législatives, européennes)
+SOCIO_INDICATORS = ("densite", "taux_chomage", "taux_pauvrete", "revenu_median", "part_menages_imposes", "part_proprietaires",
+                    "part_logements_vacants", "part_residences_secondaires", "etablissements_pour_1000hab")
+LOG_SCALE = frozenset({"densite"})  # from 20 to 20,000 inhabitants per km²: compared on a log scale
 
 
 @dataclass(frozen=True)
@@ -27,6 +42,10 @@ class TerritoryComparison:
     table: pd.DataFrame
     ballots: pd.DataFrame
     per_ballot: pd.DataFrame
+    profile: pd.DataFrame | None = None
+    """Socio-economic indicators (rows) of France (``FR``), each candidate département and their median (``mediane``)."""
+    indicators: pd.DataFrame | None = None
+    """The indicators of ``profile``: indicateur, libelle, unite, annee, source_id."""
 
     def row(self, code: str) -> dict | None:
         """The row of département ``code`` (None when it is not among the candidates)."""
@@ -92,4 +111,67 @@ def compare_territories(con: duckdb.DuckDBPyConnection, since: int = RECENT_FROM
     table = table.sort_values(["distance_blocs", "code_departement"]).reset_index(drop=True)
     table["rang"] = range(1, len(table) + 1)
     table["rang_participation"] = table["ecart_participation"].rank(method="min").astype(int)
-    return TerritoryComparison(table, ballots, per_ballot.rename(columns={"code_territoire": "code_departement"}))
+    profile, indicators = socio_profile(con, departements["code_departement"])
+    table = table.merge(socio_distance(profile), on="code_departement", how="left").merge(availability(con, departements), on="code_departement", how="left")
+    for score, rank, closest_first in (("distance_socio", "rang_socio", True), ("disponibilite", "rang_disponibilite", False)):
+        table[rank] = table[score].rank(method="min", ascending=closest_first).astype("Int64")
+    return TerritoryComparison(table, ballots, per_ballot.rename(columns={"code_territoire": "code_departement"}), profile, indicators)
+
+
+def socio_profile(con: duckdb.DuckDBPyConnection, departements: pd.Series) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """Latest value of each socio-economic indicator for France and every candidate département, plus their median."""
+    if not has_relation(con, "fact_indicateur_territoire"):
+        return None, None
+    rows = con.execute("""
+        SELECT f.indicateur, d.libelle, d.unite, f.annee, f.source_id, f.code_territoire, f.valeur
+        FROM fact_indicateur_territoire f JOIN dim_indicateur d USING (indicateur)
+        WHERE f.indicateur IN (SELECT unnest(?))
+        QUALIFY f.annee = max(f.annee) OVER (PARTITION BY f.indicateur)""", [list(SOCIO_INDICATORS)]).df()
+    rows = rows[rows["code_territoire"].isin([FRANCE, *departements])]
+    if rows.empty or FRANCE not in set(rows["code_territoire"]):
+        return None, None
+    profile = rows.pivot_table(index="indicateur", columns="code_territoire", values="valeur", aggfunc="first")
+    order = [i for i in SOCIO_INDICATORS if i in profile.index]
+    profile = profile.reindex(order)
+    profile["mediane"] = profile.drop(columns=FRANCE).median(axis=1)
+    indicators = rows.drop_duplicates("indicateur").set_index("indicateur").loc[order, ["libelle", "unite", "annee", "source_id"]].reset_index()
+    return profile, indicators
+
+
+def socio_distance(profile: pd.DataFrame | None) -> pd.DataFrame:
+    """Per département: mean absolute z-gap to France over the indicators (``distance_socio``), and their number."""
+    columns = ["code_departement", "distance_socio", "indicateurs_socio"]
+    if profile is None:
+        return pd.DataFrame(columns=columns)
+    values = profile.drop(columns="mediane").copy()
+    for indicator in LOG_SCALE & set(values.index):
+        row = values.loc[indicator]
+        values.loc[indicator] = np.log10(row.where(row > 0))
+    local = values.drop(columns=FRANCE)
+    gaps = local.sub(values[FRANCE], axis=0).div(local.std(axis=1, ddof=0).replace(0, np.nan), axis=0).abs()
+    complete = gaps.notna().sum() == len(gaps)  # every indicator known: the same yardstick for all
+    frame = pd.DataFrame({"distance_socio": gaps.mean(), "indicateurs_socio": gaps.notna().sum()})[complete]
+    return frame.rename_axis("code_departement").reset_index()[columns]
+
+
+def availability(con: duckdb.DuckDBPyConnection, departements: pd.DataFrame) -> pd.DataFrame:
+    """Per département: ballot files with commune results, mean share of communes covered by the ballot files and by
+    the indicator files the ETL read, and their average (``disponibilite``)."""
+    columns = ["code_departement", "scrutins_communes", "scrutins_lus", "indicateurs_lus", "couverture_scrutins", "couverture_indicateurs", "disponibilite"]
+    if not has_relation(con, "disponibilite_territoire"):
+        return pd.DataFrame(columns=columns)
+    rows = con.execute("SELECT code_departement, famille, source_id, communes / communes_attendues AS part FROM disponibilite_territoire").df()
+    files = rows[["famille", "source_id"]].drop_duplicates()
+    grid = departements[["code_departement"]].merge(files, how="cross").merge(rows, on=["code_departement", "famille", "source_id"], how="left")
+    grid["part"] = grid["part"].fillna(0.0).clip(upper=1.0)
+    shares = grid.pivot_table(index="code_departement", columns="famille", values="part", aggfunc="mean")
+    if not {"scrutin", "indicateur"} <= set(shares.columns):
+        return pd.DataFrame(columns=columns)
+    ballots = grid[grid["famille"] == "scrutin"]
+    frame = pd.DataFrame({"scrutins_communes": ballots[ballots["part"] > 0].groupby("code_departement").size(),
+                          "couverture_scrutins": shares["scrutin"], "couverture_indicateurs": shares["indicateur"]})
+    frame["scrutins_communes"] = frame["scrutins_communes"].fillna(0).astype(int)
+    frame["scrutins_lus"] = int((files["famille"] == "scrutin").sum())
+    frame["indicateurs_lus"] = int((files["famille"] == "indicateur").sum())
+    frame["disponibilite"] = (frame["couverture_scrutins"] + frame["couverture_indicateurs"]) / 2
+    return frame.rename_axis("code_departement").reset_index()[columns]

@@ -221,6 +221,8 @@ def table_sources(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
         "couverture_indicateur": "calcul : fact_indicateur_commune et dim_commune",
         "fact_indicateur_unite": catalogue(*_distinct(con, "fact_indicateur_unite", "source_id")),
         "couverture_indicateur_unite": "calcul : fact_indicateur_unite et dim_unite",
+        "fact_indicateur_territoire": catalogue(*_distinct(con, "fact_indicateur_territoire", "source_id")) + " (toutes les communes de France)",
+        "disponibilite_territoire": "calcul : chaque fichier de scrutin et d'indicateurs lu par l'ETL, toutes ses communes",
         "couverture_scrutin": "calcul : fact_participation et dim_commune",
         "etl_run": lineage, "etl_input": lineage, "etl_step": lineage,
         "dq_check": "contrats de qualité de « electio etl »",

@@ -12,7 +12,7 @@ import duckdb
 import pandas as pd
 
 from electio.analysis.explore import has_relation, theme_label
-from electio.analysis.territories import compare_territories
+from electio.analysis.territories import TerritoryComparison, compare_territories
 from electio.outputs.report_format import ballot_totals, entier, pct, query, rank, records, scalar, turnout
 from electio.warehouse.store import connect
 
@@ -128,7 +128,37 @@ def departements_section(con: duckdb.DuckDBPyConnection, territory: str) -> dict
     return {"n": len(table), "territoire": mine, "table": table, "scrutins": records(compared.ballots),
             "mediane": float(table["distance_blocs"].median()), "proches": records(table.head(5)),
             "meilleur_quart": bool(mine is not None and mine["rang"] <= len(table) / 4),
-            "moitie": bool(mine is not None and mine["rang"] <= len(table) / 2)}
+            "moitie": bool(mine is not None and mine["rang"] <= len(table) / 2),
+            "socio": socio_section(compared, territory), "disponibilite": availability_section(table, mine)}
+
+
+def socio_section(compared: TerritoryComparison, territory: str) -> dict[str, Any] | None:
+    """The territory's socio-economic profile next to France's and the median département's, and its rank."""
+    profile, table = compared.profile, compared.table
+    ranked = table.dropna(subset=["distance_socio"]).sort_values(["distance_socio", "code_departement"])
+    if profile is None or ranked.empty or territory not in profile.columns:
+        return None
+    info = compared.indicators.set_index("indicateur")
+    lines = [{"libelle": info.at[i, "libelle"], "unite": info.at[i, "unite"], "annee": int(info.at[i, "annee"]),
+              "fr": profile.at[i, "FR"], "territoire": profile.at[i, territory], "mediane": profile.at[i, "mediane"]} for i in profile.index]
+    mine = ranked[ranked["code_departement"] == territory]
+    return {"n": len(ranked), "lignes": lines, "proches": records(ranked.head(3)), "annees": sorted({line["annee"] for line in lines}),
+            "rang": int(mine["rang_socio"].iloc[0]) if not mine.empty else None,
+            "distance": float(mine["distance_socio"].iloc[0]) if not mine.empty else None,
+            "mediane_distance": float(ranked["distance_socio"].median()),
+            "sources": sorted(set(compared.indicators["source_id"]))}
+
+
+def availability_section(table: pd.DataFrame, mine: dict | None) -> dict[str, Any] | None:
+    """The territory's data availability (ballot and indicator files with its communes) against the départements'."""
+    ranked = table.dropna(subset=["disponibilite"])
+    if ranked.empty or mine is None or pd.isna(mine.get("disponibilite")):
+        return None
+    best = ranked.sort_values(["disponibilite", "code_departement"], ascending=[False, True])
+    return {"n": len(ranked), "rang": int(mine["rang_disponibilite"]), "territoire": mine, "meilleurs": records(best.head(3)),
+            "scrutins_lus": int(mine["scrutins_lus"]), "indicateurs_lus": int(mine["indicateurs_lus"]), "mediane_scrutins": float(ranked["scrutins_communes"].median()),
+            "mediane_couverture_scrutins": float(ranked["couverture_scrutins"].median()),
+            "mediane_couverture_indicateurs": float(ranked["couverture_indicateurs"].median())}
 
 
 def territory_section(con: duckdb.DuckDBPyConnection, meta: dict, france: Path | None, labels: dict[str, str]) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from electio.fetch import fetch
 from electio.frames import isin
 from electio.harmonise import blocs, geography, totals, units
 from electio.harmonise.geography import GEO_SOURCES
+from electio.harmonise.territory_indicators import NationalViews
 from electio.parse.ballot import LOCATION, ParsedBallot
 from electio.pipeline.indicators import build_indicators
 from electio.pipeline.lineage import Lineage, now
@@ -225,7 +226,8 @@ def run_etl(territory: Territory, target: Path | None = None, progress: Progress
     # Indicators first: their working database is freed before the election frames are built.
     say("Indicateurs locaux")
     below = dims["dim_unite"].loc[dims["dim_unite"]["type_unite"] == "arrondissement", "code_unite"]
-    indicators = build_indicators(lineage, mapping, dims["dim_commune"], say, frozenset(below))
+    national_views = NationalViews(mapping)
+    indicators = build_indicators(lineage, mapping, dims["dim_commune"], say, frozenset(below), national_views)
 
     dim_bloc = blocs.load_blocs()
     assignments = blocs.load_assignments(blocs.ASSIGNMENTS_CSV, dim_bloc)
@@ -244,6 +246,7 @@ def run_etl(territory: Territory, target: Path | None = None, progress: Progress
         source_files[row.scrutin_id] = str(path)
         parsed = call_parser(source, path, row.scrutin_id)
         participation, ballot_voix, audit = map_ballot(parsed, mapping, dims["dim_commune"], path)
+        national_views.add_ballot(row.scrutin_id, source.id, parsed.participation["code_commune_source"])
         if row.couverture == "FR" and row.scrutin_id not in from_files:
             national.append(totals.territory_frames(national_totals(parsed, mapping), source.id, "agregation_communes"))
         rejected = len(parsed.participation) - len(audit)
@@ -281,6 +284,7 @@ def run_etl(territory: Territory, target: Path | None = None, progress: Progress
     }
     tables.update(unit_tables)
     tables.update(indicators)
+    tables.update(national_views.tables())  # France and département views of the national files (territory justification)
     tables.update(build_polls(lineage, say))  # national polls, whatever the territory
 
     say("Contrats de qualité")

@@ -26,6 +26,7 @@ from electio.fetch import fetch
 from electio.frames import registered
 from electio.harmonise import geography
 from electio.harmonise import indicators as harmonise
+from electio.harmonise.territory_indicators import NationalViews
 from electio.parse.indicators_common import collecting_arrondissements
 from electio.quality import contracts
 from electio.referentials import read_referential
@@ -126,10 +127,12 @@ def fetch_facts(con: duckdb.DuckDBPyConnection, dim: pd.DataFrame, communes: pd.
     return con.sql(f"SELECT {select} FROM ind_faits").to_arrow_table()
 
 
-def load_sources(con: duckdb.DuckDBPyConnection, lineage: Lineage, unit_codes: frozenset[str] = frozenset()) -> list[pd.DataFrame]:
+def load_sources(con: duckdb.DuckDBPyConnection, lineage: Lineage, unit_codes: frozenset[str] = frozenset(),
+                 national: NationalViews | None = None) -> list[pd.DataFrame]:
     """Parse every indicator source, check its values' plausible ranges and append the territory's rows
     (codes of ``ind_passage``) to ``ind_brut``. Returns the rows the parsers published for the units
-    ``unit_codes`` (arrondissements municipaux), one frame per source with ``source_id`` and ``src_ord``."""
+    ``unit_codes`` (arrondissements municipaux), one frame per source with ``source_id`` and ``src_ord``.
+    ``national`` collects each file's France and département views before the restriction."""
     ranges = contracts.load_plausibility()
     below = []
     for order, source in enumerate(indicator_sources()):
@@ -138,6 +141,8 @@ def load_sources(con: duckdb.DuckDBPyConnection, lineage: Lineage, unit_codes: f
         with collecting_arrondissements() as unit_rows:
             frame = parse_indicator(source, path, lineage)
         contracts.check_plausibility(frame, path, ranges)
+        if national is not None:
+            national.add_indicators(source.id, frame)
         kept = harmonise.add_rows(con, frame, source.id, order, restrict=True)
         duplicate = harmonise.first_duplicate(con, source.id)
         if duplicate:
@@ -208,9 +213,10 @@ def harmonised_facts(con: duckdb.DuckDBPyConnection, dim: pd.DataFrame, communes
 
 
 def build_indicators(lineage: Lineage, mapping: pd.DataFrame, communes: pd.DataFrame, say: Say,
-                     unit_codes: frozenset[str] = frozenset()) -> dict[str, pd.DataFrame | pa.Table]:
+                     unit_codes: frozenset[str] = frozenset(), national: NationalViews | None = None) -> dict[str, pd.DataFrame | pa.Table]:
     """``dim_indicateur``, ``fact_indicateur_commune`` (an Arrow table) and ``couverture_indicateur`` for the territory,
-    plus ``fact_indicateur_unite`` and ``couverture_indicateur_unite`` for the units below the commune ``unit_codes``.
+    plus ``fact_indicateur_unite`` and ``couverture_indicateur_unite`` for the units below the commune ``unit_codes``
+    (``national``, when given, collects the France and département views of each file).
 
     Parsed rows go into an in-memory DuckDB database where the SQL of ``harmonise/sql/``
     maps them to COG 2026, derives the rates, dates the values and measures the coverage.
@@ -220,7 +226,7 @@ def build_indicators(lineage: Lineage, mapping: pd.DataFrame, communes: pd.DataF
     with tempfile.TemporaryDirectory(prefix="electio-indicateurs-") as spill, duckdb.connect(config=work_config(spill)) as con:
         harmonise.create_work_tables(con)
         harmonise.set_geography(con, territory, expected_codes_by_year(lineage))
-        below = load_sources(con, lineage, unit_codes)
+        below = load_sources(con, lineage, unit_codes, national)
         unknown = harmonise.unknown_indicators(con)
         if unknown:
             raise InputError(INDICATORS_CSV, f"indicateurs absents du référentiel : {', '.join(unknown)}")

@@ -59,6 +59,42 @@ COMMENT ON COLUMN couverture_indicateur.nulls_secret IS 'Valeurs NULL pour secre
 COMMENT ON COLUMN couverture_indicateur.nulls_non_publie IS 'Valeurs NULL non publiées (SSMSI petites communes).';
 COMMENT ON COLUMN couverture_indicateur.statut IS 'ok, ou lacune (indicateur sans donnée dans les sources disponibles).';
 
+CREATE TABLE fact_indicateur_territoire (
+    indicateur      VARCHAR NOT NULL REFERENCES dim_indicateur (indicateur),
+    niveau          VARCHAR NOT NULL,
+    code_territoire VARCHAR NOT NULL,
+    annee           INTEGER NOT NULL,
+    valeur          FLOAT8 NOT NULL,
+    source_id       VARCHAR NOT NULL,
+    communes        INTEGER NOT NULL,
+    PRIMARY KEY (indicateur, niveau, code_territoire, annee, source_id)
+);
+COMMENT ON TABLE fact_indicateur_territoire IS 'Taux, parts, densités et médianes de la France et de chaque département, calculés sur toutes les communes d''un fichier national (comparateur de territoires INSEE), dans tout entrepôt : justification du territoire.';
+COMMENT ON COLUMN fact_indicateur_territoire.indicateur IS 'Indicateur (taux, part, densité ou médiane ; pas les effectifs).';
+COMMENT ON COLUMN fact_indicateur_territoire.niveau IS 'france ou departement.';
+COMMENT ON COLUMN fact_indicateur_territoire.code_territoire IS 'FR, ou le code du département (les deux ou trois premiers caractères du code commune).';
+COMMENT ON COLUMN fact_indicateur_territoire.annee IS 'Année de référence de la valeur.';
+COMMENT ON COLUMN fact_indicateur_territoire.valeur IS 'Taux dérivé : rapport des effectifs sommés sur les communes qui les publient ; taux ou médiane publié : moyenne des communes pondérée par leur population (approximation pour une médiane).';
+COMMENT ON COLUMN fact_indicateur_territoire.source_id IS 'Source du catalogue.';
+COMMENT ON COLUMN fact_indicateur_territoire.communes IS 'Communes du fichier ayant contribué (celles où la valeur n''est pas secrète).';
+
+CREATE TABLE disponibilite_territoire (
+    code_departement    VARCHAR NOT NULL,
+    famille             VARCHAR NOT NULL,
+    source_id           VARCHAR NOT NULL,
+    scrutin_id          VARCHAR,
+    communes            INTEGER NOT NULL,
+    communes_attendues  INTEGER NOT NULL,
+    PRIMARY KEY (code_departement, source_id)
+);
+COMMENT ON TABLE disponibilite_territoire IS 'Disponibilité des données par département : pour chaque fichier lu par l''ETL (scrutins et indicateurs), les communes (COG 2026) du département qui y ont une valeur ; un département absent n''a aucune commune dans le fichier.';
+COMMENT ON COLUMN disponibilite_territoire.code_departement IS 'Département (code INSEE).';
+COMMENT ON COLUMN disponibilite_territoire.famille IS 'scrutin ou indicateur.';
+COMMENT ON COLUMN disponibilite_territoire.source_id IS 'Fichier du catalogue.';
+COMMENT ON COLUMN disponibilite_territoire.scrutin_id IS 'Scrutin du fichier (NULL pour un fichier d''indicateurs).';
+COMMENT ON COLUMN disponibilite_territoire.communes IS 'Communes du département (COG 2026) ayant au moins une valeur dans le fichier.';
+COMMENT ON COLUMN disponibilite_territoire.communes_attendues IS 'Communes du département au COG 2026.';
+
 CREATE VIEW v_indicateur_commune AS
 SELECT f.code_commune, f.indicateur, f.annee, f.valeur, d.unite, f.source_id AS source, f.qualite, f.date_publication
 FROM fact_indicateur_commune f

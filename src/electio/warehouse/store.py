@@ -44,6 +44,8 @@ TABLE_ORDER = [
     "dim_indicateur",
     "fact_indicateur_commune",
     "couverture_indicateur",
+    "fact_indicateur_territoire",
+    "disponibilite_territoire",
     "dim_sondage",
     "fact_intention_vote",
     "resultat_bloc_sondage",
