@@ -262,8 +262,8 @@ LAYOUT = {"dim_unite": (1.9, 11.4), "dim_scrutin": (9.0, 11.4), "dim_candidat": 
           ("dim_candidat", "dim_scrutin"): (12.8, 11.3), ("dim_candidat", "dim_bloc"): (16.6, 8.8),
           ("dim_duel", "dim_hypothese"): (20.4, 9.85)}
 CONCEPT_LEGEND = ("Rectangles : entités (clé, un attribut) · ovales : associations (ce qu'elles mesurent) · "
-                  "(min,max) : cardinalités · tirets : lien facultatif · MESURER existe aussi par unité d'analyse")
-CONCEPT_OMITTED = frozenset({"fact_indicateur_unite"})  # drawn as MESURER already (the legend says so): one more long edge would cross the entities
+                  "(min,max) : cardinalités · tirets : lien facultatif · MESURER existe aussi par unité d'analyse, pour la France et les départements")
+CONCEPT_OMITTED = frozenset({"fact_indicateur_unite", "fact_indicateur_territoire"})  # drawn as MESURER already (the legend says so): one more long edge would cross the entities
 MEASURES = {"fact_participation": "inscrits, votants", "fact_resultat_commune": "voix", "fact_indicateur_commune": "valeur, année",
             "fact_prevision": "parts, intervalles, P(tête)", "fact_participation_territoire": "France, département",
             "fact_resultat_territoire": "voix : France, département", "fact_participation_arrondissement": "par arrondissement",
