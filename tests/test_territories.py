@@ -106,6 +106,9 @@ def test_departements_are_ranked_on_socio_economic_profile_and_data_availability
     assert ain["disponibilite"] == pytest.approx(0.5) and rhone["disponibilite"] == pytest.approx((0.75 + 0.9) / 2)
     assert (rhone["rang_disponibilite"], ain["rang_disponibilite"]) == (1, 2)
     assert (ain["scrutins_communes"], rhone["scrutins_communes"], rhone["scrutins_lus"], rhone["indicateurs_lus"]) == (1, 2, 2, 2)
+    # national files (communes in more than half of the départements): ballot_fr and ind_fr; Ain (1 + 1) / 2, Rhône (0.5 + 1) / 2
+    assert ain["disponibilite_nationale"] == pytest.approx(1.0) and rhone["disponibilite_nationale"] == pytest.approx(0.75)
+    assert (ain["rang_disponibilite_nationale"], rhone["rang_disponibilite_nationale"], ain["fichiers_nationaux"]) == (1, 2, 2)
 
 
 def test_report_section_says_what_is_missing_without_the_national_views() -> None:
@@ -115,7 +118,7 @@ def test_report_section_says_what_is_missing_without_the_national_views() -> Non
     assert section["territoire"]["rang"] == 2 and section["socio"] is None and section["disponibilite"] is None
     full = departements_section(socio_tables(tiny_totals()), "69")
     assert full["socio"]["rang"] == 2 and [line["territoire"] for line in full["socio"]["lignes"]] == [1000.0, 14.0]
-    assert full["disponibilite"]["rang"] == 1 and full["disponibilite"]["scrutins_lus"] == 2
+    assert full["disponibilite"]["rang"] == 1 and full["disponibilite"]["scrutins_lus"] == 2 and full["disponibilite"]["rang_national"] == 2
 
 
 def test_territory_values_sum_counts_and_weight_published_rates() -> None:

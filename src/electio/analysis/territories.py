@@ -14,7 +14,8 @@ Two more rankings, when the warehouse holds the ETL's national views (``fact_ind
   (``distance_socio``, 1 = the profile closest to France's);
 * data availability: for every ballot and indicator file the ETL read, the share of the département's communes with
   a value (0 when the file has none); the mean over the ballot files and the mean over the indicator files, and
-  their average (``disponibilite``, 1 = the best-covered département).
+  their average (``disponibilite``, 1 = the best-covered département); the same on the national files only
+  (``disponibilite_nationale``: without the files gathered for one département, such as the Rhône's own).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ NATIONAL_TYPES = ("presidentielle", "legislatives", "europeennes")  # municipale
 RECENT_FROM = 2017  # two full electoral cycles (présidentielle, législatives, européennes)
 SOCIO_INDICATORS = ("densite", "taux_chomage", "taux_pauvrete", "revenu_median", "part_menages_imposes", "part_proprietaires",
                     "part_logements_vacants", "part_residences_secondaires", "etablissements_pour_1000hab")
+NATIONAL_FILE = 0.5  # a file with communes in more than half of the départements is national (the others cover one or a few)
 LOG_SCALE = frozenset({"densite"})  # from 20 to 20,000 inhabitants per km²: compared on a log scale
 
 
@@ -113,7 +115,8 @@ def compare_territories(con: duckdb.DuckDBPyConnection, since: int = RECENT_FROM
     table["rang_participation"] = table["ecart_participation"].rank(method="min").astype(int)
     profile, indicators = socio_profile(con, departements["code_departement"])
     table = table.merge(socio_distance(profile), on="code_departement", how="left").merge(availability(con, departements), on="code_departement", how="left")
-    for score, rank, closest_first in (("distance_socio", "rang_socio", True), ("disponibilite", "rang_disponibilite", False)):
+    for score, rank, closest_first in (("distance_socio", "rang_socio", True), ("disponibilite", "rang_disponibilite", False),
+                                       ("disponibilite_nationale", "rang_disponibilite_nationale", False)):
         table[rank] = table[score].rank(method="min", ascending=closest_first).astype("Int64")
     return TerritoryComparison(table, ballots, per_ballot.rename(columns={"code_territoire": "code_departement"}), profile, indicators)
 
@@ -157,7 +160,8 @@ def socio_distance(profile: pd.DataFrame | None) -> pd.DataFrame:
 def availability(con: duckdb.DuckDBPyConnection, departements: pd.DataFrame) -> pd.DataFrame:
     """Per département: ballot files with commune results, mean share of communes covered by the ballot files and by
     the indicator files the ETL read, and their average (``disponibilite``)."""
-    columns = ["code_departement", "scrutins_communes", "scrutins_lus", "indicateurs_lus", "couverture_scrutins", "couverture_indicateurs", "disponibilite"]
+    columns = ["code_departement", "scrutins_communes", "scrutins_lus", "indicateurs_lus", "couverture_scrutins", "couverture_indicateurs", "disponibilite",
+               "disponibilite_nationale", "fichiers_nationaux"]
     if not has_relation(con, "disponibilite_territoire"):
         return pd.DataFrame(columns=columns)
     rows = con.execute("SELECT code_departement, famille, source_id, communes / communes_attendues AS part FROM disponibilite_territoire").df()
@@ -174,4 +178,8 @@ def availability(con: duckdb.DuckDBPyConnection, departements: pd.DataFrame) -> 
     frame["scrutins_lus"] = int((files["famille"] == "scrutin").sum())
     frame["indicateurs_lus"] = int((files["famille"] == "indicateur").sum())
     frame["disponibilite"] = (frame["couverture_scrutins"] + frame["couverture_indicateurs"]) / 2
+    national = grid[grid.groupby(["famille", "source_id"])["part"].transform(lambda p: (p > 0).mean()) > NATIONAL_FILE]
+    national_shares = national.pivot_table(index="code_departement", columns="famille", values="part", aggfunc="mean")
+    frame["disponibilite_nationale"] = national_shares.reindex(columns=["scrutin", "indicateur"]).mean(axis=1)
+    frame["fichiers_nationaux"] = len(national[["famille", "source_id"]].drop_duplicates())
     return frame.rename_axis("code_departement").reset_index()[columns]

@@ -156,6 +156,7 @@ def availability_section(table: pd.DataFrame, mine: dict | None) -> dict[str, An
         return None
     best = ranked.sort_values(["disponibilite", "code_departement"], ascending=[False, True])
     return {"n": len(ranked), "rang": int(mine["rang_disponibilite"]), "territoire": mine, "meilleurs": records(best.head(3)),
+            "rang_national": int(mine["rang_disponibilite_nationale"]), "fichiers_nationaux": int(mine["fichiers_nationaux"]),
             "scrutins_lus": int(mine["scrutins_lus"]), "indicateurs_lus": int(mine["indicateurs_lus"]), "mediane_scrutins": float(ranked["scrutins_communes"].median()),
             "mediane_couverture_scrutins": float(ranked["couverture_scrutins"].median()),
             "mediane_couverture_indicateurs": float(ranked["couverture_indicateurs"].median())}
