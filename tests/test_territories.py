@@ -118,6 +118,7 @@ def test_report_section_says_what_is_missing_without_the_national_views() -> Non
     assert section["territoire"]["rang"] == 2 and section["socio"] is None and section["disponibilite"] is None
     full = departements_section(socio_tables(tiny_totals()), "69")
     assert full["socio"]["rang"] == 2 and [line["territoire"] for line in full["socio"]["lignes"]] == [1000.0, 14.0]
+    assert [(line["libelle"], round(line["z"], 3)) for line in full["socio"]["plus_eloignes"]] == [("Taux de chômage", 2.667), ("Densité", 2.0)]
     assert full["disponibilite"]["rang"] == 1 and full["disponibilite"]["scrutins_lus"] == 2 and full["disponibilite"]["rang_national"] == 2
 
 

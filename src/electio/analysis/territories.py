@@ -141,17 +141,23 @@ def socio_profile(con: duckdb.DuckDBPyConnection, departements: pd.Series) -> tu
     return profile, indicators
 
 
-def socio_distance(profile: pd.DataFrame | None) -> pd.DataFrame:
-    """Per département: mean absolute z-gap to France over the indicators (``distance_socio``), and their number."""
-    columns = ["code_departement", "distance_socio", "indicateurs_socio"]
-    if profile is None:
-        return pd.DataFrame(columns=columns)
+def socio_gaps(profile: pd.DataFrame) -> pd.DataFrame:
+    """Absolute gap of each département (columns) to France on each indicator (rows), in standard deviations of the
+    départements (log10 for :data:`LOG_SCALE`)."""
     values = profile.drop(columns="mediane").copy()
     for indicator in LOG_SCALE & set(values.index):
         row = values.loc[indicator]
         values.loc[indicator] = np.log10(row.where(row > 0))
     local = values.drop(columns=FRANCE)
-    gaps = local.sub(values[FRANCE], axis=0).div(local.std(axis=1, ddof=0).replace(0, np.nan), axis=0).abs()
+    return local.sub(values[FRANCE], axis=0).div(local.std(axis=1, ddof=0).replace(0, np.nan), axis=0).abs()
+
+
+def socio_distance(profile: pd.DataFrame | None) -> pd.DataFrame:
+    """Per département: mean absolute z-gap to France over the indicators (``distance_socio``), and their number."""
+    columns = ["code_departement", "distance_socio", "indicateurs_socio"]
+    if profile is None:
+        return pd.DataFrame(columns=columns)
+    gaps = socio_gaps(profile)
     complete = gaps.notna().sum() == len(gaps)  # every indicator known: the same yardstick for all
     frame = pd.DataFrame({"distance_socio": gaps.mean(), "indicateurs_socio": gaps.notna().sum()})[complete]
     return frame.rename_axis("code_departement").reset_index()[columns]

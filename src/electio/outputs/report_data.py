@@ -12,7 +12,7 @@ import duckdb
 import pandas as pd
 
 from electio.analysis.explore import has_relation, theme_label
-from electio.analysis.territories import TerritoryComparison, compare_territories
+from electio.analysis.territories import TerritoryComparison, compare_territories, socio_gaps
 from electio.outputs.report_format import ballot_totals, entier, pct, query, rank, records, scalar, turnout
 from electio.warehouse.store import connect
 
@@ -142,7 +142,9 @@ def socio_section(compared: TerritoryComparison, territory: str) -> dict[str, An
     lines = [{"libelle": info.at[i, "libelle"], "unite": info.at[i, "unite"], "annee": int(info.at[i, "annee"]),
               "fr": profile.at[i, "FR"], "territoire": profile.at[i, territory], "mediane": profile.at[i, "mediane"]} for i in profile.index]
     mine = ranked[ranked["code_departement"] == territory]
-    return {"n": len(ranked), "lignes": lines, "proches": records(ranked.head(3)), "annees": sorted({line["annee"] for line in lines}),
+    gaps = socio_gaps(profile)[territory].dropna().sort_values(ascending=False)
+    by_code = dict(zip(profile.index, lines, strict=True))
+    return {"n": len(ranked), "lignes": lines, "plus_eloignes": [by_code[i] | {"z": float(z)} for i, z in gaps.head(2).items()], "proches": records(ranked.head(3)), "annees": sorted({line["annee"] for line in lines}),
             "rang": int(mine["rang_socio"].iloc[0]) if not mine.empty else None,
             "distance": float(mine["distance_socio"].iloc[0]) if not mine.empty else None,
             "mediane_distance": float(ranked["distance_socio"].median()),
