@@ -224,8 +224,9 @@ def test_commune_page_after_a_search(page: object, server: str, warehouse: Path)
                             "AND bloc = 'centre'", [first, VILLEURBANNE])["moyenne"].iloc[0]
     assert percent(centre) in page.locator("#commune-tableau-previsions tr", has_text="Centre").inner_text()
     poverty = sql(warehouse, """
-        WITH v AS (SELECT i.* FROM v_indicateur_commune i JOIN dim_commune c USING (code_commune)
-                   WHERE c.type_unite = 'commune' AND i.indicateur = 'taux_pauvrete' AND i.valeur IS NOT NULL),
+        WITH v AS (SELECT i.code_unite AS code_commune, i.annee, arg_min(i.valeur, i.source) AS valeur FROM v_indicateur_unite i
+                   JOIN v_unite_analyse u ON u.code_commune = i.code_unite
+                   WHERE i.indicateur = 'taux_pauvrete' AND i.valeur IS NOT NULL GROUP BY ALL),
              y AS (SELECT max(annee) AS annee FROM v WHERE code_commune = ?)
         SELECT (SELECT valeur FROM v, y WHERE v.code_commune = ? AND v.annee = y.annee) AS valeur, MEDIAN(valeur) AS mediane
         FROM v, y WHERE v.annee = y.annee""", [VILLEURBANNE, VILLEURBANNE]).iloc[0]
