@@ -207,7 +207,10 @@ def test_territory_page_shows_the_stored_forecasts(page: object, server: str, wa
 
 
 def test_commune_page_after_a_search(page: object, server: str, warehouse: Path) -> None:  # noqa: F811
-    open_page(page, server + "/commune")
+    open_page(page, server + "/commune")  # the most populous unit by default (Villeurbanne since Lyon is its arrondissements)…
+    wait_text(page, "commune-indicateurs-texte", "médiane du territoire")  # …its indicators shown on load
+    open_page(page, server + "/commune?code=69386")
+    wait_text(page, "commune-indicateurs-texte", "Lyon 6e")
     pick(page, "commune-choix", f"Villeurbanne ({VILLEURBANNE})", "Villeurb")
     sentence = wait_text(page, "commune-eventail-texte", "Villeurbanne")
     bloc = sql(warehouse, "SELECT code_bloc FROM dim_bloc ORDER BY ordre LIMIT 1")["code_bloc"].iloc[0]
