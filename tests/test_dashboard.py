@@ -19,6 +19,7 @@ from electio.dashboard.charts import percent
 
 TERRITORY = "69"
 LYON = "69123"
+LYON_6 = "69386"  # a unit of analysis: Lyon's arrondissements replace the city
 
 
 def build_warehouse(home: Path, etl: Path) -> Path:
@@ -94,32 +95,33 @@ def test_leaders_are_the_highest_mean_share(warehouse: Path) -> None:
 
 def test_history_shares_and_territory_total(warehouse: Path) -> None:
     rows = data.history(warehouse)
-    lyon = rows[(rows["code_commune"] == LYON) & (rows["scrutin_id"] == "pres2022_t1")].set_index("bloc")["part"]
-    expected = sql(warehouse, "SELECT bloc, part FROM v_resultat_bloc_commune WHERE scrutin_id = 'pres2022_t1' AND code_commune = ?", [LYON])
-    pd.testing.assert_series_equal(lyon.sort_index(), expected.set_index("bloc")["part"].sort_index(), check_names=False)
+    sixth = rows[(rows["code_commune"] == LYON_6) & (rows["scrutin_id"] == "pres2022_t1")].set_index("bloc")["part"]
+    expected = sql(warehouse, "SELECT bloc, part FROM v_resultat_bloc_unite WHERE scrutin_id = 'pres2022_t1' AND code_unite = ? AND NOT estime",
+                   [LYON_6])
+    assert len(expected) > 0  # pres2022 T1 is measured by bureau in the Rhône
+    pd.testing.assert_series_equal(sixth.sort_index(), expected.set_index("bloc")["part"].sort_index(), check_names=False)
+    assert LYON not in set(rows["code_commune"])  # the city is its arrondissements
     whole = rows[(rows["code_commune"] == TERRITORY) & (rows["scrutin_id"] == "pres2022_t1")]
     assert whole["part"].sum() == pytest.approx(1.0)
     assert set(rows["scrutin_id"]) <= set(sql(warehouse, "SELECT scrutin_id FROM dim_scrutin WHERE tour = 1")["scrutin_id"])
 
 
 def test_indicator_table_compares_with_the_territory_median(warehouse: Path) -> None:
-    table = data.indicator_table(warehouse, LYON).set_index("indicateur")
+    """An arrondissement's own poverty rate, its percentile and the median among the units of analysis (a year published twice counts once: its first source)."""
+    table = data.indicator_table(warehouse, LYON_6).set_index("indicateur")
     row = table.loc["taux_pauvrete"]
-    expected = sql(warehouse, """
-        SELECT MEDIAN(i.valeur) AS mediane FROM v_indicateur_commune i JOIN dim_commune c USING (code_commune)
-        WHERE i.indicateur = 'taux_pauvrete' AND i.annee = ? AND c.type_unite = 'commune' AND i.valeur IS NOT NULL""", [int(row["annee"])])
-    assert row["mediane"] == pytest.approx(expected["mediane"].iloc[0])
-    latest = sql(warehouse, "SELECT max(annee) AS a FROM v_indicateur_commune WHERE code_commune = ? AND indicateur = 'taux_pauvrete' "
-                            "AND valeur IS NOT NULL", [LYON])["a"].iloc[0]
-    assert int(row["annee"]) == int(latest)
+    units = """WITH v AS (SELECT i.code_unite, i.annee, arg_min(i.valeur, i.source) AS valeur FROM v_indicateur_unite i
+                          JOIN v_unite_analyse u ON u.code_commune = i.code_unite
+                          WHERE i.indicateur = 'taux_pauvrete' AND i.valeur IS NOT NULL GROUP BY ALL)"""
+    year = sql(warehouse, units + " SELECT max(annee) FROM v WHERE code_unite = ?", [LYON_6]).iloc[0, 0]
+    assert int(row["annee"]) == int(year)
+    expected = sql(warehouse, units + """ SELECT MEDIAN(valeur) AS mediane,
+                                                 avg(CASE WHEN valeur <= (SELECT valeur FROM v WHERE code_unite = ? AND annee = ?) THEN 1 ELSE 0 END) AS part
+                                          FROM v WHERE annee = ?""", [LYON_6, int(year), int(year)]).iloc[0]
+    assert row["mediane"] == pytest.approx(expected["mediane"])
+    assert row["centile"] == pytest.approx(100 * expected["part"])  # share of the units at or below the 6th
     directions = sql(warehouse, "SELECT indicateur, sens_defavorable FROM dim_indicateur").set_index("indicateur")["sens_defavorable"]
     assert (table["sens_defavorable"] == directions.reindex(table.index)).all()
-    below = sql(warehouse, """SELECT avg(CASE WHEN i.valeur <= l.valeur THEN 1 ELSE 0 END) AS part FROM v_indicateur_commune i
-                              JOIN dim_commune c USING (code_commune) CROSS JOIN (SELECT valeur FROM v_indicateur_commune
-                              WHERE code_commune = ? AND indicateur = 'taux_pauvrete' AND annee = ?) l
-                              WHERE i.indicateur = 'taux_pauvrete' AND i.annee = ? AND c.type_unite = 'commune' AND i.valeur IS NOT NULL""",
-                [LYON, int(row["annee"]), int(row["annee"])])["part"].iloc[0]
-    assert row["centile"] == pytest.approx(100 * below)  # share of the communes at or below Lyon
 
 
 def test_commune_page_compares_rates_not_counts() -> None:
@@ -349,9 +351,12 @@ def test_report_slides_and_dashboard_show_the_same_duels(warehouse: Path, tmp_pa
     won = sql(warehouse, """SELECT count(*) FROM fact_prevision_duel f JOIN dim_duel d ON f.duel_id = d.duel_id AND f.candidat = d.candidat_a
                             WHERE f.duel_id = ? AND f.hypothese_id = ? AND f.code_commune <> ? AND f.p_victoire > 0.5""",
               [top.duel_id, top.hypothese_id, TERRITORY]).iloc[0, 0]
+    units = sql(warehouse, "SELECT count(DISTINCT code_commune) FROM fact_prevision_duel WHERE duel_id = ? AND hypothese_id = ? AND code_commune <> ?",
+                [top.duel_id, top.hypothese_id, TERRITORY]).iloc[0, 0]
+    assert units == 274  # 265 communes and Lyon's 9 arrondissements
     share, chance = percent(top.moyenne).replace("\u202f", " "), percent(top.p_victoire, 0).replace("\u202f", " ")
-    assert f"<strong>{share}</strong>" in page and f"{won} sur 266" in page and chance in page
-    assert percent(top.moyenne, 0).replace("\u202f", " ") in deck_text and f"{won} sur 266" in deck_text
+    assert f"<strong>{share}</strong>" in page and f"{won} sur {units}" in page and chance in page
+    assert percent(top.moyenne, 0).replace("\u202f", " ") in deck_text and f"{won} sur {units}" in deck_text
     answer = duels.duel_view(warehouse, top.hypothese_id, top.duel_id)[5].replace("\u202f", " ")
     assert share in answer and f"probabilité de victoire {chance}" in answer
     replay = sql(warehouse, "SELECT mae_points FROM model_evaluation_duel WHERE scrutin_test = 'pres2022_t2' AND NOT conditionnel AND methode = 'transferts'")

@@ -207,7 +207,10 @@ def test_territory_page_shows_the_stored_forecasts(page: object, server: str, wa
 
 
 def test_commune_page_after_a_search(page: object, server: str, warehouse: Path) -> None:  # noqa: F811
-    open_page(page, server + "/commune")
+    open_page(page, server + "/commune")  # the most populous unit by default (Villeurbanne since Lyon is its arrondissements)…
+    wait_text(page, "commune-indicateurs-texte", "médiane du territoire")  # …its indicators shown on load
+    open_page(page, server + "/commune?code=69386")
+    wait_text(page, "commune-indicateurs-texte", "Lyon 6e")
     pick(page, "commune-choix", f"Villeurbanne ({VILLEURBANNE})", "Villeurb")
     sentence = wait_text(page, "commune-eventail-texte", "Villeurbanne")
     bloc = sql(warehouse, "SELECT code_bloc FROM dim_bloc ORDER BY ordre LIMIT 1")["code_bloc"].iloc[0]
@@ -224,8 +227,9 @@ def test_commune_page_after_a_search(page: object, server: str, warehouse: Path)
                             "AND bloc = 'centre'", [first, VILLEURBANNE])["moyenne"].iloc[0]
     assert percent(centre) in page.locator("#commune-tableau-previsions tr", has_text="Centre").inner_text()
     poverty = sql(warehouse, """
-        WITH v AS (SELECT i.* FROM v_indicateur_commune i JOIN dim_commune c USING (code_commune)
-                   WHERE c.type_unite = 'commune' AND i.indicateur = 'taux_pauvrete' AND i.valeur IS NOT NULL),
+        WITH v AS (SELECT i.code_unite AS code_commune, i.annee, arg_min(i.valeur, i.source) AS valeur FROM v_indicateur_unite i
+                   JOIN v_unite_analyse u ON u.code_commune = i.code_unite
+                   WHERE i.indicateur = 'taux_pauvrete' AND i.valeur IS NOT NULL GROUP BY ALL),
              y AS (SELECT max(annee) AS annee FROM v WHERE code_commune = ?)
         SELECT (SELECT valeur FROM v, y WHERE v.code_commune = ? AND v.annee = y.annee) AS valeur, MEDIAN(valeur) AS mediane
         FROM v, y WHERE v.annee = y.annee""", [VILLEURBANNE, VILLEURBANNE]).iloc[0]

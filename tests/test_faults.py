@@ -410,12 +410,12 @@ def test_the_dashboard_server_reloads_before_a_request(rhone_copy: Path) -> None
     path = rhone_copy.resolve()
     client = create_app(path).server.test_client()
     assert client.get("/").status_code == 200
-    assert data.commune_name(path, "69123") == "Lyon"
+    assert data.commune_name(path, "69386") == "Lyon 6e Arrondissement"
     with duckdb.connect(str(path)) as con:  # a later stage (or an ETL) changes the file
-        con.execute("UPDATE dim_commune SET nom_commune = 'Lyon (entrepôt remplacé)' WHERE code_commune = '69123'")
-    assert data.commune_name(path, "69123") == "Lyon"  # cached
+        con.execute("UPDATE dim_unite SET nom_unite = 'Lyon 6e (entrepôt remplacé)' WHERE code_unite = '69386'")
+    assert data.commune_name(path, "69386") == "Lyon 6e Arrondissement"  # cached
     assert client.get("/_dash-layout").status_code == 200
-    assert data.commune_name(path, "69123") == "Lyon (entrepôt remplacé)"
+    assert data.commune_name(path, "69386") == "Lyon 6e (entrepôt remplacé)"
 
 
 # ─── 8. A busy port ──────────────────────────────────────────────────────────────────────

@@ -29,6 +29,13 @@ def replay_metrics(ballot: str, as_of: str, horizon: int, shift: float) -> list[
     return rows
 
 
+def group_metrics(ballot: str, as_of: str) -> list[tuple]:
+    """The retained model's scores on Lyon's 9 arrondissements and on the 265 other communes apart (issue 18)."""
+    values = {"arrondissements": (3.27, 0.111, 0.921), "autres_communes": (2.45, 0.962, 0.959)}
+    return [("retenu_rejoue", ballot, "69", 0, False, "moyenne", f"{metric}_{group}", value, None, None, 9 if group == "arrondissements" else 265,
+             group, as_of) for group, scores in values.items() for metric, value in zip(("mae", "acc_tete", "couv80"), scores, strict=True)]
+
+
 @pytest.fixture()
 def warehouse(tmp_path: Path) -> Path:
     path = tmp_path / "electio.duckdb"
@@ -40,7 +47,7 @@ def warehouse(tmp_path: Path) -> Path:
                        conditionnel BOOLEAN, bloc VARCHAR, metrique VARCHAR, valeur DOUBLE, ic_basse DOUBLE, ic_haute DOUBLE,
                        n_communes INTEGER, classe_taille VARCHAR, date_reference DATE)""")
         rows = [*replay_metrics("euro2024_t1", "2024-05-15", 0, 0.0), *replay_metrics("euro2024_t1", "2023-06-09", 1, 1.5),
-                *replay_metrics("pres2022_t1", "2022-03-10", 0, 2.0),
+                *replay_metrics("pres2022_t1", "2022-03-10", 0, 2.0), *group_metrics("euro2024_t1", "2024-05-15"),
                 ("retenu", "pres2022_t1", "69", 5, True, "moyenne", "mae", 2.04, None, None, 267, "toutes", None)]  # a backtest: not a replay
         con.executemany("INSERT INTO model_evaluation VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
         con.execute("""CREATE TABLE dim_scrutin_cible (scrutin_cible VARCHAR, type_scrutin VARCHAR, tour INTEGER, date_scrutin DATE,
@@ -83,6 +90,10 @@ def test_report_section_reads_the_replays(warehouse: Path, tmp_path: Path) -> No
     assert goals[("euro2024_t1", "MAE moyenne par bloc ≤ 2,2 points")]["plancher_bruit"] == pytest.approx(1.0)
     figure = report_replays.replay_figure(section["tableau"], tmp_path / "rejeux.png", "source")
     assert figure is not None and figure.stat().st_size > 10_000
+    [split] = section["arrondissements"]  # only the one-month euro2024 replay has them
+    assert split["scrutin_test"] == "euro2024_t1" and split["mae_arrondissements"] == pytest.approx(3.27)
+    assert split["acc_tete_arrondissements"] == pytest.approx(0.111) and split["mae_autres_communes"] == pytest.approx(2.45)
+    assert one_month["mae_retenu"] == pytest.approx(2.71)  # the groups do not replace the whole-territory score
 
 
 def test_report_renders_the_replays_and_provenance(warehouse: Path) -> None:
@@ -96,6 +107,7 @@ def test_report_renders_the_replays_and_provenance(warehouse: Path) -> None:
     assert "02/12/2026" in page and "12 scénarios de sondages nationaux" in page and "01/10/2026 au 25/11/2026" in page and "Elabe, Ifop" in page
     assert "11/04/2027" in page and "Hypothèse utilisée : « Attal, Bardella »" in page and "2 autres listes sondées, dont 2 dans les 60 derniers jours (la plus sondée récemment : « Philippe, Le Pen »)" in page
     assert "2d tour" not in page  # a ballot not forecast is not presented as a target
+    assert "Arrondissements municipaux à part" in page and "3,3\u202fpt" in page and "11\u202f%" in page and "2,5\u202fpt" in page
 
 
 def test_provenance_sentences() -> None:
@@ -142,6 +154,9 @@ def test_dashboard_lists_the_replays(warehouse: Path) -> None:
     table = next(c for c in walk(section) if getattr(c, "id", None) == "rejeux-tableau")
     rows = [[str(td.children) for td in tr.children] for tr in table.children[2].children]
     assert len(rows) == 3 and ["Européennes 2024", "15/05/2024", "25 jours", "2,7", "7,9", "8,2", "1,0", "94\u202f%", "97\u202f%"] in rows
+    split = next(c for c in walk(section) if getattr(c, "id", None) == "rejeux-arrondissements")
+    assert [[str(td.children) for td in tr.children] for tr in split.children[2].children] == \
+        [["Européennes 2024", "3,3", "11\u202f%", "92\u202f%", "2,5", "96\u202f%"]]
     text = " ".join(str(c.children) for c in walk(section) if isinstance(getattr(c, "children", None), str))
     assert "Erreur d'une prévision rejouée" in text and "non atteint" in text
     goals = next(c for c in walk(section) if getattr(c, "id", None) == "rejeux-objectifs")

@@ -341,13 +341,15 @@ def indicator_info(path: Path) -> pd.DataFrame:
 @lru_cache(maxsize=8)
 def indicator_latest(path: Path) -> pd.DataFrame:
     """For every commune and indicator, its latest known value, its percentile among the territory's communes
-    that year (share of communes with a value at most as high, %) and the territory median of that year."""
+    that year (share of communes with a value at most as high, %) and the territory median of that year.
+    A year published by several sources counts once per commune (the first source by identifier)."""
     sql = """
-        WITH v AS (
-            SELECT i.code_unite AS code_commune, i.indicateur, i.annee, i.valeur,
-                   100 * CUME_DIST() OVER (PARTITION BY i.indicateur, i.annee ORDER BY i.valeur) AS centile
+        WITH once AS (
+            SELECT i.code_unite AS code_commune, i.indicateur, i.annee, arg_min(i.valeur, i.source) AS valeur
             FROM v_indicateur_unite i JOIN v_unite_analyse c ON c.code_commune = i.code_unite
-            WHERE i.valeur IS NOT NULL
+            WHERE i.valeur IS NOT NULL GROUP BY ALL
+        ), v AS (
+            SELECT *, 100 * CUME_DIST() OVER (PARTITION BY indicateur, annee ORDER BY valeur) AS centile FROM once
         ), m AS (
             SELECT indicateur, annee, MEDIAN(valeur) AS mediane, COUNT(*) AS communes FROM v GROUP BY ALL
         ), latest AS (

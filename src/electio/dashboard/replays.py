@@ -17,7 +17,7 @@ from electio.dashboard import components, data
 from electio.dashboard.charts import percent
 from electio.forecasts import provenance
 from electio.models.goals import REPLAY_GOALS, REPLAY_NOISE_FLOOR, REPLAY_RETAINED, replay_goal_table
-from electio.models.replay_summary import HEADERS, REPLAY_SQL, REPLAYED_MEANING, closest_replay, headline, replay_summary
+from electio.models.replay_summary import GROUP_HEADERS, HEADERS, REPLAY_SQL, REPLAYED_MEANING, by_group, closest_replay, headline, replay_summary
 
 TITLE = "Erreur d'une prévision rejouée"
 
@@ -70,6 +70,12 @@ def replays_section(path: Path) -> html.Section:
                             lambda r: r["scrutin_test"] == best["scrutin_test"] and r["date_reference"] == provenance.day(best["date_reference"]))
     goals = goal_items(rows, dict(zip(shown["scrutin_test"], shown["libelle_scrutin"], strict=True)))
     parts = [meaning, components.key_figure("rejeux-texte", sentence), grid]
+    split = by_group(shown)
+    if not split.empty:
+        shown_as = {c: (lambda v: fr_number(v, 1)) if c.startswith("mae_") else (lambda v: "—" if pd.isna(v) else percent(v, 0))
+                    for c in GROUP_HEADERS if c != "libelle_scrutin"}
+        parts.append(components.table(split, GROUP_HEADERS, "rejeux-arrondissements", "Arrondissements municipaux à part : prévisions rejouées "
+                                      "un mois avant le vote (modèle retenu)", shown_as))
     if goals:
         parts += [html.H3("Objectifs fixés avant la mesure"), html.Ul(goals, id="rejeux-objectifs")]
     return components.section(TITLE, *parts, section_id="section-rejeux")

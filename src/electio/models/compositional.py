@@ -33,9 +33,12 @@ def smooth_shares(voix: np.ndarray, exprimes: np.ndarray, present: np.ndarray) -
 
 
 def clr(shares: np.ndarray, present: np.ndarray) -> np.ndarray:
-    """Centred log-ratio over the blocs present (NaN for absent blocs)."""
-    logs = np.where(present, np.log(np.clip(shares, EPS, None)), np.nan)
-    return logs - np.nanmean(logs, axis=1, keepdims=True)
+    """Centred log-ratio over the blocs present (NaN for absent blocs; a row without any bloc present is all NaN)."""
+    logs = np.where(present, np.log(np.clip(shares, EPS, None)), 0.0)
+    mask = np.broadcast_to(present, logs.shape)
+    count = mask.sum(axis=1, keepdims=True)
+    centre = np.where(count > 0, logs.sum(axis=1, keepdims=True) / np.maximum(count, 1), np.nan)
+    return np.where(mask, logs - centre, np.nan)
 
 
 def clr_deviation(shares: np.ndarray, territory: np.ndarray, present: np.ndarray) -> np.ndarray:

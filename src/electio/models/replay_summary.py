@@ -22,14 +22,30 @@ REPLAY_SQL = """
 MAE_COLUMNS = {REPLAY_RETAINED: "mae_retenu", REPLAY_PREVIOUS: "mae_total_precedent", REPLAY_PERSISTENCE: "mae_persistance",
                REPLAY_NOISE_FLOOR: "mae_plancher"}
 RETAINED_METRICS = {"acc_tete": "acc_tete", "brier_blocs": "brier", "couv80": "couv80", "couv95": "couv95"}
+GROUP_METRICS = {f"{m}_{g}": f"{m}_{g}" for g in ("arrondissements", "autres_communes") for m in ("mae", "acc_tete", "couv80")}
+"""The retained model's scores on the arrondissements municipaux and on the other communes apart (issue 18)."""
 COLUMNS = ["scrutin_test", "territoire", "libelle_scrutin", "date_scrutin", "date_reference", "horizon_ans", "avance", *MAE_COLUMNS.values(),
-           *RETAINED_METRICS.values()]
+           *RETAINED_METRICS.values(), *GROUP_METRICS.values()]
 HEADERS = {  # French column labels (report, dashboard)
     "libelle_scrutin": "Scrutin rejoué", "date_reference": "Prévision faite le", "avance": "Avant le vote",
     "mae_retenu": "Erreur du modèle retenu (points)", "mae_persistance": "Persistance (points)",
     "mae_total_precedent": "Ancien modèle de total (points)", "mae_plancher": "Plancher du hasard (points)",
     "acc_tete": "Bloc en tête juste", "couv80": "Couverture des intervalles à 80 %",
 }
+
+GROUP_HEADERS = {  # the arrondissements apart (dashboard)
+    "libelle_scrutin": "Scrutin rejoué", "mae_arrondissements": "Erreur, arrondissements (points)",
+    "acc_tete_arrondissements": "Bloc en tête juste, arrondissements", "couv80_arrondissements": "Couverture 80 %, arrondissements",
+    "mae_autres_communes": "Erreur, autres communes (points)", "acc_tete_autres_communes": "Bloc en tête juste, autres communes",
+}
+
+
+def by_group(summary: pd.DataFrame) -> pd.DataFrame:
+    """The one-month replays with the arrondissements' scores apart (empty without arrondissements municipaux)."""
+    if summary.empty:
+        return summary
+    return summary[(summary["horizon_ans"] == 0) & summary["mae_arrondissements"].notna()].reset_index(drop=True)
+
 
 REPLAYED_MEANING = (
     "Une prévision « rejouée » est la prévision complète que nous aurions remise ce jour-là, calculée avec les seuls "
@@ -58,7 +74,10 @@ def replay_summary(rows: pd.DataFrame) -> pd.DataFrame:
     mae = means[means["metrique"] == "mae"].pivot_table(index=keys, columns="modele", values="valeur").reindex(columns=list(MAE_COLUMNS))
     retained = means[(means["modele"] == REPLAY_RETAINED) & means["metrique"].isin(list(RETAINED_METRICS))]
     other = retained.pivot_table(index=keys, columns="metrique", values="valeur").reindex(columns=list(RETAINED_METRICS))
-    table = mae.rename(columns=MAE_COLUMNS).join(other.rename(columns=RETAINED_METRICS)).reset_index()
+    groups = rows[(rows["bloc"] == MEAN) & (rows["modele"] == REPLAY_RETAINED) & rows["metrique"].isin(list(GROUP_METRICS))]
+    groups = groups.assign(date_reference=pd.to_datetime(groups["date_reference"]))
+    by_group = groups.pivot_table(index=keys, columns="metrique", values="valeur").reindex(columns=list(GROUP_METRICS))
+    table = mae.rename(columns=MAE_COLUMNS).join(other.rename(columns=RETAINED_METRICS)).join(by_group).reset_index()
     described = rows.drop_duplicates("scrutin_test").set_index("scrutin_test")
     table["libelle_scrutin"] = table["scrutin_test"].map(described["libelle_scrutin"] if "libelle_scrutin" in described else {}).fillna(table["scrutin_test"])
     dates = described["date_scrutin"] if "date_scrutin" in described else pd.Series(dtype="datetime64[ns]")

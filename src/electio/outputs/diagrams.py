@@ -11,13 +11,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Ellipse, FancyArrowPatch, FancyBboxPatch
+from matplotlib.text import Text
 
 from electio.analysis.figures import save_png
 
 EDGE_COLOUR = "#4d4d4d"
 BOX_EDGE = "#5b6b7f"
+MIN_FONT = 7.0  # points: a text that does not fit its shape shrinks down to this size
+END_LABEL_GAP = 0.42  # grid units between a shape's border and the cardinality next to it
 
 
 @dataclass(frozen=True)
@@ -62,7 +66,26 @@ def _border_point(box: Box, towards: tuple[float, float]) -> tuple[float, float]
     return box.x + dx * scale, box.y + dy * scale
 
 
-def _draw_box(ax, box: Box, title_size: float, text_size: float) -> None:
+def room(box: Box, low: float, high: float) -> float:
+    """Width available inside the shape between heights ``low`` and ``high`` (grid units; a margin kept)."""
+    if box.shape != "ellipse":
+        return box.width - 0.16
+    far = max(abs(low - box.y), abs(high - box.y)) / (box.height / 2)
+    return box.width * max(0.0, 1 - far**2) ** 0.5 - 0.08
+
+
+def fit(ax, text: Text, box: Box) -> float:
+    """Shrink ``text`` until it fits inside ``box`` (down to MIN_FONT); its final font size."""
+    renderer = ax.figure.canvas.get_renderer()
+    to_data = ax.transData.inverted()
+    while True:
+        (x0, y0), (x1, y1) = to_data.transform(text.get_window_extent(renderer).get_points())
+        if x1 - x0 <= room(box, y0, y1) or text.get_fontsize() <= MIN_FONT:
+            return float(text.get_fontsize())
+        text.set_fontsize(max(MIN_FONT, text.get_fontsize() - 0.5))
+
+
+def _draw_box(ax, box: Box, title_size: float, text_size: float) -> list[Text]:
     if box.shape == "ellipse":
         ax.add_patch(Ellipse((box.x, box.y), box.width, box.height, facecolor=box.fill, edgecolor=BOX_EDGE, lw=1.4, zorder=2))
     else:
@@ -70,11 +93,18 @@ def _draw_box(ax, box: Box, title_size: float, text_size: float) -> None:
                                     boxstyle="round,pad=0,rounding_size=0.12", facecolor=box.fill, edgecolor=BOX_EDGE, lw=1.4, zorder=2))
     colour = "#1d2733"
     if not box.lines:
-        ax.text(box.x, box.y, box.title, ha="center", va="center", fontsize=title_size, fontweight="bold", zorder=3, color=colour)
-        return
-    ax.text(box.x, box.y + 0.04 * box.height, box.title, ha="center", va="bottom", fontsize=title_size, fontweight="bold", zorder=3, color=colour)
-    ax.text(box.x, box.y - 0.04 * box.height, "\n".join(box.lines), ha="center", va="top", fontsize=text_size, zorder=3,
-            color="#333333", linespacing=1.25)
+        return [ax.text(box.x, box.y, box.title, ha="center", va="center", fontsize=title_size, fontweight="bold", zorder=3, color=colour)]
+    return [ax.text(box.x, box.y + 0.04 * box.height, box.title, ha="center", va="bottom", fontsize=title_size, fontweight="bold", zorder=3,
+                    color=colour),
+            ax.text(box.x, box.y - 0.04 * box.height, "\n".join(box.lines), ha="center", va="top", fontsize=text_size, zorder=3,
+                    color="#333333", linespacing=1.25)]
+
+
+def _end_label_at(u: tuple[float, float], v: tuple[float, float]) -> tuple[float, float]:
+    """A point END_LABEL_GAP from ``u`` towards ``v`` (at most 40 % of the way on a short edge)."""
+    length = ((v[0] - u[0]) ** 2 + (v[1] - u[1]) ** 2) ** 0.5
+    share = min(0.4, END_LABEL_GAP / length) if length else 0.0
+    return u[0] + share * (v[0] - u[0]), u[1] + share * (v[1] - u[1])
 
 
 def draw(boxes: Sequence[Box], links: Sequence[Link], path: Path, title: str = "", legend: str = "",
@@ -82,6 +112,7 @@ def draw(boxes: Sequence[Box], links: Sequence[Link], path: Path, title: str = "
     """Draw ``boxes`` and ``links`` on one figure (grid units: the boxes' extent) and save it as PNG."""
     by_key = {b.key: b for b in boxes}
     fig = Figure(figsize=size)
+    FigureCanvasAgg(fig)  # a renderer to measure the texts
     ax = fig.add_axes((0.01, 0.01, 0.98, 0.9 if title else 0.98))
     ax.set_axis_off()
     left = min(b.x - b.width / 2 for b in boxes) - 0.2
@@ -99,11 +130,12 @@ def draw(boxes: Sequence[Box], links: Sequence[Link], path: Path, title: str = "
                  "bbox": {"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.9}}
         if link.label:
             ax.text(p[0] + link.label_at * (q[0] - p[0]), p[1] + link.label_at * (q[1] - p[1]), link.label, color="#333333", style="italic", **style)
-        for text, (u, v), weight in ((link.start_label, (p, q), 0.22), (link.end_label, (q, p), 0.22)):
+        for text, (u, v) in ((link.start_label, (p, q)), (link.end_label, (q, p))):
             if text:
-                ax.text(u[0] + weight * (v[0] - u[0]), u[1] + weight * (v[1] - u[1]), text, color="#1f4e79", fontweight="bold", **style)
+                ax.text(*_end_label_at(u, v), text, color="#1f4e79", fontweight="bold", **style)
     for box in boxes:
-        _draw_box(ax, box, title_size, text_size)
+        for text in _draw_box(ax, box, title_size, text_size):
+            fit(ax, text, box)
     if title:
         fig.suptitle(title, fontsize=title_size + 4, fontweight="bold", y=0.985)
     if legend:

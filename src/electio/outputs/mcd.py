@@ -251,16 +251,16 @@ LINK_NAMES = {("dim_departement", "dim_region"): "APPARTENIR", ("dim_commune", "
 # Centres in grid units (22 × 12.4, a slide's proportions), placed by hand so that no two shapes overlap
 # (tests/test_exports.py checks it); a table absent from the layout goes on a spare bottom row.
 LAYOUT = {"dim_unite": (1.9, 11.4), "dim_scrutin": (9.0, 11.4), "dim_candidat": (16.6, 11.4), "dim_hypothese": (20.4, 11.4),
-          "dim_departement": (1.9, 6.2), "dim_commune": (8.0, 6.2), "dim_bloc": (16.6, 6.2), "dim_duel": (20.4, 8.3),
+          "dim_departement": (1.9, 6.2), "dim_commune": (8.0, 6.2), "dim_bloc": (16.6, 6.2), "dim_duel": (21.6, 8.3),
           "dim_region": (1.9, 1.0), "dim_indicateur": (6.0, 1.0), "dim_scrutin_cible": (10.2, 1.0), "dim_scenario": (14.2, 1.0),
           "dim_sondage": (20.4, 1.0),
           "fact_participation_arrondissement": (5.45, 12.45), "fact_resultat_arrondissement": (5.45, 9.9),
           "fact_resultat_territoire": (12.8, 12.6), "fact_participation_territoire": (12.9, 9.95),
           "fact_participation": (5.0, 8.4), "fact_resultat_commune": (10.4, 8.1), "fact_indicateur_commune": (6.0, 3.6),
-          "fact_prevision": (12.2, 3.6), "fact_intention_vote": (18.6, 3.6), "fact_prevision_duel": (20.4, 5.8),
+          "fact_prevision": (12.2, 3.6), "fact_intention_vote": (17.0, 3.4), "fact_prevision_duel": (19.0, 4.9),
           ("dim_departement", "dim_region"): (1.9, 3.6), ("dim_commune", "dim_departement"): (4.95, 6.2),
           ("dim_candidat", "dim_scrutin"): (12.8, 11.3), ("dim_candidat", "dim_bloc"): (16.6, 8.8),
-          ("dim_duel", "dim_hypothese"): (20.4, 9.85)}
+          ("dim_duel", "dim_hypothese"): (21.9, 9.85)}
 CONCEPT_LEGEND = ("Rectangles : entités (clé, un attribut) · ovales : associations (ce qu'elles mesurent) · "
                   "(min,max) : cardinalités · tirets : lien facultatif · MESURER existe aussi par unité d'analyse, pour la France et les départements")
 CONCEPT_OMITTED = frozenset({"fact_indicateur_unite", "fact_indicateur_territoire"})  # drawn as MESURER already (the legend says so): one more long edge would cross the entities

@@ -24,7 +24,7 @@ from electio.analysis.explore import has_relation
 from electio.analysis.figures import fr_formatter, fr_number, save_png
 from electio.forecasts import provenance
 from electio.models.goals import REPLAY_GOALS, REPLAY_NOISE_FLOOR, REPLAY_RETAINED, replay_goal_table
-from electio.models.replay_summary import REPLAY_SQL, REPLAYED_MEANING, closest_replay, headline, replay_summary
+from electio.models.replay_summary import REPLAY_SQL, REPLAYED_MEANING, by_group, closest_replay, headline, replay_summary
 from electio.outputs.report_format import query, records
 
 
@@ -55,7 +55,8 @@ def replay_section(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
                                    vote=[provenance.day(d) for d in summary["date_scrutin"]]))
     names = {r["scrutin_test"]: str(r["libelle_scrutin"]).split(" (")[0] for r in lines}
     goals = [{**g, "libelle": names.get(g["scrutin_test"], g["scrutin_test"])} for g in goal_rows(rows)]
-    return {"disponible": not summary.empty, "lignes": lines, "objectifs": goals, "titre": headline(summary),
+    split = records(by_group(summary))
+    return {"disponible": not summary.empty, "lignes": lines, "objectifs": goals, "titre": headline(summary), "arrondissements": split,
             "principal": next((r for r in lines if best is not None and r["scrutin_test"] == best["scrutin_test"]
                                and r["date_reference"] == best["date_reference"]), None), "en_clair": REPLAYED_MEANING,
             "n_scrutins": int(summary["scrutin_test"].nunique()), "tableau": summary}

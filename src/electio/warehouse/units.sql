@@ -173,8 +173,13 @@ JOIN dim_unite u ON u.code_unite = f.code_unite;
 
 -- The units the model forecasts, named like the commune dimension (code_commune = the unit's code):
 -- every commune, except those with arrondissements municipaux, replaced by their arrondissements.
+-- A warehouse whose dim_unite is empty (built without the units referential) reads its communes.
 CREATE VIEW v_unite_analyse AS
 SELECT code_unite AS code_commune, nom_unite AS nom_commune, code_departement, population, type_unite,
        code_commune AS code_commune_parente
 FROM dim_unite
-WHERE type_unite IN ('commune', 'arrondissement');
+WHERE type_unite IN ('commune', 'arrondissement')
+UNION ALL
+SELECT code_commune, nom_commune, code_departement, population, type_unite, code_commune AS code_commune_parente
+FROM dim_commune
+WHERE type_unite = 'commune' AND NOT EXISTS (SELECT 1 FROM dim_unite);

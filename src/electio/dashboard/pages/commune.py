@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 import plotly.graph_objects as go
-from dash import Dash, Input, Output, html, no_update
+from dash import Dash, Input, Output, html
 
 from electio.analysis.explore import theme_label
 from electio.analysis.figures import fr_number
@@ -192,9 +192,10 @@ def register(app: Dash, path: Path) -> None:
 
     @app.callback(Output("commune-choix", "value"), Input("url", "search"))
     def from_address(search: str | None) -> str:
-        """The commune of the address (a click on a map opens ``/commune?code=…``)."""
+        """The commune of the address (a click on a map opens ``/commune?code=…``), else the default one: an answer is
+        always sent, since Dash does not run the callbacks fed only by this value when it sends none on load."""
         code = views.requested_commune(search, set(data.communes(path)["code_commune"]))
-        return code if code else no_update
+        return code or default_commune(path)
 
     @app.callback(Output("commune-previsions", "children"), Input("commune-choix", "value"), Input("commune-horizon", "value"))
     def forecasts(code: str, key: str | None) -> html.Div:
