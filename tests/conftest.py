@@ -74,9 +74,10 @@ def narrow_etl(monkeypatch: pytest.MonkeyPatch):
     from electio.pipeline import etl, indicators
 
     def narrow(ballots: tuple[str, ...] = (), indicator_ids: tuple[str, ...] | None = None) -> None:
-        communal, totals, sources = etl.load_scrutins(), etl.load_total_sources(), indicators.indicator_sources
+        every, totals, sources = etl.load_scrutins, etl.load_total_sources(), indicators.indicator_sources
         monkeypatch.setattr(etl, "reference_geography", _shared_geography(etl.reference_geography))
-        monkeypatch.setattr(etl, "load_scrutins", lambda *_a: communal[communal["scrutin_id"].isin(ballots)].reset_index(drop=True))
+        monkeypatch.setattr(etl, "load_scrutins", lambda *_a, covers=None: every(covers=covers).loc[lambda f: f["scrutin_id"].isin(ballots)]
+                            .reset_index(drop=True))
         monkeypatch.setattr(etl, "load_total_sources", lambda *_a: totals[totals["scrutin_id"].isin(ballots)].reset_index(drop=True))
         if indicator_ids is None:
             monkeypatch.setattr(etl, "build_indicators", lambda *_a, **_k: {})

@@ -64,14 +64,18 @@ class EtlResult:
     coverage: pd.DataFrame
 
 
-def load_scrutins(path: Path = SCRUTINS_CSV) -> pd.DataFrame:
+def load_scrutins(path: Path = SCRUTINS_CSV, covers: Callable[[str], bool] | None = None) -> pd.DataFrame:
     """The ballots referential, one row per ballot and round (``dim_scrutin``).
 
     A ballot listed both with commune results and with a totals-only source (couverture
-    :data:`TOTALS`) keeps its commune-results row; see :func:`load_total_sources`.
+    :data:`TOTALS`) keeps its commune-results row; see :func:`load_total_sources`. ``covers``
+    (a territory's coverage test) first drops the commune-results rows outside the territory:
+    such a ballot then keeps its totals-only row (pres2022 T1 outside the Rhône).
     """
     frame = _read_scrutins(path)
     communal = frame[frame["couverture"] != TOTALS]
+    if covers is not None:
+        communal = communal[communal["couverture"].map(covers)]
     only_totals = frame[(frame["couverture"] == TOTALS) & ~frame["scrutin_id"].isin(communal["scrutin_id"])]
     return pd.concat([communal, only_totals]).sort_index().reset_index(drop=True)
 
@@ -231,8 +235,7 @@ def run_etl(territory: Territory, target: Path | None = None, progress: Progress
 
     dim_bloc = blocs.load_blocs()
     assignments = blocs.load_assignments(blocs.ASSIGNMENTS_CSV, dim_bloc)
-    scrutins = load_scrutins()
-    scrutins = scrutins[scrutins["couverture"].map(territory.covers) | (scrutins["couverture"] == TOTALS)].reset_index(drop=True)
+    scrutins = load_scrutins(covers=territory.covers)
     communal = scrutins[scrutins["couverture"] != TOTALS]
     from_files = set(load_total_sources()["scrutin_id"])
 
