@@ -42,7 +42,7 @@ weighs the same; non-decreasing with distance). A single log-scale sd per bloc, 
 dominated by the small blocs: a 3 % bloc polled at 4 % errs by 0.29 in log where a 30 % bloc
 off by 2 points errs by 0.07; on the ballots before 2024, one month out, it covered 96 % of the
 errors of blocs above 20 % and 66 % of those below 5 % (leave one ballot out), the share-dependent
-scale 89 % and 97 % (``benchmarks/territory_replay.py`` prints it). :func:`loo_coverage` checks
+scale 89 % and 97 %. :func:`loo_coverage` checks
 it: share of each ballot's errors inside the 80 % interval calibrated on the other ballots.
 """
 
