@@ -20,7 +20,7 @@ from electio.errors import InputError
 from electio.features.modelling_table import BALLOT_TYPES
 from electio.forecasts import scenarios as sc
 from electio.forecasts.calendar import CALENDAR_CSV, load_calendar
-from electio.forecasts.simulate import QUANTILES, commune_draws, lead_probabilities, summarise
+from electio.forecasts.simulate import QUANTILES, commune_draws, lead_probabilities, self_coverage, summarise
 from electio.forecasts.targets import forecast_targets, stored_targets, target_frame
 from electio.forecasts.trajectories import damped_sum, project, reference_year
 from electio.forecasts.uncertainty import brier, closest_horizon, reliability, territory_draws, yearly_variance
@@ -313,3 +313,18 @@ def test_forecast_files_open(forecast_run) -> None:
     assert "69123" not in set(table["code_commune"])
     assert table["moyenne_pct"].between(0, 100).all() and table["moyenne_pct"].max() > 1  # percentages, not fractions
     assert "," in first.split(";")[9] and "." not in first.split(";")[9]
+
+
+def test_one_ballot_coverage_varies_widely_when_the_territory_error_is_shared() -> None:
+    """Draws with a common (territory) shift: one draw taken as the truth is inside the 80 % intervals of far more or
+    far fewer than 80 % of the communes, where independent commune errors give about 80 % every time."""
+    rng = np.random.default_rng(0)
+    n, draws = 300, 2000
+    present = np.ones((n, 2), bool)
+    local = rng.normal(0, 0.02, (draws, n, 2))
+    shared = rng.normal(0, 0.05, (draws, 1, 2))
+    independent = self_coverage(0.3 + local, present)
+    common = self_coverage(0.3 + local + shared, present)
+    assert abs(independent.mean() - 0.8) < 0.02 and independent.std() < 0.03
+    assert abs(common.mean() - 0.8) < 0.03 and common.std() > 3 * independent.std()
+    assert np.quantile(common, 0.95) > 0.93  # here a calibrated forecast shows 93 %+ on one ballot once in twenty

@@ -104,12 +104,37 @@ def test_log_error_and_calibration_grow_with_distance() -> None:
     error = log_error(np.array([0.2, 0.3, np.nan]), np.array([0.25, 0.25, 0.5]))
     assert np.isnan(error[2]) and error[0] == pytest.approx(np.log(0.4 / 0.5)) and error[1] == pytest.approx(np.log(0.6 / 0.5))
     errors = pd.DataFrame({"scrutin_cible": ["x", "x", "y", "y"], "jours": [7, 7, 200, 200], "distance": [7, 7, 200, 200],
-                           "classe": [0, 0, 2, 2], "bloc": ["gauche", "centre", "gauche", "centre"], "erreur": [0.3, 0.1, 0.05, 0.05]})
+                           "classe": [0, 0, 2, 2], "bloc": ["gauche", "centre", "gauche", "centre"], "erreur": [0.3, 0.1, 0.05, 0.05],
+                           "part": [0.2, 0.5, 0.2, 0.5]})
     calibration = calibrate_errors(errors, BLOCS)
-    sd = calibration.sd
-    assert sd.loc["gauche", "< 1 mois"] == pytest.approx(np.sqrt(0.5 * 0.09 + 0.5 * (0.09 + 0.01) / 2))
-    assert (sd.diff(axis=1).fillna(0) >= -1e-12).all().all()  # non-decreasing with distance
+    s2 = (0.09 * 0.2 / 0.8 + 0.01 * 0.5 / 0.5) / 2  # mean of e² · p / (1 − p) over the ballot's blocs
+    assert calibration.scale["< 1 mois"] == pytest.approx(np.sqrt(s2))
+    assert (calibration.scale.diff().fillna(0) >= -1e-12).all()  # non-decreasing with distance
     assert calibration.ballots.tolist() == [1, 0, 1, 0]
+    sd = calibration.at(7, np.array([0.05, 0.30, np.nan]))
+    assert sd[0] == pytest.approx(np.sqrt(s2 * 0.95 / 0.05)) and sd[1] == pytest.approx(np.sqrt(s2 * 0.7 / 0.3)) and np.isnan(sd[2])
+    assert sd[0] > sd[1]  # a small bloc errs more in log than a large one
+
+
+def test_poll_and_deviation_spreads_use_only_ballots_before_the_as_of_date() -> None:
+    """The territory sd of euro2024 as of 2024-05-15 is the same whether or not the warehouse already holds
+    euro2024's polls, results and totals: the poll error scale and the deviation errors come from earlier ballots."""
+    early = recent_polls()
+    later_polls = polls_frame(poll("p24", "euro2024_t1", "C", "2024-06-05", {"gauche": 10, "centre": 10, "droite": 80}))
+    without = tiny_data(early)
+    with_later = tiny_data(pd.concat([early, later_polls], ignore_index=True))
+    extra = pd.DataFrame(totals_rows("euro2024_t1", "europeennes", "2024-06-09", "FR", {"gauche": 0.1, "centre": 0.1, "droite": 0.8}, 0.5)
+                         + totals_rows("euro2024_t1", "europeennes", "2024-06-09", "69", {"gauche": 0.6, "centre": 0.2, "droite": 0.2}, 0.4))
+    full = ElectionData(BLOCS, without.ballots, without.results, None, "69", pd.concat([early, later_polls], ignore_index=True),
+                        pd.concat([with_later.totals, extra], ignore_index=True), None, None)
+    cut = cut_to_date(full, pd.Timestamp("2024-05-15"))
+    assert "euro2024_t1" not in set(cut.totals["scrutin_id"]) and "p24" not in set(cut.polls["sondage_id"])
+    date = pd.Timestamp("2024-06-09")
+    reference = territory_totals(without, "euro2024_t1", "europeennes", date)
+    replayed = territory_totals(cut, "euro2024_t1", "europeennes", date)
+    np.testing.assert_allclose(replayed.sd, reference.sd)
+    np.testing.assert_allclose(replayed.shares, reference.shares)
+    assert "euro2024_t1" not in set(poll_errors(cut)["scrutin_cible"])
 
 
 # ─── Territory totals ────────────────────────────────────────────────────────────────────

@@ -67,8 +67,10 @@ def exceedance(shares: np.ndarray, threshold: float, present: np.ndarray) -> np.
     return np.where(present, (shares > threshold).mean(axis=0), 0.0)
 
 
-def simulate(rows: pd.DataFrame, learner: PooledLearner, scenario: sc.Scenario, setup: TargetSetup, threshold: float, territory: str) -> pd.DataFrame:
-    """Long rows of one target × scenario: every commune, then the territory (code = département)."""
+def scenario_draws(rows: pd.DataFrame, learner: PooledLearner, scenario: sc.Scenario, setup: TargetSetup
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The draws of one target × scenario: commune shares (draws × n × k) and abstention (draws × n), the
+    territory's shares (draws × k) and abstention (draws), and the blocs standing per commune (n × k)."""
     blocs, k, center, calibration = learner.blocs, len(learner.blocs), setup.center, setup.calibration
     present = present_mask(rows, blocs)
     deviation = rows[[f"ref_z_{o}" for o in outputs(blocs)]].to_numpy(float) + learner.predict(rows)
@@ -82,6 +84,13 @@ def simulate(rows: pd.DataFrame, learner: PooledLearner, scenario: sc.Scenario, 
     weights = rows["aux_exprimes_ref"].fillna(rows["exprimes"].median()).to_numpy(float)
     inscrits = rows["aux_inscrits_ref"].fillna(rows["inscrits"].median()).to_numpy(float)
     shares, abstention = commune_draws(deviation, present, weights, inscrits, drawn, rates, residuals)
+    return shares, abstention, drawn, rates, present
+
+
+def simulate(rows: pd.DataFrame, learner: PooledLearner, scenario: sc.Scenario, setup: TargetSetup, threshold: float, territory: str) -> pd.DataFrame:
+    """Long rows of one target × scenario: every commune, then the territory (code = département)."""
+    shares, abstention, drawn, rates, present = scenario_draws(rows, learner, scenario, setup)
+    blocs, n = learner.blocs, len(rows)
     communes = summary_frame(rows["code_commune"].tolist(), blocs, summarise(shares, abstention, present), present)
     whole = summary_frame([territory], blocs, summarise(drawn[:, None, :], rates[:, None], present[:1]), present[:1])
     communes["p_seuil"] = np.column_stack([exceedance(shares, threshold, present), np.full(n, np.nan)])[np.column_stack([present, np.ones(n, bool)])]

@@ -63,7 +63,7 @@ OFFSETS: tuple[tuple[int, pd.DateOffset], ...] = ((0, pd.DateOffset(months=1)), 
 """(stored horizon_ans, offset before the vote): one month, one, two and three years."""
 GOAL_DATES: dict[str, str] = {"euro2024_t1": "2024-05-15"}
 """The one-month replay's date where issue 14 states its goal at another date (euro2024: 25 days before the vote)."""
-REPLAY_VERSION = "4"  # bump when the replay's computation changes: every cached replay is then recomputed
+REPLAY_VERSION = "5"  # bump when the replay's computation changes: every cached replay is then recomputed
 RETAINED, PREVIOUS, PERSISTENCE, NOISE_FLOOR = REPLAY_RETAINED, REPLAY_PREVIOUS, REPLAY_PERSISTENCE, REPLAY_NOISE_FLOOR
 REPLAY_MODELS = (RETAINED, PREVIOUS, PERSISTENCE, NOISE_FLOOR)
 REPLAY_COLUMNS = [*EVALUATION_COLUMNS, "date_reference"]

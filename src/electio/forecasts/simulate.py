@@ -83,3 +83,17 @@ def summary_frame(codes: Sequence[str], blocs: Sequence[str], stats: dict[str, n
         frame[key] = array.reshape(-1)
     stood = np.column_stack([present, np.ones((n, 1), bool)]).reshape(-1)
     return frame[stood].reset_index(drop=True)
+
+
+def self_coverage(shares: np.ndarray, present: np.ndarray, level: float = 0.8, every: int = 5) -> np.ndarray:
+    """The coverage one ballot would show if the forecast were exactly right: for every ``every``-th draw taken as
+    the truth, the mean over the blocs standing of the share of communes inside the bloc's central ``level``
+    interval of all the draws (the replays' ``couv80`` of bloc ``moyenne``).
+
+    The territory error is common to every commune of a draw, so one ballot's commune coverage varies widely
+    around ``level`` even for a calibrated forecast; its spread over the draws says how far."""
+    low, high = np.quantile(shares, [0.5 - level / 2, 0.5 + level / 2], axis=0)
+    picked = shares[::every]
+    inside = np.where(present, (picked >= low) & (picked <= high), np.nan)
+    stood = present.any(axis=0)
+    return np.nanmean(inside[..., stood], axis=1).mean(axis=-1)
