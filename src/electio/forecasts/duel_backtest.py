@@ -65,6 +65,14 @@ def finals(inputs: DuelInputs, t2: str, candidates: pd.DataFrame) -> Finals:
     return Finals(tuple(rows["bloc"]), tuple(rows["candidat"]))  # type: ignore[arg-type]
 
 
+def known_finals(inputs: DuelInputs, t2: str, candidates: pd.DataFrame) -> Finals:
+    """:func:`finals`, or a French ValueError when the territory has no commune result of ``t2`` (no finalists known)."""
+    final = finals(inputs, t2, candidates)
+    if len(final.blocs) < 2:
+        raise ValueError(f"{t2} : aucun résultat par commune du second tour dans l'entrepôt (finalistes inconnus)")
+    return final
+
+
 def poll_cut(inputs: DuelInputs, t2: str) -> pd.Timestamp:
     """The date before which a T2 poll counts: the first round's date + ``POST_T1_DAYS`` + 1 day."""
     ballots = inputs.ballots.set_index("scrutin_id")["date_scrutin"]
@@ -117,10 +125,13 @@ def france_results(inputs: DuelInputs, scrutins: Sequence[str]) -> dict[str, tup
 
 
 def past_errors(inputs: DuelInputs, before: pd.Timestamp, candidates: pd.DataFrame) -> list[float]:
-    """Logit errors (result − final-month poll aggregate) of the présidentielle T2 held before ``before``, where both are known."""
+    """Logit errors (result − final-month poll aggregate) of the présidentielle T2 held before ``before``, where both are known
+    (a T2 without commune results in the territory, hence without known finalists, is left out)."""
     errors = []
     for t2 in inputs.ballots.loc[(inputs.ballots["tour"] == 2) & (inputs.ballots["date_scrutin"] < before), "scrutin_id"]:
         final = finals(inputs, t2, candidates)
+        if len(final.blocs) < 2:
+            continue
         duel, result = duel_polls(inputs, t2, final), france_share(inputs, t2, final.blocs[0])
         if duel is not None and result is not None:
             errors.append(float(logit(np.array(result)) - logit(np.array(duel.part_a))))
@@ -154,7 +165,7 @@ def candidate_blocs(inputs: DuelInputs, path) -> pd.DataFrame:
 def backtest_duel(inputs: DuelInputs, t2: str, candidates: pd.DataFrame, draws: int = 2000, seed: int = 2026, replicates: int = 100) -> pd.DataFrame:
     """``model_evaluation_duel`` rows of one past T2 (transfer model, then the uniform-swing baseline)."""
     t1 = t2.replace("_t2", "_t1")
-    final = finals(inputs, t2, candidates)
+    final = known_finals(inputs, t2, candidates)
     first_date = inputs.ballots.set_index("scrutin_id").loc[t1, "date_scrutin"]
     earlier = inputs.ballots.loc[(inputs.ballots["tour"] == 2) & (inputs.ballots["date_scrutin"] < first_date), "scrutin_id"].tolist()
     fits = historical_transfers(inputs, earlier, replicates, seed)

@@ -37,15 +37,20 @@ from electio.forecasts.duel_backtest import (
     TARGETS,
     candidate_blocs,
     evaluation_rows,
-    finals,
     france_results,
+    known_finals,
     observed_t2,
     past_errors,
     polls_of_duel,
     uniform_swing,
     with_holdout,
 )
-from electio.forecasts.duel_stage import DAYS_PER_MONTH, blank_rates, first_round_draws, national_first_round
+from electio.forecasts.duel_stage import (
+    DAYS_PER_MONTH,
+    blank_rates,
+    first_round_draws,
+    national_first_round,
+)
 from electio.forecasts.duels import (
     DuelInputs,
     a_share,
@@ -69,7 +74,13 @@ def replay_case(full: DuelInputs, t1: str):
 
 def replayed_first_round(path: Path, inputs: DuelInputs, case, learner: str, fast: bool = False) -> pd.DataFrame:
     """The retained learner's first-round commune rows of the replay at ``case.as_of`` (cut data of ``inputs``), cached."""
-    from electio.forecasts.replays import RETAINED, cache_dir, cached_replay, percent_indicators, replay_target
+    from electio.forecasts.replays import (
+        RETAINED,
+        cache_dir,
+        cached_replay,
+        percent_indicators,
+        replay_target,
+    )
 
     target = replay_target(case, frozenset(inputs.data.ballots["type_scrutin"]))
     if target is None:
@@ -92,7 +103,7 @@ def replay_duel(path: Path, full: DuelInputs, t2: str, candidates: pd.DataFrame,
     t1 = t2.replace("_t2", "_t1")
     case = replay_case(full, t1)
     inputs = load_duel_inputs(path, case.as_of)  # the one as-of cut
-    final = finals(full, t2, candidates)
+    final = known_finals(full, t2, candidates)
     first = replayed_first_round(path, inputs, case, learner, fast)
     codes, observed, exprimes = observed_t2(full, t2, final, pd.Index(sorted(first["code_commune"].unique())))
     rng = np.random.default_rng([seed, 3])
