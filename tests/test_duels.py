@@ -329,3 +329,15 @@ def test_holdout_spread_measures_the_commune_pattern_error_out_of_sample() -> No
                                  ("gauche", "droite"), replicates=0, scrutin_id=t) for t in ("h1_t2", "h2_t2")}
         spreads.append(holdout_spread(("gauche", "droite"), analogues, fits, inputs, options))
     assert spreads[0] < 0.01 < spreads[1]
+
+
+def test_a_second_round_without_commune_results_has_no_finalists_and_says_so() -> None:
+    """Outside the Rhône, pres2022 T2 is known by its totals only: its finalists cannot be read from commune results."""
+    from electio.forecasts.duel_backtest import finals, known_finals
+
+    candidates = pd.DataFrame({"scrutin_id": ["pres2017_t2", "pres2017_t2"], "candidat": ["MACRON", "LE PEN"],
+                               "bloc": ["centre", "extreme_droite"]})
+    assert set(finals(None, "pres2017_t2", candidates).blocs) == {"centre", "extreme_droite"}  # type: ignore[arg-type]
+    assert finals(None, "pres2022_t2", candidates).blocs == ()  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="pres2022_t2 : aucun résultat par commune du second tour"):
+        known_finals(None, "pres2022_t2", candidates)  # type: ignore[arg-type]
