@@ -260,8 +260,11 @@ def test_evaluate_command_writes_the_model_tables(tmp_path: Path, home: Path, pa
     card = tmp_path / "card.md"
     result = CliRunner().invoke(app, ["evaluate", "--entrepot", str(warehouse), "--rapide", "--carte", str(card)], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
-    assert "Présidentielle 2022" in result.output and "swing uniforme" in result.output and "Lecture des mesures" in result.output
+    assert "swing uniforme" in result.output and "Lecture des mesures" in result.output
+    assert "pres2022_t1 — 69 : MAE moyenne par bloc" in result.output  # the main test ballot by its dim_scrutin label (here its id)
     with duckdb.connect(str(warehouse), read_only=True) as con:
+        main = con.execute("SELECT valeur FROM model_card WHERE section = 'modele' AND cle = 'scrutin_test_principal'").fetchone()[0]
+        assert main == "pres2022_t1"  # backtested here: the preferred main test ballot
         columns = [r[0] for r in con.execute("SELECT column_name FROM information_schema.columns WHERE table_name = 'model_evaluation' ORDER BY ordinal_position").fetchall()]
         assert columns == ["modele", "scrutin_test", "territoire", "horizon_ans", "conditionnel", "bloc", "metrique", "valeur",
                            "ic_basse", "ic_haute", "n_communes", "classe_taille", "date_reference"]
@@ -402,3 +405,16 @@ def test_batched_permutations_give_the_one_at_a_time_importances(table, monkeypa
     assert len(both) == len(batched)
     np.testing.assert_allclose(both["importance"], both["importance_seul"], rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(both["ecart_type"], both["ecart_type_seul"], rtol=1e-9, atol=1e-12)
+
+
+def test_main_test_is_the_latest_backtested_ballot_where_pres2022_is_not() -> None:
+    """Outside the Rhône the mirror has no pres2022 commune results: the main test ballot is then the latest backtested one."""
+    from types import SimpleNamespace
+
+    from electio.models.evaluate import main_test
+
+    def run(*tested: tuple[str, str]) -> SimpleNamespace:
+        return SimpleNamespace(predictions={None: [SimpleNamespace(date=pd.Timestamp(d), scrutin_test=s) for d, s in tested]})
+
+    assert main_test(run(("2019-05-26", "euro2019_t1"), ("2022-04-10", "pres2022_t1"), ("2024-06-09", "euro2024_t1"))) == "pres2022_t1"
+    assert main_test(run(("2024-06-30", "leg2024_t1"), ("2019-05-26", "euro2019_t1"), ("2024-06-09", "euro2024_t1"))) == "leg2024_t1"

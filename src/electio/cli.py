@@ -344,7 +344,7 @@ def evaluate_cmd(
         stop(exc, "Les tables de l'entrepôt sont intactes.")
     for note in result.notes:
         console.print(f"[yellow]{note}[/yellow]")
-    _print_evaluation(result, evaluate)
+    _print_evaluation(result, evaluate, _ballot_label(entrepot or config.warehouse_path(), result.main_test))
     _print_replays(result.replays)
     path = carte or config.output_dir() / "model_card.md"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -373,14 +373,23 @@ def _print_replays(replays) -> None:
                       + ("[green]atteint[/green]" if row.atteint else "[red]MANQUÉ[/red]"))
 
 
-def _print_evaluation(result, evaluate) -> None:
-    """The French tables of ``electio evaluate``."""
+def _ballot_label(warehouse: Path, scrutin_id: str) -> str:
+    """A ballot's label (``dim_scrutin``), its id when the warehouse does not have it."""
+    import duckdb
+
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        found = con.execute("SELECT libelle FROM dim_scrutin WHERE scrutin_id = ?", [scrutin_id]).fetchone()
+    return str(found[0]) if found else scrutin_id
+
+
+def _print_evaluation(result, evaluate, test_label: str) -> None:
+    """The French tables of ``electio evaluate`` (``test_label``: the main test ballot's label)."""
     from electio.models.metrics import EXPLANATIONS
 
     territory = result.territoire
-    main = evaluate.main_table(result.evaluation, evaluate.MAIN_TEST, territory)
+    main = evaluate.main_table(result.evaluation, result.main_test, territory)
     if not main.empty:
-        table = Table(title=f"Présidentielle 2022, 1er tour — {territory} : MAE moyenne par bloc (points) et autres mesures")
+        table = Table(title=f"{test_label} — {territory} : MAE moyenne par bloc (points) et autres mesures")
         for column in ("modèle", "MAE cond.", "gain / swing unif.", "MAE non cond.", "tête exacte", "tête équil.", "Brier", "couv. 80 %", "couv. 95 %"):
             table.add_column(column, justify="left" if column == "modèle" else "right")
         for name, row in main.iterrows():
@@ -389,9 +398,9 @@ def _print_evaluation(result, evaluate) -> None:
                           _cell(row["couv95"], "pct"), style="bold" if name == evaluate.RETAINED else None)
         console.print(table)
     console.print(f"Modèle retenu : [bold]{evaluate.MODEL_LABELS[result.chosen]}[/bold]. {evaluate.RULE}")
-    for goal, value, reached in evaluate.goals_status(result.evaluation, territory):
+    for goal, value, reached in evaluate.goals_status(result.evaluation, territory, result.main_test):
         console.print(f"  {'[green]atteint[/green]' if reached else '[red]non atteint[/red]'} — {goal} : {_cell(value, 'pct')}")
-    overview = evaluate.tests_overview(result.evaluation)
+    overview = evaluate.tests_overview(result.evaluation, result.main_test)
     table = Table(title="MAE moyenne par bloc (points), horizon naturel : conditionnelle / non conditionnelle (totaux départementaux prévus)")
     table.add_column("modèle")
     scenarios = list(dict.fromkeys(column[:3] for column in overview.columns))

@@ -404,6 +404,17 @@ def accuracy(path: Path, scrutin: str) -> pd.DataFrame:
 
 
 @lru_cache(maxsize=8)
+def main_test(path: Path) -> str:
+    """The main test ballot of the model stage (``model_card``), the preferred one when the card does not say."""
+    from electio.models.evaluate import MAIN_TEST, MAIN_TEST_KEY
+
+    if not has(path, "model_card"):
+        return MAIN_TEST
+    rows = query(path, "SELECT valeur FROM model_card WHERE section = 'modele' AND cle = ?", (MAIN_TEST_KEY,))
+    return str(rows["valeur"].iloc[0]) if len(rows) else MAIN_TEST
+
+
+@lru_cache(maxsize=8)
 def retained_model(path: Path) -> str:
     """Name of the model chosen by the model stage (``model_card``), ``retenu`` when unknown."""
     if not has(path, "model_card"):

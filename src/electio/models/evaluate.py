@@ -67,7 +67,8 @@ from electio.models.metrics import (
 )
 
 LEARNER_NAMES: tuple[str, ...] = ("ridge_logratio", "mixte_communes", "foret_aleatoire", "lightgbm")
-MAIN_TEST = "pres2022_t1"
+MAIN_TEST = "pres2022_t1"  # the preferred main test ballot; the latest backtested one where it is not backtested (main_test)
+MAIN_TEST_KEY = "scrutin_test_principal"  # model_card (section modele): the main test ballot of the run
 FRANCE_TEST = "euro2019_t1"
 LONGEST_HORIZON = 5
 RETAINED = "retenu"
@@ -126,6 +127,7 @@ class EvaluationResult:
     model_sha256: str = ""
     as_of: pd.Timestamp | None = None  # date de référence : seules les données publiées avant elle ont servi
     replays: pd.DataFrame = field(default_factory=pd.DataFrame)  # model_evaluation rows of the replays (date_reference set)
+    main_test: str = MAIN_TEST  # the main test ballot (:func:`main_test`)
 
 
 # ─── Backtests ───────────────────────────────────────────────────────────────────────────
@@ -429,14 +431,14 @@ def horizon_summary(evaluation: pd.DataFrame, predictions: pd.DataFrame) -> pd.D
 def card_frame(result: EvaluationResult, blocs: Sequence[str], runs: Sequence[ChainRun]) -> pd.DataFrame:
     """``model_card`` rows (territory, order, section, key, value)."""
     ev = result.evaluation
-    main = ev[(ev["scrutin_test"] == MAIN_TEST) & (ev["bloc"] == MEAN)]
+    main = ev[(ev["scrutin_test"] == result.main_test) & (ev["bloc"] == MEAN)]
 
     def metric(model: str, name: str, conditional: bool = True) -> str:
         value = main[(main["modele"] == model) & (main["metrique"] == name) & (main["conditionnel"] == conditional)]["valeur"]
         return "" if value.empty else f"{value.iloc[0]:.4g}"
 
     items = [
-        ("modele", "nom", result.chosen), ("modele", "version_code", __version__),
+        ("modele", "nom", result.chosen), ("modele", MAIN_TEST_KEY, result.main_test), ("modele", "version_code", __version__),
         ("modele", "fichier", str(result.model_path)), ("modele", MODEL_SHA_KEY, result.model_sha256),
         ("donnees", "table_sha256", result.table_sha256),
         ("donnees", AS_OF_KEY, "" if result.as_of is None else result.as_of.date().isoformat()),
@@ -445,7 +447,7 @@ def card_frame(result: EvaluationResult, blocs: Sequence[str], runs: Sequence[Ch
         ("donnees", "indicateurs", "oui" if has_indicators(runs[0].tables[None]) else "non (historique électoral seul)"),
         ("regle", "choix_retenu", RULE),
         *(("selection", f"{row.modele}_{row.scrutin_validation}", f"{row.mae_moyenne:.4f}") for row in result.selection.itertuples()),
-        *((f"performance_{MAIN_TEST}", f"{m}_{k}_{'cond' if c else 'non_cond'}", metric(m, k, c)) for m in (RETAINED, "swing_uniforme", "persistance")
+        *((f"performance_{result.main_test}", f"{m}_{k}_{'cond' if c else 'non_cond'}", metric(m, k, c)) for m in (RETAINED, "swing_uniforme", "persistance")
           for k, c in (("mae", True), ("mae", False), ("acc_tete", True), ("couv80", True), ("couv95", True))),
         ("limites", "horizons", "aucun cas à 1 an (pas de paire de scrutins modélisés à un an d'écart) ; 2, 3 et 5 ans mesurés"),
         ("limites", "legislatives", "variables seulement : l'offre varie d'une circonscription à l'autre"),
@@ -542,7 +544,7 @@ def run_evaluation(warehouse: Path | None = None, france: Path | None = None, fa
         digest, model_sha = save_model(runs[0], chosen, fast, staging, as_of)
         result = EvaluationResult(runs[0].chain.territories[0], chosen, selection, evaluation, importance, predictions,
                                   pd.DataFrame(), horizon_summary(evaluation, predictions), notes, model_path, digest, timings,
-                                  model_sha256=model_sha, as_of=as_of)
+                                  model_sha256=model_sha, as_of=as_of, main_test=main_test(runs[0]))
         result.card = card_frame(result, runs[0].chain.data.blocs, runs)
         if replays is not None:
             t0 = time.perf_counter()
@@ -595,18 +597,18 @@ def main_table(evaluation: pd.DataFrame, scrutin: str, territory: str) -> pd.Dat
     return table.loc[order]
 
 
-def tests_overview(evaluation: pd.DataFrame) -> pd.DataFrame:
+def tests_overview(evaluation: pd.DataFrame, test: str = MAIN_TEST) -> pd.DataFrame:
     """Conditional and unconditional mean MAE of every model on every reported ballot and territory (natural horizon)."""
     natural = evaluation.groupby(["scrutin_test", "territoire"])["horizon_ans"].transform("min")
     rows = evaluation[(evaluation["horizon_ans"] == natural) & (evaluation["bloc"] == MEAN) & (evaluation["metrique"] == "mae")]
     table = rows.pivot_table(index="modele", columns=["scrutin_test", "territoire", "horizon_ans", "conditionnel"], values="valeur")
-    order = sorted(table.columns, key=lambda c: (c[0] != MAIN_TEST, c[0], c[1] != "FR", c[1], -int(c[3])))
+    order = sorted(table.columns, key=lambda c: (c[0] != test, c[0], c[1] != "FR", c[1], -int(c[3])))
     return table.loc[[m for m in MODEL_LABELS if m in table.index], order]
 
 
-def goals_status(evaluation: pd.DataFrame, territory: str) -> list[tuple[str, float, bool]]:
-    """(goal, measured value, reached) for the retained model on the main test ballot."""
-    table = main_table(evaluation, MAIN_TEST, territory)
+def goals_status(evaluation: pd.DataFrame, territory: str, test: str = MAIN_TEST) -> list[tuple[str, float, bool]]:
+    """(goal, measured value, reached) for the retained model on the main test ballot ``test``."""
+    table = main_table(evaluation, test, territory)
     if table.empty or RETAINED not in table.index:
         return []
     row = table.loc[RETAINED]
@@ -616,14 +618,14 @@ def goals_status(evaluation: pd.DataFrame, territory: str) -> list[tuple[str, fl
         ("MAE moyenne ≥ 35 % sous le swing uniforme (conditionnel)", row["gain_vs_swing_uniforme"], row["gain_vs_swing_uniforme"] >= GOALS["gain_mae"]),
         ("bloc en tête exact ≥ 95 % des communes", row["acc_tete"], row["acc_tete"] >= GOALS["acc_tete"]),
         ("intervalles 80 % : couverture entre 78 % et 82 %", couv80, bool(not pd.isna(couv80) and low <= couv80 <= high)),
-        *((goal, value, ok) for goal, value, ok in main_goals(evaluation, territory)),
+        *((goal, value, ok) for goal, value, ok in main_goals(evaluation, territory, test)),
     ]
 
 
-def main_goals(evaluation: pd.DataFrame, territory: str) -> list[tuple[str, float, bool]]:
-    """Goals of :mod:`.goals` on the main test ballot, conditional, for the territory."""
-    table = goal_table(evaluation, RETAINED, BASE_RATE, MAIN_TEST)
-    rows = table[(table["scrutin_test"] == MAIN_TEST) & (table["territoire"] == territory) & table["conditionnel"]]
+def main_goals(evaluation: pd.DataFrame, territory: str, test: str = MAIN_TEST) -> list[tuple[str, float, bool]]:
+    """Goals of :mod:`.goals` on the main test ballot ``test``, conditional, for the territory."""
+    table = goal_table(evaluation, RETAINED, BASE_RATE, test)
+    rows = table[(table["scrutin_test"] == test) & (table["territoire"] == territory) & table["conditionnel"]]
     return [(f"{r.objectif} — {r.detail}", r.valeur, r.atteint) for r in rows.itertuples()]
 
 
@@ -668,11 +670,11 @@ def replay_section(replays: pd.DataFrame) -> list[str]:
 def model_card_markdown(result: EvaluationResult) -> str:
     """The model card, generated from the measured figures."""
     territory = result.territoire
-    main = main_table(result.evaluation, MAIN_TEST, territory)
-    overview = tests_overview(result.evaluation)
+    main = main_table(result.evaluation, result.main_test, territory)
+    overview = tests_overview(result.evaluation, result.main_test)
     overview.columns = [f"{s} {t} h{h} {'cond' if c else 'uncond'}" for s, t, h, c in overview.columns]
     top = result.importance[(result.importance["modele"] == RETAINED) & (result.importance["bloc"] == MEAN) & (result.importance["rang"] <= 10)]
-    goals = "\n".join(f"- {'reached' if ok else 'NOT reached'}: {goal} — measured {value:.1%}" for goal, value, ok in goals_status(result.evaluation, territory))
+    goals = "\n".join(f"- {'reached' if ok else 'NOT reached'}: {goal} — measured {value:.1%}" for goal, value, ok in goals_status(result.evaluation, territory, result.main_test))
     selection = result.selection.pivot_table(index="modele", columns="scrutin_validation", values="mae_moyenne") if not result.selection.empty else pd.DataFrame()
     horizons = result.horizons.set_index("horizon_ans")
     territory_rows = result.evaluation[(result.evaluation["modele"] == TERRITORY_MODEL) & (result.evaluation["bloc"] == MEAN)]
@@ -718,7 +720,7 @@ def model_card_markdown(result: EvaluationResult) -> str:
         "## By commune size (exprimés at the comparable ballot; conditional)",
         markdown_table(size_table(result.evaluation, RETAINED, NOISE_FLOOR, SIZE_LABELS), 3),
         "## Goals of the local model and its uncertainty (retained model, natural horizon)",
-        markdown_table(goal_table(result.evaluation, RETAINED, BASE_RATE, MAIN_TEST).set_index("scrutin_test"), 3),
+        markdown_table(goal_table(result.evaluation, RETAINED, BASE_RATE, result.main_test).set_index("scrutin_test"), 3),
         "## En clair (texte pour les non-spécialistes)",
         *(f"**{title}** {text}" for title, text in PLAIN_FRENCH.values()),
         "## Territory model error (mean over blocs of |forecast − true| département share, points)",

@@ -135,7 +135,7 @@ def exploration_figures(folder: Path, ballot: str | None, target: Path) -> tuple
 
 def model_figures(con: duckdb.DuckDBPyConnection, ctx: dict, evaluation: pd.DataFrame, target: Path) -> dict[str, ReportFigure]:
     """Backtests, horizons, forecast against outcome, forward chaining (drawn from the warehouse)."""
-    from electio.models.evaluate import MAIN_TEST, MODEL_LABELS, RETAINED
+    from electio.models.evaluate import MODEL_LABELS, RETAINED
 
     territory = ctx["meta"]["territoire"]
     labels = {**MODEL_LABELS, RETAINED: model_label(RETAINED)}
@@ -153,7 +153,7 @@ def model_figures(con: duckdb.DuckDBPyConnection, ctx: dict, evaluation: pd.Data
         SELECT bloc, part_prevue, part_observee FROM model_prediction_backtest
         WHERE modele = 'retenu' AND scrutin_test = ? AND territoire = ? AND conditionnel AND bloc <> 'abstention'
           AND horizon_ans = (SELECT MIN(horizon_ans) FROM model_prediction_backtest WHERE modele = 'retenu' AND scrutin_test = ? AND territoire = ?)""",
-                   MAIN_TEST, territory, MAIN_TEST, territory)
+                   ctx["models"]["test"], territory, ctx["models"]["test"], territory)
     blocs = query(con, "SELECT code_bloc, libelle, couleur FROM dim_bloc ORDER BY ordre")
     title = f"{ctx['models']['test_libelle']} : part prévue (backtest) et part observée par commune"
     out["nuage"] = ReportFigure("nuage", figures_report.scatter_figure(points, blocs, target / "prevu_observe.png", title,

@@ -58,6 +58,13 @@ def folds(con: duckdb.DuckDBPyConnection, targets: Sequence[str]) -> pd.DataFram
     return tested.sort_values(["date_scrutin", "territoire"], key=lambda c: c if c.name != "territoire" else c.eq("FR")).reset_index(drop=True)
 
 
+def main_test(con: duckdb.DuckDBPyConnection) -> str:
+    """The main test ballot of the last model stage (``model_card``), the preferred one for an older card."""
+    from electio.models.evaluate import MAIN_TEST, MAIN_TEST_KEY
+
+    return card_values(con, "modele").get(MAIN_TEST_KEY) or MAIN_TEST
+
+
 def supervised_section(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """Question 2: the supervised set-up (targets, features, forward-chaining splits, selection rule)."""
     data = card_values(con, "donnees")
@@ -75,10 +82,11 @@ def supervised_section(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
 
 def models_section(con: duckdb.DuckDBPyConnection, evaluation: pd.DataFrame, territory: str) -> dict[str, Any]:
     """Models tested: main test ballot table and every test case at the natural horizon."""
-    from electio.models.evaluate import MAIN_TEST, MODEL_LABELS, RETAINED, main_table, tests_overview
+    from electio.models.evaluate import MODEL_LABELS, RETAINED, main_table, tests_overview
 
-    main = main_table(evaluation, MAIN_TEST, territory)
-    overview = tests_overview(evaluation)
+    test = main_test(con)
+    main = main_table(evaluation, test, territory)
+    overview = tests_overview(evaluation, test)
     tables = []
     for flag, name in ((True, "conditionnelle (vrais totaux départementaux donnés)"), (False, "non conditionnelle (totaux départementaux prévus)")):
         part = overview.loc[:, [c for c in overview.columns if c[3] == flag]].dropna(how="all")
@@ -87,7 +95,7 @@ def models_section(con: duckdb.DuckDBPyConnection, evaluation: pd.DataFrame, ter
     chosen = card_values(con, "modele").get("nom", "")
     main_rows = [{"code": m, "modele": model_label(m), "description": MODEL_DESCRIPTIONS.get(m, f"copie du modèle choisi ({MODEL_LABELS.get(chosen, chosen)})"),
                   **row} for m, row in zip(main.index, records(main), strict=True)]
-    return {"test": MAIN_TEST, "test_libelle": scalar(con, "SELECT libelle FROM dim_scrutin WHERE scrutin_id = ?", MAIN_TEST),
+    return {"test": test, "test_libelle": scalar(con, "SELECT libelle FROM dim_scrutin WHERE scrutin_id = ?", test),
             "principal": main_rows, "par_code": {r["code"]: r for r in main_rows}, "tableaux": tables, "retenu": chosen, "retenu_libelle": MODEL_LABELS.get(chosen, chosen),
             "n_testes": sum(1 for m in main.index if m in MODEL_DESCRIPTIONS and m not in ("persistance", "swing_uniforme", "swing_proportionnel", "plancher_bruit", "frequence_tete")),
             "n_references": sum(1 for m in main.index if m in ("persistance", "swing_uniforme", "swing_proportionnel")),
@@ -96,9 +104,9 @@ def models_section(con: duckdb.DuckDBPyConnection, evaluation: pd.DataFrame, ter
 
 def retained_section(con: duckdb.DuckDBPyConnection, evaluation: pd.DataFrame, territory: str, labels: dict[str, str]) -> dict[str, Any]:
     """The chosen model on the main test ballot: per-bloc errors and the most important variables."""
-    from electio.models.evaluate import MAIN_TEST, RETAINED
+    from electio.models.evaluate import RETAINED
 
-    rows = evaluation[(evaluation["modele"] == RETAINED) & (evaluation["scrutin_test"] == MAIN_TEST) & (evaluation["territoire"] == territory)]
+    rows = evaluation[(evaluation["modele"] == RETAINED) & (evaluation["scrutin_test"] == main_test(con)) & (evaluation["territoire"] == territory)]
     rows = rows[rows["horizon_ans"] == rows["horizon_ans"].min()]
     table = rows.pivot_table(index="bloc", columns=["conditionnel", "metrique"], values="valeur")
     order = [b for b in labels if b in table.index]
@@ -134,14 +142,14 @@ def accuracy_section(con: duckdb.DuckDBPyConnection, evaluation: pd.DataFrame, t
                 for (t, h), row in by_horizon.iterrows()]
     horizons.sort(key=lambda r: (r["territoire"] != territory, r["horizon"]))
     territory_errors = evaluation[(evaluation["modele"] == TERRITORY_MODEL) & (evaluation["bloc"] == MEAN)]
-    goals = [{"objectif": g, "valeur": float(v), "atteint": bool(ok)} for g, v, ok in goals_status(evaluation, territory)]
+    goals = [{"objectif": g, "valeur": float(v), "atteint": bool(ok)} for g, v, ok in goals_status(evaluation, territory, main_test(con))]
     measured = sorted({int(h) for h in means.loc[means["territoire"] == territory, "horizon_ans"]})
-    from electio.models.evaluate import BASE_RATE, MAIN_TEST
+    from electio.models.evaluate import BASE_RATE
     from electio.models.goals import goal_table
     from electio.models.metrics import PLAIN_FRENCH
 
     plain = [{"titre": title, "texte": text} for title, text in PLAIN_FRENCH.values()]
-    cases = records(goal_table(evaluation, RETAINED, BASE_RATE, MAIN_TEST)) if "ic_basse" in evaluation.columns else []
+    cases = records(goal_table(evaluation, RETAINED, BASE_RATE, main_test(con))) if "ic_basse" in evaluation.columns else []
     return {"definitions": EXPLANATIONS, "horizons": horizons, "horizons_mesures": measured, "en_clair": plain, "objectifs_cas": cases,
             "horizon_1": 1 in measured, "objectifs": goals, "seuil_gain": GOALS["gain_mae"],
             "total_territoire": records(territory_errors[["scrutin_test", "territoire", "horizon_ans", "valeur"]].sort_values(["territoire", "scrutin_test"])),

@@ -10,7 +10,7 @@ from dash import Dash, html
 from electio.analysis.figures import fr_number
 from electio.dashboard import charts, components, data, replays
 from electio.dashboard.charts import percent
-from electio.models.evaluate import MAIN_TEST, MODEL_LABELS, RETAINED
+from electio.models.evaluate import MODEL_LABELS, RETAINED
 from electio.models.metrics import PLAIN_FRENCH
 
 PATH = "/precision"
@@ -41,9 +41,16 @@ def role(model: str) -> str:
     return "référence" if model in BASELINES else "modèle retenu" if model == RETAINED else "modèle testé"
 
 
+def main_test_label(path: Path) -> str:
+    """The main test ballot's label (``dim_scrutin``), its id when unknown."""
+    test = data.main_test(path)
+    found = data.ballots(path).loc[lambda f: f["scrutin_id"] == test, "libelle"]
+    return str(found.iloc[0]) if len(found) else test
+
+
 def accuracy_rows(path: Path) -> pd.DataFrame:
     """The backtest table on the main test ballot, one row per model, baselines first."""
-    table = data.accuracy(path, MAIN_TEST)
+    table = data.accuracy(path, data.main_test(path))
     if table.empty:
         return table
     table = table.reset_index(names="modele")
@@ -58,7 +65,7 @@ def accuracy_sentence(path: Path, rows: pd.DataFrame) -> str:
     if RETAINED not in by_model.index or "swing_uniforme" not in by_model.index:
         return "Résultats de backtest incomplets."
     kept, swing = by_model.loc[RETAINED], by_model.loc["swing_uniforme"]
-    return (f"Présidentielle 2022 (1er tour) : le modèle retenu se trompe en moyenne de {fr_number(kept['mae_cond'], 2)} points par bloc "
+    return (f"{main_test_label(path)} : le modèle retenu se trompe en moyenne de {fr_number(kept['mae_cond'], 2)} points par bloc "
             f"et par commune quand le total départemental est connu (swing uniforme : {fr_number(swing['mae_cond'], 2)}), et de "
             f"{fr_number(kept['mae_non_cond'], 2)} points quand il faut aussi le prévoir ; bloc en tête exact dans "
             f"{percent(kept['acc_tete'], 0)} des communes ; intervalles à 80 % : couverture {percent(kept['couv80'], 0)}.")
@@ -100,7 +107,7 @@ def layout(path: Path) -> html.Div:
                    "acc_tete": lambda v: percent(v, 0), "couv80": lambda v: percent(v, 0), "couv95": lambda v: percent(v, 0)}
         backtest = html.Div([
             components.key_figure("precision-texte", accuracy_sentence(path, rows)),
-            components.table(rows, HEADERS, "precision-tableau", "Présidentielle 2022, 1er tour — erreurs des modèles et des références",
+            components.table(rows, HEADERS, "precision-tableau", f"{main_test_label(path)} — erreurs des modèles et des références",
                              formats, lambda r: r["modele"] == RETAINED),
         ])
     explanation = html.Dl([part for term, text in EXPLANATION for part in (html.Dt(term), html.Dd(text))], className="explication")
