@@ -375,9 +375,9 @@ def _print_replays(replays) -> None:
 
 def _ballot_label(warehouse: Path, scrutin_id: str) -> str:
     """A ballot's label (``dim_scrutin``), its id when the warehouse does not have it."""
-    import duckdb
+    from electio.warehouse.store import connect
 
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with connect(warehouse) as con:
         found = con.execute("SELECT libelle FROM dim_scrutin WHERE scrutin_id = ?", [scrutin_id]).fetchone()
     return str(found[0]) if found else scrutin_id
 

@@ -132,6 +132,7 @@ def accuracy_section(con: duckdb.DuckDBPyConnection, evaluation: pd.DataFrame, t
     from electio.models.evaluate import GOALS, RETAINED, TERRITORY_MODEL, goals_status
     from electio.models.metrics import EXPLANATIONS, MEAN
 
+    test = main_test(con)
     means = evaluation[(evaluation["bloc"] == MEAN) & (evaluation["metrique"] == "mae")]
     by_horizon = (means[means["modele"].isin([RETAINED, "swing_uniforme", "persistance"]) & means["conditionnel"]]
                   .groupby(["territoire", "horizon_ans", "modele"])["valeur"].mean().unstack("modele"))
@@ -142,14 +143,14 @@ def accuracy_section(con: duckdb.DuckDBPyConnection, evaluation: pd.DataFrame, t
                 for (t, h), row in by_horizon.iterrows()]
     horizons.sort(key=lambda r: (r["territoire"] != territory, r["horizon"]))
     territory_errors = evaluation[(evaluation["modele"] == TERRITORY_MODEL) & (evaluation["bloc"] == MEAN)]
-    goals = [{"objectif": g, "valeur": float(v), "atteint": bool(ok)} for g, v, ok in goals_status(evaluation, territory, main_test(con))]
+    goals = [{"objectif": g, "valeur": float(v), "atteint": bool(ok)} for g, v, ok in goals_status(evaluation, territory, test)]
     measured = sorted({int(h) for h in means.loc[means["territoire"] == territory, "horizon_ans"]})
     from electio.models.evaluate import BASE_RATE
     from electio.models.goals import goal_table
     from electio.models.metrics import PLAIN_FRENCH
 
     plain = [{"titre": title, "texte": text} for title, text in PLAIN_FRENCH.values()]
-    cases = records(goal_table(evaluation, RETAINED, BASE_RATE, main_test(con))) if "ic_basse" in evaluation.columns else []
+    cases = records(goal_table(evaluation, RETAINED, BASE_RATE, test)) if "ic_basse" in evaluation.columns else []
     return {"definitions": EXPLANATIONS, "horizons": horizons, "horizons_mesures": measured, "en_clair": plain, "objectifs_cas": cases,
             "horizon_1": 1 in measured, "objectifs": goals, "seuil_gain": GOALS["gain_mae"],
             "total_territoire": records(territory_errors[["scrutin_test", "territoire", "horizon_ans", "valeur"]].sort_values(["territoire", "scrutin_test"])),
